@@ -1,0 +1,1 @@
+"""daypulse: a company\x27s daily business pulse."""

@@ -1,0 +1,201 @@
+"""Reading daypulse.yml: YAML with line numbers, ``${VAR}`` expansion, typed validation.
+
+Every problem is collected as an :class:`~daypulse.errors.Issue` with file and line; the
+caller gets either a valid :class:`Project` or one ConfigError holding all of them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from daypulse.errors import ConfigError, Issue
+from pydantic import TypeAdapter
+
+from daypulse.spec.model import Metric, Project
+from daypulse.spec.validate import validate_project
+
+DEFAULT_CONFIG = "daypulse.yml"
+_METRIC: TypeAdapter = TypeAdapter(Metric)
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def config_path(explicit: str | os.PathLike | None = None) -> Path:
+    return Path(explicit or os.environ.get("DAYPULSE_CONFIG") or DEFAULT_CONFIG)
+
+
+class Located:
+    """Line numbers of a parsed YAML document, by path of keys/indexes."""
+
+    def __init__(self, file: str, node: yaml.Node | None):
+        self.file = file
+        self.lines: dict[tuple, int] = {}
+        if node is not None:
+            self._walk(node, ())
+
+    def _walk(self, node: yaml.Node, path: tuple) -> None:
+        self.lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                child = path + (key.value,)
+                self._walk(value, child)
+                self.lines[child] = key.start_mark.line + 1  # point at the key itself
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self._walk(item, path + (i,))
+
+    def line(self, path: tuple) -> int | None:
+        path = tuple(path)
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return self.lines.get(())
+
+    def issue(self, path: tuple, message: str, **kw) -> Issue:
+        return Issue(message, file=self.file, line=self.line(path), **kw)
+
+
+def _expand(value: Any, path: tuple, loc: Located, issues: list[Issue]) -> Any:
+    if isinstance(value, dict):
+        return {k: _expand(v, path + (k,), loc, issues) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, path + (i,), loc, issues) for i, v in enumerate(value)]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+
+    def sub(match: re.Match) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        issues.append(loc.issue(path, f"environment variable {name} is not set",
+                                hint=f"export {name}=... or write ${{{name}:-default}}"))
+        return ""
+
+    return _ENV.sub(sub, value)
+
+
+def _resolve_paths(data: dict, base: Path) -> None:
+    """Relative file paths in source/store URLs are relative to daypulse.yml's folder."""
+    for key in ("source", "store"):
+        url = data.get(key)
+        if not isinstance(url, str):
+            continue
+        m = re.match(r"^(duckdb|sqlite|spark)(\+\w+)?:///(.*)$", url)
+        if m and m.group(3) and not m.group(3).startswith("/") and m.group(3) != ":memory:":
+            data[key] = f"{m.group(1)}{m.group(2) or ''}:///{(base / m.group(3)).resolve()}"
+
+
+def _pydantic_issues(err: ValidationError, data: Any, loc: Located,
+                     prefix: tuple = (), metric: str | None = None) -> list[Issue]:
+    issues = []
+    for e in err.errors():
+        # Drop the discriminator tags pydantic inserts (e.g. 'event') so the path matches
+        # the YAML document.
+        path, node = [], data
+        for part in e["loc"]:
+            if isinstance(node, dict) and part in node:
+                path.append(part)
+                node = node[part]
+            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+                path.append(part)
+                node = node[part]
+        rest = [str(p) for p in e["loc"][len(path):] if not _is_tag(p)]
+        where = ".".join(str(p) for p in path)
+        msg = e["msg"]
+        if e["type"] == "missing":
+            msg = f"missing required setting {'.'.join(rest) or where!r}"
+        elif e["type"] == "extra_forbidden":
+            msg = f"unknown setting {where!r}"
+        elif where or rest:
+            msg = f"{where or '.'.join(rest)}: {msg}"
+        issues.append(loc.issue(prefix + tuple(path), msg, metric=metric,
+                                hint=_hint(e, metric)))
+    return issues
+
+
+def _is_tag(part: Any) -> bool:
+    return part in ("event", "state", "ratio", "cumulative", "sql")
+
+
+def _hint(e: dict, metric: str | None) -> str | None:
+    if e["type"] == "union_tag_invalid":
+        return "kind is one of event, state, window (event with window: N), ratio, cumulative, sql"
+    if e["type"] == "extra_forbidden" and metric:
+        return "see docs/metrics.md for the settings of each metric kind"
+    return None
+
+
+def parse_project(text: str, file: str = DEFAULT_CONFIG, base: Path | None = None,
+                  check_env: bool = True) -> Project:
+    """Parse and validate project text; raises ConfigError with every issue found."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        raise ConfigError([Issue(f"not valid YAML: {getattr(exc, 'problem', exc)}",
+                                 file=file, line=line)]) from None
+    loc = Located(file, node)
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError([loc.issue((), "the project file must be a mapping of settings")])
+    issues: list[Issue] = []
+    data = _expand(raw, (), loc, issues) if check_env else raw
+    for name, m in (data.get("metrics") or {}).items():
+        if isinstance(m, dict) and "kind" not in m:
+            m["kind"] = "event"  # the default kind; pydantic needs the tag spelled out
+    _resolve_paths(data, base or Path.cwd())
+    # Validate the settings and each metric on its own, so one broken metric does not hide
+    # the problems of the others (or of the cross-metric rules below).
+    metrics = data.get("metrics") or {}
+    top = {k: v for k, v in data.items() if k != "metrics"}
+    try:
+        project = Project.model_validate(top)
+    except ValidationError as err:
+        issues += _pydantic_issues(err, top, loc)
+        # Keep checking the metrics against what is valid of the rest.
+        bad = {e["loc"][0] for e in err.errors() if e["loc"]}
+        rest = {k: v for k, v in top.items() if k not in bad}
+        try:
+            project = Project.model_validate({"source": "", **rest})
+        except ValidationError:
+            project = None
+    valid = {}
+    if not isinstance(metrics, dict):
+        issues.append(loc.issue(("metrics",), "metrics must be a mapping of name: definition"))
+        metrics = {}
+    for name, m in metrics.items():
+        try:
+            valid[name] = _METRIC.validate_python(m)
+        except ValidationError as err:
+            issues += _pydantic_issues(err, m, loc, ("metrics", name), metric=name)
+    if project is not None:
+        project = project.model_copy(update={"metrics": valid})
+        issues += validate_project(project, loc, declared=set(metrics))
+    errors = [i for i in issues if i.level == "error"]
+    if errors:
+        raise ConfigError(issues)
+    return project
+
+
+def load_project(path: str | os.PathLike | None = None) -> Project:
+    p = config_path(path)
+    if not p.exists():
+        raise ConfigError([Issue(f"no project file at {p}", file=str(p),
+                                 hint="run `daypulse init`, pass --config, or set DAYPULSE_CONFIG")])
+    return parse_project(p.read_text(), file=str(p), base=p.resolve().parent)
+
+
+def project_from_dict(data: dict, base: Path | None = None) -> Project:
+    """Build a project from already-parsed data (tests, the demo, the API)."""
+    return parse_project(yaml.safe_dump(data, sort_keys=False), file="<dict>", base=base)

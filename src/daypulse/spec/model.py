@@ -1,0 +1,152 @@
+"""Typed form of daypulse.yml (DESIGN §2, a contract: names and meanings are fixed).
+
+The models only describe shapes; cross-field and cross-metric rules (a measure that needs a
+column, a ratio whose parts exist, cycles) live in ``validate.py`` so that every problem is
+collected with its file and line instead of failing on the first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Measure = Literal["count", "count_distinct", "sum", "avg", "min", "max"]
+Format = Literal["integer", "number", "currency", "percent", "duration"]
+Good = Literal["up", "down"]
+Grain = Literal["day", "week", "month", "quarter", "year"]
+Reset = Literal["week", "month", "quarter", "year"]
+WHERE_OPERATORS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "is_null", "like")
+METRIC_NAME = r"^[a-z][a-z0-9_]*$"
+
+Scalar = str | int | float | bool | None
+WhereValue = Scalar | list[Scalar] | dict[str, Any]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TableSpec(Strict):
+    """A logical table: its physical name and how its naive timestamps are meant."""
+
+    name: str
+    timestamps: Literal["utc", "local"] = "utc"
+
+
+class MetricBase(Strict):
+    label: str | None = None
+    description: str | None = None
+    formula: str | None = None  # the definition in plain words, shown next to the number
+    format: Format = "number"
+    good: Good = "up"
+    grains: list[Grain] | None = None  # restrict the grains computed for this metric
+
+
+class TableMetric(MetricBase):
+    table: str
+    measure: Measure = "count"
+    column: str | None = None
+    where: dict[str, WhereValue] = Field(default_factory=dict)
+    dimensions: dict[str, str] = Field(default_factory=dict)
+    breakdowns: list[list[str]] = Field(default_factory=list)
+
+
+class EventMetric(TableMetric):
+    kind: Literal["event"] = "event"
+    time: str
+    window: int | None = None
+    approx: bool = False
+
+
+class StateMetric(TableMetric):
+    kind: Literal["state"]
+    start: str
+    end: str | None = None
+
+
+class RatioMetric(MetricBase):
+    kind: Literal["ratio"]
+    numerator: str
+    denominator: str
+    format: Format = "percent"
+
+
+class CumulativeMetric(MetricBase):
+    kind: Literal["cumulative"]
+    of: str
+    reset: Reset = "month"
+
+
+class SqlMetric(MetricBase):
+    kind: Literal["sql"]
+    sql: str
+    dimensions: list[str] = Field(default_factory=list)
+    # How a week/month value is made from the daily values the SQL returns: their sum, the
+    # last day's value, or not at all (the SQL alone knows how to recount distinct things).
+    rollup: Literal["sum", "last", "none"] = "none"
+
+
+Metric = Annotated[
+    Union[EventMetric, StateMetric, RatioMetric, CumulativeMetric, SqlMetric],
+    Field(discriminator="kind"),
+]
+METRIC_KINDS = ("event", "state", "ratio", "cumulative", "sql")
+
+
+class ComputeSettings(Strict):
+    lookback_days: int = Field(3, ge=0, le=366)  # re-read for late-arriving rows
+    initial_days: int = Field(90, ge=1)  # first incremental run with no history
+    grains: list[Grain] = Field(default_factory=lambda: ["day", "week", "month"])
+
+
+class Project(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = "daypulse"
+    timezone: str = "UTC"
+    week_start: Literal["monday", "sunday"] = "monday"
+    source: str
+    store: str = "sqlite:///daypulse.db"
+    include: list[str] = Field(default_factory=list)
+    tables: dict[str, str | TableSpec] = Field(default_factory=dict)
+    columns: dict[str, str] = Field(default_factory=dict)
+    metrics: dict[str, Metric] = Field(default_factory=dict)
+    compute: ComputeSettings = Field(default_factory=ComputeSettings)
+    # Sections later layers read (reports, delivery); kept as data until those land.
+    reports: dict[str, Any] = Field(default_factory=dict)
+    subscriptions: list[Any] = Field(default_factory=list)
+
+    def table(self, logical: str) -> TableSpec:
+        mapped = self.tables.get(logical, logical)
+        return mapped if isinstance(mapped, TableSpec) else TableSpec(name=mapped)
+
+    def definition_hash(self, metric: str) -> str:
+        """A fingerprint of everything that decides a metric's numbers.
+
+        Includes the calendar, the table mapping and, for derived metrics, the parts, so
+        a changed definition anywhere below marks stored values as stale.
+        """
+        return hashlib.sha256(
+            json.dumps(self._definition(metric), sort_keys=True, default=str).encode()
+        ).hexdigest()[:16]
+
+    def _definition(self, name: str) -> dict:
+        m = self.metrics[name]
+        body = m.model_dump(exclude={"label", "description", "formula", "format", "good"})
+        body["_calendar"] = [self.timezone, self.week_start]
+        if isinstance(m, (EventMetric, StateMetric)):
+            body["_table"] = self.table(m.table).model_dump()
+        for part in depends_on(m):
+            body[f"_part_{part}"] = self._definition(part) if part in self.metrics else None
+        return body
+
+
+def depends_on(m: Any) -> list[str]:
+    if isinstance(m, RatioMetric):
+        return [m.numerator, m.denominator]
+    if isinstance(m, CumulativeMetric):
+        return [m.of]
+    return []

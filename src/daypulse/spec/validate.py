@@ -1,0 +1,121 @@
+"""Rules that span fields and metrics. Each returns Issues; nothing raises here."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from daypulse.calendar import zone
+from daypulse.errors import Issue
+from daypulse.spec.model import (
+    METRIC_NAME,
+    WHERE_OPERATORS,
+    CumulativeMetric,
+    EventMetric,
+    Project,
+    RatioMetric,
+    SqlMetric,
+    StateMetric,
+    TableMetric,
+    depends_on,
+)
+
+if TYPE_CHECKING:
+    from daypulse.spec.loader import Located
+
+NEEDS_COLUMN = ("count_distinct", "sum", "avg", "min", "max")
+
+
+def validate_project(project: Project, loc: Located, declared: set[str] | None = None) -> list[Issue]:
+    """``declared``: every metric name in the file, valid or not (so a broken part is not
+    reported again as unknown)."""
+    known = declared if declared is not None else set(project.metrics)
+    issues: list[Issue] = []
+    try:
+        zone(project.timezone)
+    except ValueError:
+        issues.append(loc.issue(("timezone",), f"unknown time zone {project.timezone!r}",
+                                hint="use an IANA name such as Asia/Kolkata or America/New_York"))
+    for name, m in project.metrics.items():
+        at = ("metrics", name)
+        if not re.match(METRIC_NAME, name):
+            issues.append(loc.issue(at, "metric names are lower case letters, digits and _,"
+                                    " starting with a letter", metric=name))
+        if isinstance(m, TableMetric):
+            issues += _table_metric(name, m, loc)
+        for part in depends_on(m):
+            if part not in known:
+                field = "of" if isinstance(m, CumulativeMetric) else (
+                    "numerator" if part == getattr(m, "numerator", None) else "denominator")
+                issues.append(loc.issue(at + (field,), f"refers to unknown metric {part!r}",
+                                        metric=name, hint=_close(part, project.metrics)))
+        if isinstance(m, CumulativeMetric) and m.of in project.metrics:
+            of = project.metrics[m.of]
+            if not isinstance(of, EventMetric) or of.window:
+                issues.append(loc.issue(at + ("of",), "a cumulative metric accumulates an event"
+                                        " metric without a window", metric=name))
+        if isinstance(m, SqlMetric):
+            for p in (":start", ":end"):
+                if p not in m.sql:
+                    issues.append(loc.issue(at + ("sql",), f"the SQL does not use {p}",
+                                            metric=name, level="warning",
+                                            hint="filter on the range so only needed rows are read"))
+    issues += _cycles(project, loc)
+    return issues
+
+
+def _table_metric(name: str, m: TableMetric, loc: Located) -> list[Issue]:
+    at = ("metrics", name)
+    out = []
+    if m.measure in NEEDS_COLUMN and not m.column:
+        out.append(loc.issue(at + ("measure",), f"measure {m.measure} needs a column",
+                             metric=name, hint="add column: <the column to measure>"))
+    for col, cond in m.where.items():
+        if isinstance(cond, dict):
+            for op in cond:
+                if op not in WHERE_OPERATORS:
+                    out.append(loc.issue(at + ("where", col), f"unknown operator {op!r}",
+                                         metric=name, hint="one of " + " ".join(WHERE_OPERATORS)))
+    for i, combo in enumerate(m.breakdowns):
+        for d in combo:
+            if d not in m.dimensions:
+                out.append(loc.issue(at + ("breakdowns", i), f"breakdown names unknown"
+                                     f" dimension {d!r}", metric=name,
+                                     hint="declare it under dimensions: first"))
+    if isinstance(m, EventMetric) and m.window is not None and m.window < 1:
+        out.append(loc.issue(at + ("window",), "window must be 1 or more days", metric=name))
+    if isinstance(m, StateMetric) and m.measure in ("min", "max") and m.dimensions:
+        pass  # supported, just slower (a range join); documented
+    return out
+
+
+def _cycles(project: Project, loc: Located) -> list[Issue]:
+    issues, state = [], {}
+
+    def visit(name: str, trail: list[str]) -> None:
+        if state.get(name) == "done" or name not in project.metrics:
+            return
+        if state.get(name) == "active":
+            cycle = trail[trail.index(name):] + [name]
+            issues.append(loc.issue(("metrics", name), "definitions form a cycle: "
+                                    + " -> ".join(cycle), metric=name))
+            return
+        state[name] = "active"
+        for part in depends_on(project.metrics[name]):
+            visit(part, trail + [name])
+        state[name] = "done"
+
+    for name in project.metrics:
+        visit(name, [])
+    return issues
+
+
+def _close(name: str, known) -> str | None:
+    import difflib
+
+    match = difflib.get_close_matches(name, list(known), n=1)
+    return f"did you mean {match[0]!r}?" if match else None
+
+
+def is_ratio(m) -> bool:
+    return isinstance(m, RatioMetric)
