@@ -1,0 +1,374 @@
+"""One Ibis expression per table metric, for every grain and dimension grouping at once.
+
+Each builder returns a table with columns::
+
+    grain, period (day number of the period start), gset (the dimension names grouped by,
+    comma-separated; '' for the total), d_<dimension>... (string or NULL), value, n
+
+``n`` counts what contributes to the value (rows, or entities); a dimension value is
+"seen" in a grain when some period has ``n > 0``, which is what zero-fill extends.
+
+Rolling and running values use difference arrays over a dense day axis: each row (or each
+entity's run of days) adds +x where it starts counting and -x where it stops, and one
+running sum gives every day. Each (entity, day) pair is touched once, whatever the window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import ibis
+import ibis.expr.types as ir
+
+from daypulse.calendar import Calendar, day_num
+from daypulse.compile import rows as R
+from daypulse.compile.plan import Plan, bucket, day_spine
+from daypulse.spec.model import CumulativeMetric, EventMetric, StateMetric, TableMetric
+
+INF_DAY = 10**7  # "never ends", beyond any day number daypulse computes
+
+
+@dataclass
+class Ctx:
+    src: R.Source
+    project: object
+    plan: Plan
+
+    @property
+    def cal(self) -> Calendar:
+        return self.plan.cal
+
+
+def value_type(m: TableMetric, col_type=None) -> str:
+    if m.measure in ("count", "count_distinct"):
+        return "int64"
+    if m.measure == "avg":
+        return "float64"
+    if col_type is not None:
+        if col_type.is_integer() or col_type.is_boolean():
+            return "int64"
+        if col_type.is_decimal():
+            return str(col_type)
+    return "float64"
+
+
+def _finish(t: ir.Table, grain, gset: tuple[str, ...], dims: list[str], vtype: str) -> ir.Table:
+    cols = {"grain": grain if isinstance(grain, ir.Value) else ibis.literal(grain, "string"),
+            "period": t.period.cast("int64"),
+            "gset": ibis.literal(",".join(gset), "string")}
+    for d in dims:
+        cols[f"d_{d}"] = t[d] if d in gset else ibis.null("string")
+    cols["value"] = t.value.cast(vtype)
+    cols["n"] = t.n.cast("int64")
+    return t.select(**cols)
+
+
+def _union(parts: list[ir.Table]) -> ir.Table:
+    return parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
+
+
+# -- the rows of a table metric ------------------------------------------------------------
+
+def base_rows(ctx: Ctx, name: str, m: TableMetric, time_col: str, first: date, last: date,
+              extra: dict | None = None) -> tuple[ir.Table, list[str]]:
+    """Rows whose ``time_col`` falls in local days [first, last]: day, v, dimensions."""
+    t, local = R.metric_table(ctx.src, ctx.project, name, m)
+    ts = R.column(t, time_col, name, "time")
+    if not ts.type().is_timestamp():
+        ts = ts.cast("timestamp")
+    t = t.filter(R.prefilter(t, ts, first, last))
+    e = R.epoch(ctx.src, ts)
+    lo = R.instant_of_day_start(ctx.cal, first, local)
+    hi = R.instant_of_day_start(ctx.cal, last + timedelta(days=1), local)
+    cols = {"day": R.local_day(ctx.cal, e, first, last, local)}
+    if m.column:
+        cols["v"] = R.column(t, m.column, name, "column")
+    cols.update(R.dims_columns(t, m, name))
+    cols.update(extra or {})
+    return t.filter(e >= lo, e < hi).select(**cols), list(m.dimensions)
+
+
+def _measure(t: ir.Table, m: TableMetric):
+    v = t.v if m.column else None
+    match m.measure:
+        case "count":
+            return t.count() if v is None else v.count()
+        case "count_distinct":
+            return v.approx_nunique() if getattr(m, "approx", False) else v.nunique()
+        case "sum":
+            return v.sum()
+        case "avg":
+            return v.mean()
+        case "min":
+            return v.min()
+        case "max":
+            return v.max()
+    raise ValueError(m.measure)
+
+
+def _vtype(ctx: Ctx, name: str, m: TableMetric) -> str:
+    if not m.column:
+        return value_type(m)
+    t, _ = R.metric_table(ctx.src, ctx.project, name, m)
+    return value_type(m, R.column(t, m.column, name, "column").type())
+
+
+# -- event: a measure over each period -----------------------------------------------------
+
+def event(ctx: Ctx, name: str, m: EventMetric) -> ir.Table:
+    plan = ctx.plan
+    base, dims = base_rows(ctx, name, m, m.time, plan.first_day, plan.last_day)
+    vtype = _vtype(ctx, name, m)
+    parts = []
+    for g, span in plan.spans.items():
+        rows = base
+        if (span.first, span.last) != (plan.first_day, plan.last_day):
+            rows = base.filter(base.day.between(day_num(span.first), day_num(span.last)))
+        rows = rows.mutate(period=bucket(ctx.cal, g, rows.day, span.first, span.last))
+        n = rows.count() if not m.column else rows.v.count()
+        for gset in R.grouping_sets(m):
+            agg = rows.group_by(["period", *gset]).aggregate(value=_measure(rows, m), n=n)
+            parts.append(_finish(agg, g, gset, dims, vtype))
+    return _union(parts)
+
+
+# -- running sums over a dense day axis, read at each period's day --------------------------
+
+def _read_at_eval_days(ctx: Ctx, daily: ir.Table, gset, dims, vtype) -> ir.Table:
+    ev = ctx.plan.eval_table()
+    j = daily.join(ev, daily.day == ev.day)
+    j = j.select("grain", "period", *gset, "value", "n")
+    return _finish(j, j.grain, gset, dims, vtype)
+
+
+def _dense_running(deltas: ir.Table, gset: tuple[str, ...], first: date, last: date,
+                   sums: list[str], reset=None) -> ir.Table:
+    """Running sums of delta columns over every day in [first, last], per dimension value.
+
+    ``reset(day)`` (optional) restarts the sums at each period boundary (month-to-date).
+    """
+    grid = day_spine(first, last)
+    if gset:
+        grid = grid.cross_join(deltas.select(*gset).distinct())
+    keys = ["day", *gset]
+    j = grid.left_join(deltas, [grid[k] == deltas[k] for k in keys]).select(
+        *[grid[k] for k in keys], *[deltas[c].fill_null(0).name(c) for c in sums])
+    group = list(gset) + (["_reset"] if reset is not None else [])
+    if reset is not None:
+        j = j.mutate(_reset=reset(j.day))
+    w = ibis.cumulative_window(group_by=group or None, order_by="day")
+    return j.select(*keys, **{c: j[c].sum().over(w) for c in sums})
+
+
+def window_metric(ctx: Ctx, name: str, m: EventMetric) -> ir.Table:
+    """Trailing ``window`` days ending with each day (WAU, MAU, 7-day sums...)."""
+    n_days = m.window
+    first_eval, last_eval = ctx.plan.eval_day_range()
+    first = first_eval - timedelta(days=n_days - 1)
+    base, dims = base_rows(ctx, name, m, m.time, first, last_eval)
+    vtype = _vtype(ctx, name, m)
+    parts = []
+    for gset in R.grouping_sets(m):
+        if m.measure == "count_distinct":
+            daily = _rolling_distinct(base, gset, n_days, first, last_eval)
+        else:
+            daily = _rolling_partials(ctx, base, m, gset, n_days)
+        parts.append(_read_at_eval_days(ctx, daily, gset, dims, vtype))
+    return _union(parts)
+
+
+def _rolling_distinct(base, gset, n_days, first, last) -> ir.Table:
+    # "Segments": for one entity with active days a1 < a2 < ..., day d is in the trailing
+    # window iff some ai is in (d - W, d]; [ai, min(a(i+1), ai + W)) are disjoint and cover
+    # exactly those d. So +1 at ai and -1 at the segment end, then a running sum.
+    pairs = base.filter(base.v.notnull()).select("day", "v", *gset).distinct()
+    w = ibis.window(group_by=["v", *gset], order_by="day")
+    until = pairs.day + n_days
+    seg_end = ibis.least(pairs.day.lead().over(w).fill_null(until), until)
+    plus = pairs.select("day", *gset, delta=ibis.literal(1, "int64"))
+    minus = pairs.select(*gset, day=seg_end, delta=ibis.literal(-1, "int64"))
+    deltas = _union([plus, minus.select("day", *gset, "delta")])
+    deltas = deltas.group_by(["day", *gset]).aggregate(delta=deltas.delta.sum())
+    daily = _dense_running(deltas, gset, first, last, ["delta"])
+    return daily.select("day", *gset, value=daily.delta, n=daily.delta)
+
+
+def _partials(base: ir.Table, m: TableMetric, group: list[str]) -> ir.Table:
+    """Per-day pieces that combine over any span: count, sum, min, max."""
+    has_v = bool(m.column)
+    aggs = {"cnt": base.v.count() if has_v else base.count()}
+    if has_v and m.measure in ("sum", "avg"):
+        aggs["sm"] = base.v.sum()
+    if has_v and m.measure in ("min", "max"):
+        aggs["mn"] = base.v.min()
+        aggs["mx"] = base.v.max()
+    return base.group_by(group).aggregate(**aggs)
+
+
+def _combine(t: ir.Table, m: TableMetric):
+    """The measure from combined partials (count and sum add up; min/max of mins/maxes)."""
+    match m.measure:
+        case "count":
+            return t.cnt.sum()
+        case "sum":
+            return t.sm.sum()
+        case "avg":
+            return t.sm.sum().cast("float64") / t.cnt.sum().nullif(0)
+        case "min":
+            return t.mn.min()
+        case "max":
+            return t.mx.max()
+    raise ValueError(f"measure {m.measure} cannot be combined from daily partials")
+
+
+def _rolling_partials(ctx: Ctx, base, m, gset, n_days) -> ir.Table:
+    daily = _partials(base, m, ["day", *gset])
+    ev = ctx.plan.eval_table().select("day").distinct().rename(eday="day")
+    j = ev.join(daily, (daily.day > ev.eday - n_days) & (daily.day <= ev.eday))
+    out = j.group_by(["eday", *gset]).aggregate(value=_combine(j, m), n=j.cnt.sum())
+    return out.rename(day="eday")
+
+
+# -- cumulative: month-to-date (or week/quarter/year-to-date) -------------------------------
+
+def cumulative(ctx: Ctx, name: str, m: CumulativeMetric, of: EventMetric) -> ir.Table:
+    cal = ctx.cal
+    first_eval, last_eval = ctx.plan.eval_day_range()
+    first = cal.period_start(m.reset, first_eval)
+    base, dims = base_rows(ctx, name, of, of.time, first, last_eval)
+    vtype = _vtype(ctx, name, of)
+
+    def reset(day):
+        return bucket(cal, m.reset, day, first, last_eval)
+
+    parts = []
+    for gset in R.grouping_sets(of):
+        if of.measure == "count_distinct":
+            # An entity counts from its first day in the reset period on.
+            firsts = base.filter(base.v.notnull()).mutate(_reset=reset(base.day))
+            firsts = firsts.group_by(["v", "_reset", *gset]).aggregate(day=firsts.day.min())
+            deltas = firsts.group_by(["day", *gset]).aggregate(cnt=firsts.count())
+            daily = _dense_running(deltas, gset, first, last_eval, ["cnt"], reset=reset)
+            daily = daily.select("day", *gset, value=daily.cnt, n=daily.cnt)
+        elif of.measure in ("min", "max"):
+            daily = _running_extreme(ctx, base, of, gset, first, last_eval, reset)
+        else:
+            partial = _partials(base, of, ["day", *gset])
+            cols = ["cnt"] + (["sm"] if "sm" in partial.columns else [])
+            run = _dense_running(partial, gset, first, last_eval, cols, reset=reset)
+            value = {"count": run.cnt, "sum": run.sm if "sm" in cols else None,
+                     "avg": run.sm.cast("float64") / run.cnt.nullif(0) if "sm" in cols else None
+                     }[of.measure]
+            daily = run.select("day", *gset, value=value, n=run.cnt)
+        parts.append(_read_at_eval_days(ctx, daily, gset, dims, vtype))
+    return _union(parts)
+
+
+def _running_extreme(ctx, base, m, gset, first, last, reset) -> ir.Table:
+    # min/max do not subtract; a range join of the (small) daily partials does it.
+    daily = _partials(base, m, ["day", *gset])
+    daily = daily.mutate(_reset=reset(daily.day))
+    ev = ctx.plan.eval_table().select("day").distinct().rename(eday="day")
+    ev = ev.mutate(_ereset=reset(ev.eday))
+    j = ev.join(daily, (daily.day <= ev.eday) & (daily._reset == ev._ereset))
+    out = j.group_by(["eday", *gset]).aggregate(value=_combine(j, m), n=j.cnt.sum())
+    return out.rename(day="eday")
+
+
+# -- state: what is open at the end of each day ---------------------------------------------
+
+def state(ctx: Ctx, name: str, m: StateMetric, now_epoch: int | None) -> ir.Table:
+    """Rows with start < E and (end is NULL or end >= E), E = end of day (or now, today).
+
+    A row counts on local days [day(start), day(end)): +x at its first day, -x at day(end).
+    """
+    cal = ctx.cal
+    first, last = ctx.plan.eval_day_range()
+    t, local = R.metric_table(ctx.src, ctx.project, name, m)
+    start_ts = R.column(t, m.start, name, "start")
+    se = R.epoch(ctx.src, start_ts)
+    hi = R.instant_of_day_start(cal, last + timedelta(days=1), local)
+    lo_day, hi_day = day_num(first), day_num(last)
+    # Offsets are exact around the computed days; a start or end far outside them is
+    # clamped to the range below, so an approximate day there cannot change a value.
+    sd = R.local_day(cal, se, first, last, local)
+    cols = {"sd": sd}
+    preds = [start_ts.notnull(), se < hi]
+    if now_epoch is not None:
+        preds.append(se < now_epoch)  # today: only what had started by now
+    if m.end:
+        end_ts = R.column(t, m.end, name, "end")
+        ee = R.epoch(ctx.src, end_ts)
+        ed = R.local_day(cal, ee, first, last, local)
+        still_open = end_ts.isnull()
+        if now_epoch is not None:
+            still_open = still_open | (ee >= now_epoch)  # ends later today: open now
+        ed = ibis.cases((still_open, INF_DAY), else_=ed).cast("int64")
+        lo = R.instant_of_day_start(cal, first + timedelta(days=1), local)
+        preds.append(end_ts.isnull() | (ee >= lo))  # still open at the end of the first day
+        cols["ed"] = ed
+    else:
+        cols["ed"] = ibis.literal(INF_DAY, "int64")
+    if m.column:
+        cols["v"] = R.column(t, m.column, name, "column")
+    cols.update(R.dims_columns(t, m, name))
+    rows = t.filter(*preds).select(**cols)
+    # Clamp to the computed days: start no earlier than the first, end no later than last+1.
+    rows = rows.mutate(sd=ibis.greatest(rows.sd, lo_day), ed=ibis.least(rows.ed, hi_day + 1))
+    rows = rows.filter(rows.sd < rows.ed)
+    dims = list(m.dimensions)
+    vtype = _vtype(ctx, name, m)
+    parts = []
+    for gset in R.grouping_sets(m):
+        if m.measure in ("min", "max"):
+            daily = _state_extreme(ctx, rows, m, gset)
+        else:
+            daily = _state_running(rows, m, gset, first, last)
+        parts.append(_read_at_eval_days(ctx, daily, gset, dims, vtype))
+    return _union(parts)
+
+
+def _state_running(rows, m, gset, first, last) -> ir.Table:
+    if m.measure == "count_distinct":
+        rows = _islands(rows.filter(rows.v.notnull()), gset)
+        x = {"cnt": ibis.literal(1, "int64")}
+    else:
+        if m.column:
+            rows = rows.filter(rows.v.notnull())
+        x = {"cnt": ibis.literal(1, "int64")}
+        if m.measure in ("sum", "avg"):
+            x["sm"] = rows.v
+    plus = rows.select(*gset, day=rows.sd, **x)
+    minus = rows.select(*gset, day=rows.ed, **{k: -v for k, v in x.items()})
+    cols = list(x)
+    deltas = _union([plus.select("day", *gset, *cols), minus.select("day", *gset, *cols)])
+    deltas = deltas.group_by(["day", *gset]).aggregate(**{c: deltas[c].sum() for c in cols})
+    run = _dense_running(deltas, gset, first, last, cols)
+    value = {"count": run.cnt, "count_distinct": run.cnt,
+             "sum": run["sm"] if "sm" in cols else None,
+             "avg": run["sm"].cast("float64") / run.cnt.nullif(0) if "sm" in cols else None,
+             }[m.measure]
+    return run.select("day", *gset, value=value, n=run.cnt)
+
+
+def _islands(rows: ir.Table, gset) -> ir.Table:
+    """Merge each entity's overlapping [sd, ed) intervals (gaps-and-islands)."""
+    order = ["sd", "ed"]
+    w = ibis.cumulative_window(group_by=["v", *gset], order_by=order)
+    r = rows.select("v", "sd", "ed", *gset).mutate(_reach=rows.ed.max().over(w))
+    lag_w = ibis.window(group_by=["v", *gset], order_by=order)
+    prev = r._reach.lag().over(lag_w)
+    r = r.mutate(_new=ibis.cases((prev.isnull() | (r.sd > prev), 1), else_=0))
+    r = r.mutate(_island=r._new.sum().over(ibis.cumulative_window(group_by=["v", *gset],
+                                                                  order_by=order)))
+    return r.group_by(["v", "_island", *gset]).aggregate(sd=r.sd.min(), ed=r.ed.max())
+
+
+def _state_extreme(ctx, rows, m, gset) -> ir.Table:
+    ev = ctx.plan.eval_table().select("day").distinct().rename(eday="day")
+    r = rows.filter(rows.v.notnull())
+    j = ev.join(r, (r.sd <= ev.eday) & (r.ed > ev.eday))
+    agg = j.v.min() if m.measure == "min" else j.v.max()
+    out = j.group_by(["eday", *gset]).aggregate(value=agg, n=j.count())
+    return out.rename(day="eday")

@@ -1,0 +1,152 @@
+"""The rows a table metric reads, with their local day, as an Ibis expression.
+
+Every metric kind starts here: the physical table, the ``where`` filter (typed literals,
+never text spliced into SQL), a loose pre-filter on the raw time column so engines can prune,
+the exact UTC epoch second, the local ``day`` number and the dimension columns as strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import ibis
+import ibis.expr.types as ir
+
+from daypulse import warehouse
+from daypulse.calendar import SECONDS_PER_DAY, Calendar, day_num
+from daypulse.errors import ConfigError, Issue
+from daypulse.spec.model import TableMetric
+
+NULL_DIMENSION = "(null)"  # how a NULL dimension value is stored (values are strings)
+
+
+@dataclass(frozen=True)
+class Source:
+    """An open source connection and what the compiler needs to know about it."""
+
+    con: object
+    backend: str  # duckdb | sqlite | postgres | pyspark | ...
+
+    @classmethod
+    def open(cls, url: str) -> Source:
+        con = warehouse.connect(url)
+        return cls(con, con.name)
+
+
+def where_filter(t: ir.Table, where: dict, metric: str) -> list[ir.BooleanValue]:
+    preds = []
+    for col, cond in where.items():
+        c = column(t, col, metric, "where")
+        if isinstance(cond, dict):
+            for op, value in cond.items():
+                preds.append(_op(c, op, value))
+        elif isinstance(cond, list):
+            preds.append(c.isin(cond))
+        elif cond is None:
+            preds.append(c.isnull())
+        else:
+            preds.append(c == cond)
+    return preds
+
+
+def _op(c: ir.Column, op: str, v) -> ir.BooleanValue:
+    match op:
+        case "eq":
+            return c.isnull() if v is None else c == v
+        case "ne":
+            return c.notnull() if v is None else c != v
+        case "lt":
+            return c < v
+        case "le":
+            return c <= v
+        case "gt":
+            return c > v
+        case "ge":
+            return c >= v
+        case "in":
+            return c.isin(list(v))
+        case "not_in":
+            return c.notin(list(v))
+        case "is_null":
+            return c.isnull() if v else c.notnull()
+        case "like":
+            return c.like(v)
+    raise ValueError(f"unknown operator {op!r}")
+
+
+def column(t: ir.Table, name: str, metric: str, setting: str) -> ir.Column:
+    if name not in t.columns:
+        raise ConfigError([Issue(f"{setting}: column {name!r} does not exist in the source table"
+                                 f" (it has: {', '.join(t.columns)})", metric=metric)])
+    return t[name]
+
+
+def offset_expr(cal: Calendar, e: ir.IntegerValue, first: date, last: date):
+    """The zone's UTC offset at epoch second ``e``: a literal, or a CASE over segments."""
+    segs = cal.segments(first, last)
+    if len(segs) == 1:
+        return ibis.literal(segs[0].offset, type="int64")
+    branches = [(e < nxt.since, cur.offset) for cur, nxt in zip(segs, segs[1:])]
+    return ibis.cases(*branches, else_=segs[-1].offset).cast("int64")
+
+
+def local_day(cal: Calendar, e: ir.IntegerValue, first: date, last: date, local: bool):
+    """Local day number of epoch second ``e`` (for ``timestamps: local`` the wall clock)."""
+    if local:
+        return e // SECONDS_PER_DAY
+    return (e + offset_expr(cal, e, first, last)) // SECONDS_PER_DAY
+
+
+def instant_of_day_start(cal: Calendar, d: date, local: bool) -> int:
+    """The epoch second (UTC, or wall-clock for local tables) at which local day d begins."""
+    return day_num(d) * SECONDS_PER_DAY if local else cal.day_start(d)
+
+
+def prefilter(t: ir.Table, ts: ir.TimestampColumn, first: date, last: date):
+    """A loose range on the raw column (two days of margin) that indexes and pruning can use.
+
+    The exact boundaries are applied on integer epoch seconds afterwards; this one only has
+    to never exclude a row that belongs in [first, last] in any zone.
+    """
+    lo = datetime.combine(first - timedelta(days=2), datetime.min.time())
+    hi = datetime.combine(last + timedelta(days=3), datetime.min.time())
+    if ts.type().timezone is not None:
+        lo, hi = lo.replace(tzinfo=UTC), hi.replace(tzinfo=UTC)
+    return (ts >= ibis.literal(lo, type=ts.type())) & (ts < ibis.literal(hi, type=ts.type()))
+
+
+def dimension_value(c: ir.Column) -> ir.StringValue:
+    if c.type().is_boolean():
+        c = ibis.cases((c, "true"), (~c, "false"), else_=ibis.null("string"))
+    return c.cast("string").fill_null(NULL_DIMENSION)
+
+
+def epoch(src: Source, ts: ir.TimestampColumn) -> ir.IntegerValue:
+    return warehouse.epoch_seconds(src.backend, ts)
+
+
+def metric_table(src: Source, project, name: str, m: TableMetric) -> tuple[ir.Table, bool]:
+    """The physical table of a metric with its ``where`` applied; and whether it is local."""
+    spec = project.table(m.table)
+    t = warehouse.table(src.con, spec.name)
+    preds = where_filter(t, m.where, name)
+    if preds:
+        t = t.filter(*preds)
+    return t, spec.timestamps == "local"
+
+
+def dims_columns(t: ir.Table, m: TableMetric, name: str) -> dict[str, ir.StringValue]:
+    return {dim: dimension_value(column(t, col, name, f"dimensions.{dim}"))
+            for dim, col in m.dimensions.items()}
+
+
+def grouping_sets(m: TableMetric) -> list[tuple[str, ...]]:
+    """The total, each dimension on its own, and the declared combinations."""
+    sets: list[tuple[str, ...]] = [()]
+    sets += [(d,) for d in m.dimensions]
+    for combo in m.breakdowns:
+        key = tuple(sorted(combo))
+        if key not in sets:
+            sets.append(key)
+    return sets
