@@ -199,3 +199,12 @@ def load_project(path: str | os.PathLike | None = None) -> Project:
 def project_from_dict(data: dict, base: Path | None = None) -> Project:
     """Build a project from already-parsed data (tests, the demo, the API)."""
     return parse_project(yaml.safe_dump(data, sort_keys=False), file="<dict>", base=base)
+
+
+def locate(path: str | os.PathLike) -> Located:
+    """Line numbers of a project file, for issues found after loading (e.g. by `check`)."""
+    p = Path(path)
+    try:
+        return Located(str(p), yaml.compose(p.read_text(), Loader=yaml.SafeLoader))
+    except (OSError, yaml.YAMLError):
+        return Located(str(p), None)

@@ -1,0 +1,885 @@
+"""Engine benchmark: daypulse against the best hand-written SQL and the seeds' per-day loop.
+
+One run generates (or reuses) the data, then measures on each engine, in the same process:
+
+  (a) backfill   events, captures, DAU, WAU (7-day exact distinct), MAU (28-day exact
+                 distinct) for every local day of the history, total and per tenant:
+                 daypulse vs the best hand-written SQL (per-day GROUP BY on a computed local
+                 day; rolling distincts with the "segments" difference array).
+                 Also, on DuckDB, the obvious rolling formulation, for reference.
+  (b) seeds      a ``compute_daily_snapshot(day, tenant)`` function called once per day and
+                 tenant, one indexed query per metric; timed on a sample of days and
+                 extrapolated linearly to the whole history.
+  (c) nightly    daypulse computing only the last 1 and 4 days (with WAU/MAU) on the full
+                 history and on half of it: the cost follows the days computed, not history.
+
+Every daypulse number is checked against the hand-written SQL; a mismatch stops the run.
+Results are printed as a table and written to bench/out/engine.json. See bench/README.md.
+
+    .venv/bin/python bench/engine.py                      # full size: 10M events, 730 days
+    .venv/bin/python bench/engine.py --events 1000000     # a quick run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import resource
+import statistics
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+PG_SCHEMA = "dp_bench"
+KINDS = ("capture", "view", "click", "login")
+KIND_P = (0.20, 0.45, 0.25, 0.10)
+METRICS = ("events", "captures", "dau", "wau", "mau")
+DAILY = ("events", "captures", "dau")
+ROLLING = ("wau", "mau")
+WINDOWS = {"wau": 7, "mau": 28}
+TARGETS = {"backfill": 1.5, "seeds": 10.0, "nightly": 1.0, "rss_mb": 2048}
+
+
+# -- parameters and calendar ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Params:
+    events: int = 10_000_000
+    users: int = 1_000_000
+    tenants: int = 50
+    days: int = 730
+    seed: int = 20240101
+    first_day: str = "2024-01-01"  # first local (Asia/Kolkata) day of the history
+    gen_tz: str = "Asia/Kolkata"   # events are generated on this zone's wall clock
+    version: int = 1               # bump when the generator changes
+
+    @property
+    def first(self) -> date:
+        return date.fromisoformat(self.first_day)
+
+    @property
+    def last(self) -> date:
+        return self.first + timedelta(days=self.days - 1)
+
+    @property
+    def half_last(self) -> date:
+        """Last local day of the half history (table events_half)."""
+        return self.first + timedelta(days=self.days // 2 - 1)
+
+    def key(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+
+def utc_start(tz: str, d: date) -> datetime:
+    """Naive UTC instant at which local day ``d`` begins in zone ``tz`` (midnight exists in
+    the zones used here)."""
+    local = datetime(d.year, d.month, d.day, tzinfo=ZoneInfo(tz))
+    return local.astimezone(UTC).replace(tzinfo=None)
+
+
+def offset_segments(tz: str, lo: datetime, hi: datetime) -> list[tuple[datetime, int]]:
+    """(since, offset seconds) steps of the zone's UTC offset over naive-UTC [lo, hi)."""
+    zone = ZoneInfo(tz)
+
+    def off(t: datetime) -> int:
+        return int(t.replace(tzinfo=UTC).astimezone(zone).utcoffset().total_seconds())
+
+    segs = [(lo, off(lo))]
+    t = lo
+    step = timedelta(minutes=15)  # every real zone changes on a quarter hour
+    while t < hi:
+        t += step
+        o = off(t)
+        if o != segs[-1][1]:
+            segs.append((t, o))
+    return segs
+
+
+# -- data generation (runs in a child process: its memory is not the benchmark's) -------------
+
+def _generate_arrays(p: Params):
+    import numpy as np
+
+    rng = np.random.default_rng(p.seed)
+    U, T, D = p.users, p.tenants, p.days
+    tenant_w = 1.0 / np.arange(1, T + 1) ** 0.7          # a few big tenants, a long tail
+    user_tenant = rng.choice(T, size=U, p=tenant_w / tenant_w.sum()).astype(np.int16)
+    # A quarter of the users exist from day 0; sign-ups grow linearly over the history.
+    signup = np.where(rng.random(U) < 0.25, 0, D * np.sqrt(rng.random(U))).astype(np.int32)
+    signup = np.minimum(signup, D - 1)
+    life = np.minimum(rng.exponential(150.0, U).astype(np.int32) + 1, D - signup)
+    weight = rng.lognormal(0.0, 1.0, U) * life            # heavy and light users
+    cdf = np.cumsum(weight)
+    dow_w = np.array([1.0, 1.0, 0.97, 0.95, 0.9, 0.55, 0.45])  # Monday .. Sunday
+    hour_w = np.array([1, 1, 1, 1, 1, 2, 3, 5, 8, 10, 11, 11, 10, 10, 11, 11, 10, 9, 8, 7,
+                       6, 4, 3, 2], dtype=float)
+    first_num = (p.first - date(1970, 1, 1)).days
+    first_dow = p.first.weekday()
+    offset_us = int(ZoneInfo(p.gen_tz).utcoffset(datetime(2024, 1, 1)).total_seconds()) * 10**6
+
+    users, stamps, kinds = [], [], []
+    have, chunk = 0, 2_000_000
+    while have < p.events:
+        u = np.searchsorted(cdf, rng.random(chunk) * cdf[-1], side="right").astype(np.int64)
+        day = signup[u] + (rng.random(chunk) * life[u]).astype(np.int32)
+        keep = rng.random(chunk) < dow_w[(first_dow + day) % 7]   # weekly seasonality
+        u, day = u[keep], day[keep]
+        n = len(u)
+        hour = rng.choice(24, size=n, p=hour_w / hour_w.sum())
+        local_us = ((first_num + day.astype(np.int64)) * 86_400 + hour * 3600
+                    + rng.integers(0, 3600, n)) * 10**6 + rng.integers(0, 10**6, n)
+        users.append(u + 1)
+        stamps.append(local_us - offset_us)
+        kinds.append(rng.choice(len(KINDS), size=n, p=KIND_P).astype(np.int8))
+        have += n
+    user_id = np.concatenate(users)[: p.events]
+    ts = np.concatenate(stamps)[: p.events]
+    kind = np.concatenate(kinds)[: p.events]
+    del users, stamps, kinds
+    order = np.argsort(ts, kind="stable")                  # an append-only table: time order
+    user_id, ts, kind = user_id[order], ts[order], kind[order]
+    tenant = user_tenant[user_id - 1]
+    return user_id, tenant, ts, kind
+
+
+def generate_duckdb(p: Params, path: Path) -> None:
+    import duckdb
+    import numpy as np
+    import pyarrow as pa
+
+    t0 = time.perf_counter()
+    user_id, tenant, ts, kind = _generate_arrays(p)
+    table = pa.table({
+        "user_id": pa.array(user_id),
+        "tenant_id": pa.array(tenant.astype(np.int16)),
+        "occurred_at": pa.array(ts, type=pa.timestamp("us")),
+        "kind_id": pa.array(kind),
+    })
+    del user_id, tenant, ts, kind
+    t1 = time.perf_counter()
+    tmp = path.with_suffix(".tmp.duckdb")
+    tmp.unlink(missing_ok=True)
+    con = duckdb.connect(str(tmp))
+    con.register("src", table)
+    width = len(str(p.tenants))
+    kind_case = " ".join(f"WHEN {i} THEN '{k}'" for i, k in enumerate(KINDS))
+    con.execute(f"""
+        CREATE TABLE events AS
+        SELECT user_id,
+               'tenant_' || lpad(CAST(tenant_id + 1 AS VARCHAR), {width}, '0') AS tenant,
+               occurred_at,
+               CASE kind_id {kind_case} END AS kind
+        FROM src""")
+    con.unregister("src")
+    del table
+    half_hi = utc_start(p.gen_tz, p.half_last + timedelta(days=1))
+    con.execute("CREATE TABLE events_half AS SELECT * FROM events WHERE occurred_at < ?",
+                [half_hi])
+    con.execute("CREATE TABLE bench_meta (params VARCHAR)")
+    con.execute("INSERT INTO bench_meta VALUES (?)", [p.key()])
+    con.execute("CHECKPOINT")
+    con.close()
+    tmp.rename(path)
+    print(f"  generated {p.events:,} events in {t1 - t0:.1f} s, wrote DuckDB in "
+          f"{time.perf_counter() - t1:.1f} s", flush=True)
+
+
+def duckdb_ready(p: Params, path: Path) -> bool:
+    import duckdb
+
+    if not path.exists():
+        return False
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            return con.execute("SELECT params FROM bench_meta").fetchone()[0] == p.key()
+        finally:
+            con.close()
+    except Exception:
+        return False
+
+
+def pg_ready(p: Params, dsn: str) -> bool:
+    import psycopg
+
+    try:
+        with psycopg.connect(dsn, autocommit=True) as con:
+            row = con.execute(f"SELECT params, n_events FROM {PG_SCHEMA}.bench_meta").fetchone()
+            if not row or row[0] != p.key():
+                return False
+            n = con.execute(f"SELECT count(*) FROM {PG_SCHEMA}.events").fetchone()[0]
+            return n == row[1] == p.events
+    except Exception:
+        return False
+
+
+def load_postgres(p: Params, path: Path, dsn: str) -> None:
+    """Copy the DuckDB tables into PostgreSQL (schema dp_bench), time ordered, indexed."""
+    import duckdb
+    import psycopg
+
+    t0 = time.perf_counter()
+    csv = OUT / "events.csv"
+    src = duckdb.connect(str(path), read_only=True)
+    src.execute(f"COPY (SELECT user_id, tenant, strftime(occurred_at, '%Y-%m-%d %H:%M:%S.%f'),"
+                f" kind FROM events ORDER BY occurred_at) TO '{csv}' (HEADER false)")
+    src.close()
+    half_hi = utc_start(p.gen_tz, p.half_last + timedelta(days=1))
+    with psycopg.connect(dsn, autocommit=True) as con:
+        con.execute(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE")
+        con.execute(f"CREATE SCHEMA {PG_SCHEMA}")
+        con.execute(f"""CREATE TABLE {PG_SCHEMA}.events (
+            user_id BIGINT NOT NULL, tenant TEXT NOT NULL,
+            occurred_at TIMESTAMP NOT NULL, kind TEXT NOT NULL)""")
+        with con.cursor() as cur:
+            with cur.copy(f"COPY {PG_SCHEMA}.events FROM STDIN (FORMAT csv)") as copy:
+                with open(csv, "rb") as f:
+                    while block := f.read(8 << 20):
+                        copy.write(block)
+        csv.unlink()
+        t1 = time.perf_counter()
+        con.execute(f"CREATE TABLE {PG_SCHEMA}.events_half AS SELECT * FROM {PG_SCHEMA}.events"
+                    " WHERE occurred_at < %s", [half_hi])
+        con.execute("SET maintenance_work_mem = '512MB'")
+        for t in ("events", "events_half"):
+            con.execute(f"CREATE INDEX {t}_occurred_at ON {PG_SCHEMA}.{t} (occurred_at)")
+            con.execute(f"CREATE INDEX {t}_tenant_occurred_at ON {PG_SCHEMA}.{t}"
+                        " (tenant, occurred_at)")
+            con.execute(f"VACUUM ANALYZE {PG_SCHEMA}.{t}")
+        con.execute(f"CREATE TABLE {PG_SCHEMA}.bench_meta (params TEXT, n_events BIGINT)")
+        con.execute(f"INSERT INTO {PG_SCHEMA}.bench_meta VALUES (%s, %s)", [p.key(), p.events])
+    print(f"  loaded PostgreSQL: COPY {t1 - t0:.1f} s, indexes + analyze "
+          f"{time.perf_counter() - t1:.1f} s", flush=True)
+
+
+def _child(target, *args) -> None:
+    """Run a data-preparation step in a fresh process and fail if it fails."""
+    proc = multiprocessing.get_context("spawn").Process(target=target, args=args)
+    proc.start()
+    proc.join()
+    if proc.exitcode != 0:
+        sys.exit(f"data preparation failed ({target.__name__}, exit code {proc.exitcode})")
+
+
+# -- engines ----------------------------------------------------------------------------------
+
+class Runner:
+    """A plain DB-API connection for the hand-written SQL and the seeds' pattern."""
+
+    name: str
+    param = "?"
+
+    def table(self, logical: str) -> str:
+        return logical
+
+    def query(self, sql: str, params=None) -> list[tuple]:
+        raise NotImplementedError
+
+
+class DuckDBRunner(Runner):
+    name = "duckdb"
+
+    def __init__(self, path: Path):
+        import duckdb
+
+        self.path = path
+        # read_only like daypulse's own connection: the same instance is shared in-process.
+        self.con = duckdb.connect(str(path), read_only=True)
+
+    def query(self, sql, params=None, timeout: float | None = None):
+        timer = None
+        if timeout:
+            timer = threading.Timer(timeout, self.con.interrupt)
+            timer.start()
+        try:
+            return self.con.execute(sql, params or []).fetchall()
+        finally:
+            if timer:
+                timer.cancel()
+
+    def source(self) -> tuple[str, str]:
+        return f"duckdb:///{self.path}", ""
+
+    def close(self):
+        self.con.close()
+
+
+class PostgresRunner(Runner):
+    name = "postgres"
+    param = "%s"
+
+    def __init__(self, dsn: str):
+        import psycopg
+
+        self.dsn = dsn
+        self.con = psycopg.connect(dsn, autocommit=True)
+
+    def table(self, logical: str) -> str:
+        return f"{PG_SCHEMA}.{logical}"
+
+    def query(self, sql, params=None, timeout: float | None = None):
+        if timeout:
+            self.con.execute(f"SET statement_timeout = {int(timeout * 1000)}")
+        try:
+            return self.con.execute(sql, params).fetchall()
+        finally:
+            if timeout:
+                self.con.execute("SET statement_timeout = 0")
+
+    def source(self) -> tuple[str, str]:
+        return self.dsn, f"{PG_SCHEMA}."
+
+    def close(self):
+        self.con.close()
+
+
+# -- hand-written SQL (the same text runs on DuckDB and PostgreSQL) ---------------------------
+
+def _ts(t: datetime) -> str:
+    return f"TIMESTAMP '{t.isoformat(sep=' ')}'"
+
+
+def local_day_sql(tz: str, lo: datetime, hi: datetime) -> str:
+    """The local date of occurred_at: a literal offset, or a CASE over the zone's offset steps
+    inside [lo, hi) (New York: one step per DST change)."""
+    segs = offset_segments(tz, lo, hi)
+    if len(segs) == 1:
+        shift = f"INTERVAL '{segs[0][1]} seconds'"
+    else:
+        whens = " ".join(f"WHEN occurred_at < {_ts(nxt[0])} THEN INTERVAL '{seg[1]} seconds'"
+                         for seg, nxt in zip(segs, segs[1:]))
+        shift = f"CASE {whens} ELSE INTERVAL '{segs[-1][1]} seconds' END"
+    return f"CAST(occurred_at + {shift} AS DATE)"
+
+
+def daily_sql(table: str, tz: str, first: date, last: date, by_tenant: bool) -> str:
+    """events, captures and DAU per local day: one GROUP BY on a computed local date."""
+    lo, hi = utc_start(tz, first), utc_start(tz, last + timedelta(days=1))
+    t = "tenant, " if by_tenant else ""
+    return f"""
+        SELECT {t}{local_day_sql(tz, lo, hi)} AS day, count(*) AS events,
+               count(*) FILTER (WHERE kind = 'capture') AS captures,
+               count(DISTINCT user_id) AS dau
+        FROM {table}
+        WHERE occurred_at >= {_ts(lo)} AND occurred_at < {_ts(hi)}
+        GROUP BY {t}day"""
+
+
+def rolling_sql(table: str, tz: str, first: date, last: date, by_tenant: bool,
+                with_dau: bool = False) -> str:
+    """Exact WAU and MAU with the "segments" difference array (see ENGINE.md).
+
+    Distinct (user, day) pairs; for consecutive active days a < b of a user, the user counts
+    in the trailing W-day window of every day in [a, min(b, a + W)): +1 at a, -1 at the end,
+    and a running sum over days. Each pair is touched once, whatever W is.
+    """
+    read_first = first - timedelta(days=max(WINDOWS.values()) - 1)
+    lo, hi = utc_start(tz, read_first), utc_start(tz, last + timedelta(days=1))
+    t = "tenant, " if by_tenant else ""
+    part = "PARTITION BY g.tenant " if by_tenant else ""
+    grid = ("spine s CROSS JOIN (SELECT DISTINCT tenant FROM per_day) g" if by_tenant
+            else "spine s")
+    on = "p.day = s.day" + (" AND p.tenant = g.tenant" if by_tenant else "")
+    g = "g.tenant, " if by_tenant else ""
+    dau = ", coalesce(p.da, 0) AS dau" if with_dau else ""
+    return f"""
+        WITH pairs AS (
+            SELECT DISTINCT {t}user_id, {local_day_sql(tz, lo, hi)} AS day
+            FROM {table}
+            WHERE occurred_at >= {_ts(lo)} AND occurred_at < {_ts(hi)}
+        ), seg AS (
+            SELECT {t}day, lead(day) OVER (PARTITION BY {t}user_id ORDER BY day) AS nxt
+            FROM pairs
+        ), deltas AS (
+            SELECT {t}day, 1 AS da, 1 AS dw, 1 AS dm FROM seg
+            UNION ALL
+            SELECT {t}CASE WHEN nxt < day + 7 THEN nxt ELSE day + 7 END, 0, -1, 0 FROM seg
+            UNION ALL
+            SELECT {t}CASE WHEN nxt < day + 28 THEN nxt ELSE day + 28 END, 0, 0, -1 FROM seg
+        ), per_day AS (
+            SELECT {t}day, sum(da) AS da, sum(dw) AS dw, sum(dm) AS dm
+            FROM deltas GROUP BY {t}day
+        ), spine AS (
+            SELECT CAST(d AS DATE) AS day FROM generate_series(
+                DATE '{read_first}', DATE '{last}', INTERVAL '1 day') AS x(d)
+        ), running AS (
+            SELECT {g}s.day,
+                   sum(coalesce(p.dw, 0)) OVER ({part}ORDER BY s.day ROWS UNBOUNDED PRECEDING)
+                       AS wau,
+                   sum(coalesce(p.dm, 0)) OVER ({part}ORDER BY s.day ROWS UNBOUNDED PRECEDING)
+                       AS mau{dau}
+            FROM {grid} LEFT JOIN per_day p ON {on}
+        )
+        SELECT * FROM running WHERE day >= DATE '{first}'"""
+
+
+def counts_sql(table: str, tz: str, first: date, last: date, by_tenant: bool) -> str:
+    """events and captures only (the fused variant takes DAU from the rolling pairs)."""
+    return daily_sql(table, tz, first, last, by_tenant).replace(
+        ",\n               count(DISTINCT user_id) AS dau", "")
+
+
+def obvious_sql(table: str, tz: str, first: date, last: date) -> str:
+    """The textbook rolling distinct: count(DISTINCT) over a RANGE window (totals only)."""
+    read_first = first - timedelta(days=27)
+    lo, hi = utc_start(tz, read_first), utc_start(tz, last + timedelta(days=1))
+    return f"""
+        WITH pairs AS (
+            SELECT DISTINCT user_id, {local_day_sql(tz, lo, hi)} AS day FROM {table}
+            WHERE occurred_at >= {_ts(lo)} AND occurred_at < {_ts(hi)}
+        ), w AS (
+            SELECT day,
+              count(DISTINCT user_id) OVER (ORDER BY day
+                  RANGE BETWEEN INTERVAL 6 DAYS PRECEDING AND CURRENT ROW) AS wau,
+              count(DISTINCT user_id) OVER (ORDER BY day
+                  RANGE BETWEEN INTERVAL 27 DAYS PRECEDING AND CURRENT ROW) AS mau
+            FROM pairs
+        )
+        SELECT DISTINCT day, wau, mau FROM w WHERE day >= DATE '{first}'"""
+
+
+Values = dict[tuple[str, date, str | None], int]
+
+
+def _collect(rows, names, by_tenant, out: Values) -> None:
+    for row in rows:
+        tenant = row[0] if by_tenant else None
+        rest = row[1:] if by_tenant else row
+        day = rest[0]
+        for name, v in zip(names, rest[1:]):
+            out[(name, day, tenant)] = int(v)
+
+
+def handwritten(r: Runner, table: str, tz: str, first: date, last: date,
+                metrics: tuple[str, ...], dims: bool, fused: bool) -> Values:
+    """The hand-written queries for ``metrics`` (totals, and per tenant when ``dims``)."""
+    out: Values = {}
+    t = r.table(table)
+    for by_tenant in ([False, True] if dims else [False]):
+        want_daily = any(m in metrics for m in DAILY)
+        want_rolling = any(m in metrics for m in ROLLING) or (fused and "dau" in metrics)
+        if want_daily:
+            if fused:
+                _collect(r.query(counts_sql(t, tz, first, last, by_tenant)),
+                         ("events", "captures"), by_tenant, out)
+            else:
+                _collect(r.query(daily_sql(t, tz, first, last, by_tenant)),
+                         ("events", "captures", "dau"), by_tenant, out)
+        if want_rolling:
+            _collect(r.query(rolling_sql(t, tz, first, last, by_tenant, with_dau=fused)),
+                     ("wau", "mau", "dau") if fused else ("wau", "mau"), by_tenant, out)
+    return {k: v for k, v in out.items() if k[0] in metrics}
+
+
+# -- the seeds' pattern -----------------------------------------------------------------------
+
+def seeds_snapshot(r: Runner, table: str, tz: str, day: date, tenant: str | None) -> dict:
+    """What the seeds do: compute_daily_snapshot(day, tenant), one query per metric."""
+    p = r.param
+    t = r.table(table)
+    cond = f" AND tenant = {p}" if tenant is not None else ""
+    extra = [tenant] if tenant is not None else []
+    end = utc_start(tz, day + timedelta(days=1))
+    start = utc_start(tz, day)
+    snap = {}
+    where = f"occurred_at >= {p} AND occurred_at < {p}{cond}"
+    snap["events"] = r.query(f"SELECT count(*) FROM {t} WHERE {where}", [start, end] + extra)
+    snap["captures"] = r.query(f"SELECT count(*) FROM {t} WHERE {where} AND kind = 'capture'",
+                               [start, end] + extra)
+    snap["dau"] = r.query(f"SELECT count(DISTINCT user_id) FROM {t} WHERE {where}",
+                          [start, end] + extra)
+    for name, w in WINDOWS.items():
+        ws = utc_start(tz, day - timedelta(days=w - 1))
+        snap[name] = r.query(f"SELECT count(DISTINCT user_id) FROM {t} WHERE {where}",
+                             [ws, end] + extra)
+    return {k: int(v[0][0]) for k, v in snap.items()}
+
+
+def seeds_pattern(r: Runner, table: str, tz: str, days: list[date],
+                  tenants: list[str | None]) -> tuple[float, Values]:
+    out: Values = {}
+    t0 = time.perf_counter()
+    for d in days:
+        for tenant in tenants:
+            for name, v in seeds_snapshot(r, table, tz, d, tenant).items():
+                out[(name, d, tenant)] = v
+    return time.perf_counter() - t0, out
+
+
+# -- daypulse ---------------------------------------------------------------------------------
+
+def daypulse_api():
+    try:
+        from daypulse.engine import compute_values
+        from daypulse.spec import project_from_dict
+    except ImportError as exc:
+        return None, f"{exc}"
+    return (project_from_dict, compute_values), None
+
+
+def daypulse_project(api, r: Runner, tz: str, table: str, dims: bool):
+    source, prefix = r.source()
+    d = {"tenant": "tenant"} if dims else {}
+    base = {"table": "events", "time": "occurred_at", "dimensions": d}
+    metrics = {
+        "events": {**base, "measure": "count"},
+        "captures": {**base, "measure": "count", "where": {"kind": "capture"}},
+        "dau": {**base, "measure": "count_distinct", "column": "user_id"},
+        "wau": {**base, "measure": "count_distinct", "column": "user_id", "window": 7},
+        "mau": {**base, "measure": "count_distinct", "column": "user_id", "window": 28},
+    }
+    return api[0]({"name": "bench", "timezone": tz, "source": source,
+                   "tables": {"events": prefix + table}, "metrics": metrics})
+
+
+def daypulse_values(api, project, first: date, last: date, metrics) -> Values:
+    out: Values = {}
+    for mv in api[1](project, start=first, end=last, metrics=list(metrics), grains=["day"]):
+        if mv.grain != "day":
+            continue
+        dims = dict(mv.dims or {})
+        if len(dims) > 1:
+            continue
+        tenant = next(iter(dims.values())) if dims else None
+        if mv.value is None:
+            continue
+        out[(mv.metric, _as_date(mv.period_start), tenant)] = int(round(float(mv.value)))
+    return out
+
+
+def _as_date(v) -> date:
+    if isinstance(v, datetime):
+        return v.date()
+    if isinstance(v, str):
+        return date.fromisoformat(v[:10])
+    return v
+
+
+# -- checking and timing ----------------------------------------------------------------------
+
+class Mismatch(Exception):
+    pass
+
+
+def compare(label: str, expected: Values, got: Values, days: set[date] | None = None) -> int:
+    """Every (metric, day, tenant) of ``expected`` must be in ``got`` (0 = absent)."""
+    keys = set(expected) | set(got)
+    if days is not None:
+        keys = {k for k in keys if k[1] in days}
+    bad = [(k, expected.get(k, 0), got.get(k, 0)) for k in sorted(keys, key=_sort_key)
+           if expected.get(k, 0) != got.get(k, 0)]
+    if bad:
+        lines = "\n".join(f"    {k[0]} {k[1]} {k[2] or 'total'}: expected {e}, got {g}"
+                          for k, e, g in bad[:15])
+        raise Mismatch(f"{label}: {len(bad)} of {len(keys)} values differ\n{lines}")
+    return len(keys)
+
+
+def _sort_key(k):
+    return (k[0], k[1], k[2] or "")
+
+
+def timed(fn, repeat: int):
+    """Median wall seconds of ``repeat`` calls, and the last call's result."""
+    times, result = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), result
+
+
+def rss_mb(who=resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024  # kilobytes on Linux
+
+
+# -- the run ----------------------------------------------------------------------------------
+
+def log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def run_engine(r: Runner, args, p: Params, api, report: dict) -> None:
+    e = r.name
+    rows = report["rows"]
+    first, last = p.first, p.last
+    tz = args.tz
+    rep = args.repeat
+
+    def row(**kw):
+        kw = {"engine": e, **kw}
+        rows.append(kw)
+        return kw
+
+    # (a) backfill: hand-written, both formulations, totals and totals + tenant.
+    log(f"[{e}] (a) backfill {first} .. {last}, {tz}")
+    hw = {}
+    for dims in (False, True):
+        for fused in (False, True):
+            s, vals = timed(lambda: handwritten(r, "events", tz, first, last, METRICS, dims,
+                                                fused), rep)
+            hw[(dims, fused)] = (s, vals)
+            log(f"  hand-written {'total+tenant' if dims else 'total':12} "
+                f"{'fused pairs' if fused else 'daily+rolling':13} {s:7.2f} s")
+        compare(f"{e} hand-written daily+rolling vs fused pairs", hw[(dims, False)][1],
+                hw[(dims, True)][1])
+    parts = {}
+    for name, metrics in (("daily", DAILY), ("rolling", ROLLING)):
+        parts[name], _ = timed(lambda: handwritten(r, "events", tz, first, last, metrics, True,
+                                                   False), rep)
+    reference = hw[(True, False)][1]
+
+    dp = {}
+    if api:
+        for dims in (False, True):
+            project = daypulse_project(api, r, tz, "events", dims)
+            s, vals = timed(lambda: daypulse_values(api, project, first, last, METRICS), rep)
+            n = compare(f"{e} daypulse {'total+tenant' if dims else 'total'} backfill",
+                        hw[(dims, False)][1], vals)
+            dp[dims] = s
+            log(f"  daypulse     {'total+tenant' if dims else 'total':12} {'':13} {s:7.2f} s"
+                f"  ({n:,} values equal)")
+        project = daypulse_project(api, r, tz, "events", True)
+        for name, metrics in (("daily", DAILY), ("rolling", ROLLING)):
+            s, vals = timed(lambda: daypulse_values(api, project, first, last, metrics), rep)
+            compare(f"{e} daypulse {name}", {k: v for k, v in reference.items()
+                                             if k[0] in metrics}, vals)
+            dp[name] = s
+            log(f"  daypulse     {name:12} {'':13} {s:7.2f} s")
+
+    for key, label, metrics in ((False, "a: 5 metrics by day (total)", "all"),
+                                (True, "a: 5 metrics by day + day x tenant", "all"),
+                                ("daily", "a: events, captures, DAU (+tenant)", "daily"),
+                                ("rolling", "a: WAU, MAU exact (+tenant)", "rolling")):
+        if key in (False, True):
+            best = min(hw[(key, False)][0], hw[(key, True)][0])
+        else:
+            best = parts[key]
+        d = dp.get(key)
+        row(workload=label, tz=tz, daypulse_s=d, handwritten_s=best,
+            ratio=(d / best if d else None), target=f"<= {TARGETS['backfill']}",
+            metrics=metrics)
+
+    # Obvious formulation (DuckDB only): reference for why "segments" matters.
+    if e == "duckdb" and not args.skip_obvious:
+        sql = obvious_sql(r.table("events"), tz, first, last)
+        t0 = time.perf_counter()
+        try:
+            res = r.query(sql, timeout=args.obvious_timeout)
+            s = time.perf_counter() - t0
+            got: Values = {}
+            _collect(res, ("wau", "mau"), False, got)
+            compare(f"{e} obvious rolling", {k: v for k, v in reference.items()
+                                             if k[0] in ROLLING and k[2] is None}, got)
+            note = "count(DISTINCT) OVER (RANGE ...), totals only"
+        except Exception as exc:  # duckdb.InterruptException on timeout
+            if "nterrupt" not in type(exc).__name__ + str(exc):
+                raise
+            s = None
+            note = f"stopped after {args.obvious_timeout:.0f} s (--obvious-timeout)"
+        hw_total_rolling, _ = timed(lambda: handwritten(r, "events", tz, first, last, ROLLING,
+                                                        False, False), 1)
+        row(workload="ref: WAU, MAU obvious SQL (total)", tz=tz, handwritten_s=s,
+            segments_s=hw_total_rolling,
+            ratio_obvious_segments=(s / hw_total_rolling if s else None), note=note)
+        log(f"  obvious rolling: {s if s else 'timeout'} s vs segments {hw_total_rolling:.2f} s")
+
+    # Another zone with DST (23- and 25-hour days), the daypulse path.
+    if not args.skip_ny:
+        ny = "America/New_York"
+        s_hw, ref_ny = timed(lambda: handwritten(r, "events", ny, first, last, METRICS, True,
+                                                 False), 1)
+        s_hw_f, _ = timed(lambda: handwritten(r, "events", ny, first, last, METRICS, True,
+                                              True), 1)
+        best = min(s_hw, s_hw_f)
+        d = None
+        if api:
+            project = daypulse_project(api, r, ny, "events", True)
+            d, vals = timed(lambda: daypulse_values(api, project, first, last, METRICS), 1)
+            compare(f"{e} daypulse {ny}", ref_ny, vals)
+        row(workload="a: 5 metrics by day + day x tenant", tz=ny, daypulse_s=d,
+            handwritten_s=best, ratio=(d / best if d else None),
+            target=f"<= {TARGETS['backfill']}", metrics="all")
+        log(f"  {ny}: hand-written {best:.2f} s, daypulse {d if d else '-'} s")
+
+    # (b) the seeds' pattern, sampled and extrapolated.
+    if not args.skip_seeds:
+        tenants = sorted({k[2] for k in reference if k[2] is not None})
+        step = max(1, p.days // args.seeds_days)
+        days = [first + timedelta(days=i) for i in range(0, p.days, step)][: args.seeds_days]
+        sample_tenants = [None] + tenants[: args.seeds_tenants or len(tenants)]
+        s, vals = seeds_pattern(r, "events", tz, days, sample_tenants)
+        compare(f"{e} seeds' pattern vs hand-written", {k: v for k, v in reference.items()
+                                                         if k[1] in set(days)
+                                                         and k[2] in set(sample_tenants)}, vals)
+        calls = len(days) * len(sample_tenants)
+        full_calls = p.days * (len(tenants) + 1)
+        extrapolated = s / calls * full_calls
+        d = dp.get(True)
+        row(workload="b: seeds' pattern, 1 query per metric x day x tenant", tz=tz,
+            seeds_s=extrapolated, seeds_sample_s=s, daypulse_s=d,
+            ratio_seeds_daypulse=(extrapolated / d if d else None),
+            ratio_seeds_handwritten=extrapolated / hw[(True, False)][0],
+            target=f">= {TARGETS['seeds']}",
+            note=(f"measured {calls} snapshots ({len(days)} days x {len(sample_tenants)} "
+                  f"incl. total, {calls * 5} queries) in {s:.1f} s, extrapolated x"
+                  f"{full_calls / calls:.1f} to {p.days} days x {len(tenants) + 1}"))
+        log(f"  seeds: {calls} snapshots in {s:.1f} s -> {extrapolated:.0f} s for the history")
+
+    # (c) nightly: the last days only, on the full history and on half of it.
+    if api and not args.skip_nightly:
+        for table, end, hist in (("events", last, p.days), ("events_half", p.half_last,
+                                                             p.days // 2)):
+            project = daypulse_project(api, r, tz, table, True)
+            ref_days = None
+            if table == "events_half":
+                ref = handwritten(r, table, tz, end - timedelta(days=3), end, METRICS, True,
+                                  False)
+            else:
+                ref = reference
+            for n in (1, 4):
+                start = end - timedelta(days=n - 1)
+                ref_days = {start + timedelta(days=i) for i in range(n)}
+                s, vals = timed(lambda: daypulse_values(api, project, start, end, METRICS),
+                                max(rep, 3))
+                compare(f"{e} daypulse nightly {n} day(s) on {table}", ref, vals, ref_days)
+                s_hw, _ = timed(lambda: handwritten(r, table, tz, start, end, METRICS, True,
+                                                    True), max(rep, 3))
+                row(workload=f"c: nightly, last {n} day(s), {hist} days of history", tz=tz,
+                    daypulse_s=s, handwritten_s=s_hw, ratio=s / s_hw,
+                    target=f"< {TARGETS['nightly']} s" if e == "duckdb" else "",
+                    nightly_days=n, history_days=hist)
+                log(f"  nightly {n} day(s), {hist}-day history: daypulse {s:.3f} s, "
+                    f"hand-written {s_hw:.3f} s")
+
+
+def render(report: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    def f(v, fmt="{:.2f}"):
+        return "-" if v is None else fmt.format(v)
+
+    p = report["params"]
+    t = Table(title=(f"daypulse engine benchmark: {p['events']:,} events, {p['days']} days, "
+                     f"{p['users']:,} users, {p['tenants']} tenants; median of "
+                     f"{report['repeat']}"), show_lines=False)
+    for c in ("engine", "workload", "zone", "daypulse s", "hand-written s", "dp / hw",
+              "seeds s", "seeds / dp", "target"):
+        t.add_column(c, justify="right" if c.endswith(("s", "hw", "dp")) else "left")
+    for r in report["rows"]:
+        t.add_row(r["engine"], r["workload"], r["tz"].split("/")[-1],
+                  f(r.get("daypulse_s"), "{:.3f}" if "nightly" in r["workload"] else "{:.2f}"),
+                  f(r.get("handwritten_s"), "{:.3f}" if "nightly" in r["workload"] else
+                    "{:.2f}"),
+                  f(r.get("ratio")) if "obvious" not in r["workload"] else
+                  f(r.get("ratio_obvious_segments"), "obv/seg {:.1f}x"),
+                  f(r.get("seeds_s"), "{:.0f}"),
+                  f(r.get("ratio_seeds_daypulse"), "{:.1f}"), r.get("target", ""))
+    console = Console(width=160)
+    console.print(t)
+    for r in report["rows"]:
+        if r.get("note"):
+            console.print(f"  {r['engine']} / {r['workload']}: {r['note']}", markup=False)
+    console.print(f"  peak RSS of this process (benchmarks, DuckDB inside): "
+                  f"{report['peak_rss_mb']:.0f} MB (target < {TARGETS['rss_mb']} MB); "
+                  f"data preparation children: {report['children_peak_rss_mb']:.0f} MB")
+    if report.get("daypulse_missing"):
+        console.print(f"  daypulse engine not importable: {report['daypulse_missing']}")
+    console.print(f"  total run {report['total_s']:.0f} s; JSON: {report['json']}")
+
+
+def parse_args(argv=None):
+    d = Params()
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap.add_argument("--events", type=int, default=d.events)
+    ap.add_argument("--users", type=int, default=d.users)
+    ap.add_argument("--tenants", type=int, default=d.tenants)
+    ap.add_argument("--days", type=int, default=d.days)
+    ap.add_argument("--seed", type=int, default=d.seed)
+    ap.add_argument("--engines", default="duckdb,postgres", help="comma list")
+    ap.add_argument("--repeat", type=int, default=1, help="median of K runs per measurement")
+    ap.add_argument("--tz", default="Asia/Kolkata", help="zone of the main workloads")
+    ap.add_argument("--skip-seeds", action="store_true", help="skip workload (b)")
+    ap.add_argument("--seeds-days", type=int, default=30,
+                    help="days sampled (evenly spread) for the seeds' pattern")
+    ap.add_argument("--seeds-tenants", type=int, default=0,
+                    help="tenants sampled for the seeds' pattern (0 = all)")
+    ap.add_argument("--skip-obvious", action="store_true",
+                    help="skip the obvious rolling-distinct SQL (DuckDB; 15-30x slower)")
+    ap.add_argument("--obvious-timeout", type=float, default=120.0, help="seconds")
+    ap.add_argument("--skip-ny", action="store_true", help="skip the America/New_York run")
+    ap.add_argument("--skip-nightly", action="store_true", help="skip workload (c)")
+    ap.add_argument("--prepare-only", action="store_true",
+                    help="generate / load the data and stop")
+    ap.add_argument("--regenerate", action="store_true", help="rebuild the data even if present")
+    ap.add_argument("--pg-dsn", default=PG_DSN)
+    ap.add_argument("--json", default=str(OUT / "engine.json"))
+    return ap.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    t_start = time.perf_counter()
+    p = Params(events=args.events, users=args.users, tenants=args.tenants, days=args.days,
+               seed=args.seed)
+    engines = [x.strip() for x in args.engines.split(",") if x.strip()]
+    OUT.mkdir(parents=True, exist_ok=True)
+    suffix = "" if p == Params() else f"-{p.events}-{p.users}-{p.tenants}-{p.days}-{p.seed}"
+    path = OUT / f"bench{suffix}.duckdb"
+
+    log(f"data: {p.events:,} events, {p.users:,} users, {p.tenants} tenants, {p.days} days "
+        f"from {p.first} ({path.name})")
+    if args.regenerate or not duckdb_ready(p, path):
+        path.unlink(missing_ok=True)
+        _child(generate_duckdb, p, path)
+    else:
+        log("  reusing DuckDB data")
+    if "postgres" in engines:
+        if args.regenerate or not pg_ready(p, args.pg_dsn):
+            _child(load_postgres, p, path, args.pg_dsn)
+        else:
+            log("  reusing PostgreSQL data")
+    t_data = time.perf_counter() - t_start
+    log(f"  data ready in {t_data:.1f} s")
+    if args.prepare_only:
+        return 0
+
+    api, missing = daypulse_api()
+    if missing:
+        log(f"daypulse engine not available ({missing}): timing the baselines only")
+    report = {"params": asdict(p), "repeat": args.repeat, "engines": engines, "rows": [],
+              "data_prep_s": t_data, "daypulse_missing": missing, "json": args.json,
+              "started": datetime.now(UTC).isoformat(timespec="seconds")}
+    status = 0
+    try:
+        for e in engines:
+            r = DuckDBRunner(path) if e == "duckdb" else PostgresRunner(args.pg_dsn)
+            try:
+                run_engine(r, args, p, api, report)
+            finally:
+                r.close()
+    except Mismatch as exc:
+        log(f"\nWRONG NUMBERS: {exc}")
+        report["error"] = str(exc)
+        status = 1
+    report["peak_rss_mb"] = rss_mb()
+    report["children_peak_rss_mb"] = rss_mb(resource.RUSAGE_CHILDREN)
+    report["total_s"] = time.perf_counter() - t_start
+    Path(args.json).write_text(json.dumps(report, indent=2, default=str))
+    render(report)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

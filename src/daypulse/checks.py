@@ -1,0 +1,70 @@
+"""`daypulse check`: the project against its source and store, every problem collected."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from daypulse import warehouse
+from daypulse.errors import ConfigError, DaypulseError, Issue
+from daypulse.spec.loader import config_path, locate
+from daypulse.spec.model import EventMetric, Project, StateMetric, TableMetric
+
+
+def source_issues(project: Project, con, loc) -> list[Issue]:
+    """Tables and columns each metric names must exist in the source."""
+    issues, tables = [], {}
+    for name, m in project.metrics.items():
+        if not isinstance(m, TableMetric):
+            continue
+        at = ("metrics", name)
+        physical = project.table(m.table).name
+        if physical not in tables:
+            try:
+                tables[physical] = warehouse.table(con, physical).schema()
+            except DaypulseError as exc:
+                tables[physical] = None
+                issues.append(loc.issue(at + ("table",), str(exc), metric=name,
+                                        hint="map it under tables: or check the source URL"))
+        schema = tables[physical]
+        if schema is None:
+            continue
+        wanted = {"column": m.column}
+        if isinstance(m, EventMetric):
+            wanted["time"] = m.time
+        if isinstance(m, StateMetric):
+            wanted.update(start=m.start, end=m.end)
+        wanted.update({f"dimensions.{d}": c for d, c in m.dimensions.items()})
+        wanted.update({f"where.{c}": c for c in m.where})
+        for setting, col in wanted.items():
+            if col and col not in schema.names:
+                path = at + tuple(setting.split("."))
+                issues.append(loc.issue(path, f"{setting}: column {col!r} is not in table"
+                                        f" {physical!r}", metric=name,
+                                        hint="its columns: " + ", ".join(schema.names[:30])))
+            elif col and setting in ("time", "start", "end"):
+                typ = schema[col]
+                if not (typ.is_timestamp() or typ.is_date() or typ.is_string()):
+                    issues.append(loc.issue(at + (setting,), f"{setting}: column {col!r} is"
+                                            f" {typ}, not a timestamp", metric=name))
+    return issues
+
+
+def check_project(project: Project, info: Callable[[str], None]) -> None:
+    from daypulse.store.db import open_store
+    from daypulse.store.values import stale_counts
+
+    loc = locate(config_path())
+    con = warehouse.connect(project.source)
+    info(f"source {warehouse.redact(project.source)}: connected ({con.name})")
+    issues = source_issues(project, con, loc)
+    if issues:
+        raise ConfigError(issues)
+    info("every table and column the metrics use exists in the source")
+    store = open_store(project.store)
+    info(f"store {warehouse.redact(project.store)}: ready (schema {store.revision()})")
+    stale = stale_counts(store, {n: project.definition_hash(n) for n in project.metrics})
+    if stale:
+        info("stale values (definition changed since they were computed; recompute them): "
+             + ", ".join(f"{m} ({n} values)" for m, n in sorted(stale.items())))
+    else:
+        info("no stale values in the store")

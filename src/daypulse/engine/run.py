@@ -1,0 +1,123 @@
+"""A compute run: pick the range, compute, compare with the store, replace atomically."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from daypulse.calendar import Calendar
+from daypulse.engine.compute import MetricTiming, MetricValue, compute_values, resolve_metrics
+from daypulse.spec.model import Project
+from daypulse.store import values as sv
+from daypulse.store.db import Store
+
+
+@dataclass(frozen=True)
+class Range:
+    start: date
+    end: date
+    why: str  # how the range was chosen, for the log
+
+
+def incremental_range(project: Project, store: Store, as_of: datetime | None = None) -> Range:
+    """Days since the last successful full run, re-reading ``lookback_days`` before it.
+
+    The last complete local day is yesterday; a first run computes ``initial_days``.
+    """
+    cal = Calendar(project.timezone, project.week_start)
+    yesterday = cal.today(as_of) - timedelta(days=1)
+    last = sv.last_complete_day(store)
+    settings = project.compute
+    if last is None:
+        start = yesterday - timedelta(days=settings.initial_days - 1)
+        return Range(start, yesterday, f"first run: the last {settings.initial_days} days")
+    start = min(last + timedelta(days=1), yesterday) - timedelta(days=settings.lookback_days)
+    return Range(start, yesterday,
+                 f"incremental: since {last} with {settings.lookback_days} days of look-back")
+
+
+@dataclass
+class Change:
+    metric: str
+    grain: str
+    period: date
+    dims_key: str
+    old: object
+    new: object
+
+
+@dataclass
+class ComputeOutcome:
+    run_id: int | None
+    values: list[MetricValue]
+    timings: list[MetricTiming] = field(default_factory=list)
+    changes: list[Change] | None = None
+    unchanged: int = 0
+    stale_before: dict[str, int] = field(default_factory=dict)
+
+
+def _same(a, b) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(a)))
+
+
+def diff(store: Store, values: list[MetricValue]) -> tuple[list[Change], int]:
+    stored = sv.stored_values(store, sv.scopes_of(values))
+    changes, unchanged = [], 0
+    fresh = set()
+    for v in values:
+        key = (v.metric, v.grain, v.period_start, v.dims_key)
+        fresh.add(key)
+        if key in stored and _same(stored[key], v.value):
+            unchanged += 1
+        else:
+            changes.append(Change(v.metric, v.grain, v.period_start, v.dims_key,
+                                  stored.get(key, "(none)"), v.value))
+    for key, old in stored.items():
+        if key not in fresh:  # a dimension value no longer seen: its row goes away
+            changes.append(Change(*key, old, "(removed)"))
+    return changes, unchanged
+
+
+def run_compute(project: Project, store: Store, start: date, end: date,
+                metrics: list[str] | None = None, grains: list[str] | None = None,
+                dry_run: bool = False, want_diff: bool = False, as_of: datetime | None = None,
+                on_metric: Callable[[MetricTiming], None] | None = None,
+                params: dict | None = None) -> ComputeOutcome:
+    names = resolve_metrics(project, metrics)
+    hashes = {n: project.definition_hash(n) for n in project.metrics}
+    stale = sv.stale_counts(store, hashes)
+    run_id = None
+    if not dry_run:
+        run_id = sv.start_run(store, "compute", {
+            "metrics": metrics or None, "grains": grains or None, **(params or {})}, start, end)
+    timings: list[MetricTiming] = []
+
+    def record(t: MetricTiming) -> None:
+        timings.append(t)
+        if on_metric:
+            on_metric(t)
+
+    try:
+        values = compute_values(project, start, end, names, grains, as_of=as_of,
+                                on_metric=record)
+        outcome = ComputeOutcome(run_id, values, timings, stale_before=stale)
+        if want_diff:
+            outcome.changes, outcome.unchanged = diff(store, values)
+        if not dry_run:
+            sv.replace_values(store, values, hashes, run_id, finish={})
+    except KeyboardInterrupt:
+        if run_id is not None:
+            sv.fail_run(store, run_id, "interrupted (Ctrl-C); nothing was written")
+        raise
+    except Exception as exc:
+        if run_id is not None:
+            sv.fail_run(store, run_id, f"{type(exc).__name__}: {exc}")
+        raise
+    return outcome
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,197 @@
+"""Reading and replacing stored metric values, and the runs that wrote them."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+
+from daypulse.engine.compute import MetricValue
+from daypulse.store.db import Store
+from daypulse.store.models import MetricValueRow, Run
+
+WRITE_BATCH = int(os.environ.get("DAYPULSE_WRITE_BATCH", "5000"))
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a computation replaces: these periods of these metrics at these grains."""
+
+    metric: str
+    grain: str
+    first: date
+    last: date
+
+
+def scopes_of(values: Iterable[MetricValue]) -> list[Scope]:
+    spans: dict[tuple[str, str], list[date]] = {}
+    for v in values:
+        s = spans.setdefault((v.metric, v.grain), [v.period_start, v.period_start])
+        s[0], s[1] = min(s[0], v.period_start), max(s[1], v.period_start)
+    return [Scope(m, g, a, b) for (m, g), (a, b) in sorted(spans.items())]
+
+
+def _storable(v):
+    if isinstance(v, Decimal) and v == v.to_integral_value():
+        return int(v)
+    return v
+
+
+def replace_values(store: Store, values: list[MetricValue], hashes: dict[str, str],
+                   run_id: int, finish: dict | None = None) -> int:
+    """Replace the stored values of the computed periods, in ONE transaction.
+
+    Either every period of every metric is replaced and the run marked finished, or
+    nothing changed: a crash or Ctrl-C half-way leaves the previous values in place.
+    """
+    at = now()
+    scopes = scopes_of(values)
+    with store.engine.begin() as conn:
+        for sc in scopes:
+            conn.execute(delete(MetricValueRow).where(
+                MetricValueRow.metric == sc.metric, MetricValueRow.grain == sc.grain,
+                MetricValueRow.period_start >= sc.first, MetricValueRow.period_start <= sc.last))
+        batch = []
+        for v in values:
+            batch.append({"metric": v.metric, "grain": v.grain, "period_start": v.period_start,
+                          "dims_key": v.dims_key, "dims": dict(v.dims),
+                          "value": _storable(v.value),
+                          "definition_hash": hashes[v.metric], "run_id": run_id,
+                          "computed_at": at})
+            if len(batch) >= WRITE_BATCH:
+                conn.execute(insert(MetricValueRow), batch)
+                batch = []
+                _fault_point("write")
+        if batch:
+            conn.execute(insert(MetricValueRow), batch)
+        if finish is not None:
+            conn.execute(update(Run).where(Run.id == run_id).values(
+                state="succeeded", finished_at=now(), rows=len(values), **finish))
+    return len(values)
+
+
+def _fault_point(name: str) -> None:
+    """Crash the process here, as kill -9 would, when DAYPULSE_FAULT names this point.
+
+    Used by the crash-safety tests: a real process dies mid-transaction and the next run
+    must find the store exactly as it was before.
+    """
+    if os.environ.get("DAYPULSE_FAULT") == name:
+        os._exit(137)
+
+
+def stored_values(store: Store, scopes: Iterable[Scope]) -> dict[tuple, float | None]:
+    """{(metric, grain, period_start, dims_key): value} for the given scopes."""
+    out = {}
+    scopes = list(scopes)
+    if not scopes:
+        return out
+    conds = [and_(MetricValueRow.metric == s.metric, MetricValueRow.grain == s.grain,
+                  MetricValueRow.period_start.between(s.first, s.last)) for s in scopes]
+    with store.engine.connect() as conn:
+        for i in range(0, len(conds), 200):
+            q = select(MetricValueRow.metric, MetricValueRow.grain, MetricValueRow.period_start,
+                       MetricValueRow.dims_key, MetricValueRow.value).where(or_(*conds[i:i + 200]))
+            for m, g, p, k, v in conn.execute(q):
+                out[(m, g, p, k)] = v
+    return out
+
+
+def stale_counts(store: Store, hashes: dict[str, str]) -> dict[str, int]:
+    """Stored rows per metric computed with another definition than the current one."""
+    out = {}
+    with store.engine.connect() as conn:
+        q = select(MetricValueRow.metric, MetricValueRow.definition_hash, func.count()).group_by(
+            MetricValueRow.metric, MetricValueRow.definition_hash)
+        for metric, h, n in conn.execute(q):
+            if metric in hashes and h != hashes[metric]:
+                out[metric] = out.get(metric, 0) + n
+    return out
+
+
+def export_rows(store: Store, metrics: list[str] | None, grains: list[str] | None,
+                start: date | None, end: date | None) -> Iterator[MetricValueRow]:
+    q = select(MetricValueRow.metric, MetricValueRow.grain, MetricValueRow.period_start,
+               MetricValueRow.dims, MetricValueRow.value)
+    if metrics:
+        q = q.where(MetricValueRow.metric.in_(metrics))
+    if grains:
+        q = q.where(MetricValueRow.grain.in_(grains))
+    if start:
+        q = q.where(MetricValueRow.period_start >= start)
+    if end:
+        q = q.where(MetricValueRow.period_start <= end)
+    q = q.order_by(MetricValueRow.metric, MetricValueRow.grain, MetricValueRow.period_start,
+                   MetricValueRow.dims_key)
+    with store.engine.connect() as conn:
+        yield from conn.execution_options(yield_per=10_000).execute(q)
+
+
+# -- runs ---------------------------------------------------------------------------------
+
+def start_run(store: Store, kind: str, params: dict, first: date | None,
+              last: date | None) -> int:
+    _reconcile_dead_runs(store)
+    params = {**params, "pid": os.getpid(), "host": socket.gethostname()}
+    with store.engine.begin() as conn:
+        return conn.execute(insert(Run).values(
+            kind=kind, params=params, state="running", started_at=now(),
+            range_start=first, range_end=last).returning(Run.id)).scalar_one()
+
+
+def fail_run(store: Store, run_id: int, error: str) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(update(Run).where(Run.id == run_id).values(
+            state="failed", finished_at=now(), error=error[:2000]))
+
+
+def finish_run(store: Store, run_id: int, rows: int, state: str = "succeeded") -> None:
+    with store.engine.begin() as conn:
+        conn.execute(update(Run).where(Run.id == run_id).values(
+            state=state, finished_at=now(), rows=rows))
+
+
+def _reconcile_dead_runs(store: Store) -> None:
+    """Runs left 'running' by a process on this host that no longer exists were killed."""
+    host = socket.gethostname()
+    with store.engine.begin() as conn:
+        for run_id, params in conn.execute(select(Run.id, Run.params).where(Run.state == "running")):
+            if params.get("host") == host and not _alive(params.get("pid")):
+                conn.execute(update(Run).where(Run.id == run_id).values(
+                    state="interrupted", finished_at=now(),
+                    error="the process stopped before the run finished; nothing was written"))
+
+
+def _alive(pid) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def last_complete_day(store: Store) -> date | None:
+    """The end of the latest successful full compute (every metric), for incremental runs."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(Run.params, Run.range_end).where(
+            Run.kind == "compute", Run.state == "succeeded", Run.range_end.is_not(None)))
+        ends = [end for params, end in rows if not params.get("metrics") and not params.get("dry_run")]
+    return max(ends) if ends else None
+
+
+def recent_runs(store: Store, limit: int = 20) -> list[Run]:
+    with store.engine.connect() as conn:
+        return list(conn.execute(select(Run).order_by(Run.id.desc()).limit(limit)))
