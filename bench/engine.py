@@ -60,7 +60,7 @@ class Params:
     seed: int = 20240101
     first_day: str = "2024-01-01"  # first local (Asia/Kolkata) day of the history
     gen_tz: str = "Asia/Kolkata"   # events are generated on this zone's wall clock
-    version: int = 1               # bump when the generator changes
+    version: int = 2               # bump when the generator changes
 
     @property
     def first(self) -> date:
@@ -113,28 +113,35 @@ def _generate_arrays(p: Params):
     U, T, D = p.users, p.tenants, p.days
     tenant_w = 1.0 / np.arange(1, T + 1) ** 0.7          # a few big tenants, a long tail
     user_tenant = rng.choice(T, size=U, p=tenant_w / tenant_w.sum()).astype(np.int16)
-    # A quarter of the users exist from day 0; sign-ups grow linearly over the history.
-    signup = np.where(rng.random(U) < 0.25, 0, D * np.sqrt(rng.random(U))).astype(np.int32)
-    signup = np.minimum(signup, D - 1)
-    life = np.minimum(rng.exponential(150.0, U).astype(np.int32) + 1, D - signup)
+    # 30% of the users signed up in the year before the history; sign-ups then grow
+    # linearly. Each user stays active for an exponential lifetime (churn).
+    signup = np.where(rng.random(U) < 0.3, -365 * rng.random(U), D * np.sqrt(rng.random(U)))
+    signup = signup.astype(np.int32)
+    stop = np.minimum(signup + rng.exponential(180.0, U).astype(np.int32) + 1, D)
+    begin = np.maximum(signup, 0)
+    life = np.maximum(stop - begin, 0)
     weight = rng.lognormal(0.0, 1.0, U) * life            # heavy and light users
     cdf = np.cumsum(weight)
     dow_w = np.array([1.0, 1.0, 0.97, 0.95, 0.9, 0.55, 0.45])  # Monday .. Sunday
     hour_w = np.array([1, 1, 1, 1, 1, 2, 3, 5, 8, 10, 11, 11, 10, 10, 11, 11, 10, 9, 8, 7,
                        6, 4, 3, 2], dtype=float)
+    hour_p = hour_w / hour_w.sum()
     first_num = (p.first - date(1970, 1, 1)).days
     first_dow = p.first.weekday()
     offset_us = int(ZoneInfo(p.gen_tz).utcoffset(datetime(2024, 1, 1)).total_seconds()) * 10**6
 
     users, stamps, kinds = [], [], []
-    have, chunk = 0, 2_000_000
+    have, chunk = 0, 1_000_000
     while have < p.events:
+        # Active user-days, then 1..n events on each (2.5 on average).
         u = np.searchsorted(cdf, rng.random(chunk) * cdf[-1], side="right").astype(np.int64)
-        day = signup[u] + (rng.random(chunk) * life[u]).astype(np.int32)
+        day = begin[u] + (rng.random(chunk) * life[u]).astype(np.int32)
         keep = rng.random(chunk) < dow_w[(first_dow + day) % 7]   # weekly seasonality
         u, day = u[keep], day[keep]
+        k = rng.geometric(0.4, len(u))
+        u, day = np.repeat(u, k), np.repeat(day, k)
         n = len(u)
-        hour = rng.choice(24, size=n, p=hour_w / hour_w.sum())
+        hour = rng.choice(24, size=n, p=hour_p)
         local_us = ((first_num + day.astype(np.int64)) * 86_400 + hour * 3600
                     + rng.integers(0, 3600, n)) * 10**6 + rng.integers(0, 10**6, n)
         users.append(u + 1)
@@ -294,6 +301,7 @@ class DuckDBRunner(Runner):
         self.path = path
         # read_only like daypulse's own connection: the same instance is shared in-process.
         self.con = duckdb.connect(str(path), read_only=True)
+        self.con.execute("SET enable_progress_bar = false")
 
     def query(self, sql, params=None, timeout: float | None = None):
         timer = None

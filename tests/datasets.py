@@ -189,10 +189,12 @@ def make_dataset(zone: str, seed: int = 7) -> Dataset:
 
     # Instants to pile rows on: every day's start ± 1 µs / 1 s, DST changes ± 1 µs / 1 s,
     # both readings of a wall time inside a repeated hour.
+    # The number of rows on each nudge varies (0-2) so that a systematic one-sided error
+    # (say, every 23:59:59.999999 row landing on the next day) changes daily totals too.
     boundary: list[datetime] = []
     for d in span:
         for n in NUDGES:
-            boundary.append(starts[d] + n)
+            boundary += [starts[d] + n] * rnd.choice((0, 1, 1, 2) if d not in hot_days else (1, 2))
     for c in changes:
         for n in NUDGES + (timedelta(minutes=30), -timedelta(minutes=30)):
             boundary.append(c + n)
@@ -228,6 +230,15 @@ def make_dataset(zone: str, seed: int = 7) -> Dataset:
                        "occurred_at": _naive(ts), "tenant": tenant(), "kind": kind,
                        "amount_cents": amount,
                        "priority": None if rnd.random() < 0.2 else rnd.randrange(1, 4)})
+    # Rare tenants: 'zeta' only in the range's first days (later its 28-day MAU is 0, so
+    # DAU/MAU divides by zero), 'omega' only three days before the range (seen by months,
+    # weeks and windows that reach back there, not by the range's days).
+    for tenant_name, d in (("zeta", first + timedelta(days=1)), ("zeta", first + timedelta(days=2)),
+                           ("omega", first - timedelta(days=3))):
+        for n in (timedelta(0), timedelta(hours=5)):
+            events.append({"id": len(events) + 1, "user_id": rnd.randrange(1, n_users + 1),
+                           "occurred_at": _naive(starts[d] + n), "tenant": tenant_name,
+                           "kind": "purchase", "amount_cents": 500, "priority": 2})
     # a few rows with no time at all never count
     for j in range(3):
         events.append({"id": len(events) + 1, "user_id": 1 + j, "occurred_at": None,
@@ -235,21 +246,21 @@ def make_dataset(zone: str, seed: int = 7) -> Dataset:
                        "priority": 1})
 
     subs = []
-    ends = [starts[d] + n for d in span for n in NUDGES]
     for i in range(1, 261):
         r = rnd.random()
         if r < 0.2:
             start = starts[span_lo] - timedelta(days=rnd.randrange(1, 60), seconds=rnd.randrange(86400))
         elif r < 0.6:
-            start = rnd.choice(ends)
+            start = starts[rnd.choice(span)] + rnd.choice(NUDGES + (timedelta(0),))
         else:
             start = random_instant(rnd.choice(span))
         r = rnd.random()
         if r < 0.35:
             end = None
-        elif r < 0.75:
-            later = [e for e in ends if e >= start]
-            end = rnd.choice(later[:60]) if later else None
+        elif r < 0.75:  # on (or a hair off) the end of a day soon after the start
+            later = [d for d in span if starts[d] >= start][:40]
+            end = (starts[rnd.choice(later)] + rnd.choice(NUDGES + (timedelta(0),) * 3)
+                   if later else None)
         elif r < 0.8:
             end = start  # open and closed at the same instant
         else:
@@ -258,12 +269,21 @@ def make_dataset(zone: str, seed: int = 7) -> Dataset:
                      "started_at": _naive(start), "canceled_at": None if end is None else _naive(end),
                      "mrr_cents": None if rnd.random() < 0.05 else rnd.choice([0, 900, 2900, 9900, 14900])})
 
+    # 'zeta' is subscribed from exactly the start of the range's 2nd day to exactly the end
+    # of its 5th (open at the end of days 2..5, zero-filled on the others); 'omega' closed
+    # before the range (never seen).
+    for tenant_name, a, b in (("zeta", 1, 5), ("omega", -20, -3)):
+        subs.append({"id": len(subs) + 1, "user_id": 7, "tenant": tenant_name,
+                     "started_at": _naive(starts[first + timedelta(days=a)]),
+                     "canceled_at": _naive(starts[first + timedelta(days=b)]),
+                     "mrr_cents": 4900})
+
     # naive local wall times: midnight ± 1 µs / 1 s of every day, random times, and (where
     # a zone skips or repeats wall times) times that do not exist or exist twice.
     local_times = []
     for d in span:
         midnight = datetime.combine(d, time(0))
-        local_times += [midnight + n for n in NUDGES]
+        local_times += [midnight + n for n in NUDGES for _ in range(rnd.choice((0, 1, 1, 2)))]
         local_times += [midnight + timedelta(microseconds=rnd.randrange(86_400_000_000))
                         for _ in range(2)]
     for c in changes:

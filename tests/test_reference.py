@@ -241,3 +241,35 @@ def test_ratio_parts_and_zero_denominator():
     assert got[("r", "day", date(2026, 1, 10), (("tenant", "a"),))] == 1.0
     assert got[("r", "day", date(2026, 1, 11), ())] is None
     assert got[("r", "week", date(2026, 1, 5), ())] == 0.5
+
+
+# -- the data sets exercise what they claim to ------------------------------------------------
+
+@pytest.mark.parametrize("zone", ["Asia/Kolkata", "America/New_York", "Europe/London",
+                                  "Australia/Lord_Howe", "America/Santiago"])
+def test_datasets_pile_rows_on_boundaries(zone, dataset):
+    ds = dataset(zone)
+    starts = {day_start(zone, ds.start + timedelta(days=i))
+              for i in range((ds.end - ds.start).days + 2)}
+    ts = [datetime.replace(r["occurred_at"], tzinfo=UTC) for r in ds.tables["events"]
+          if r["occurred_at"] is not None]
+    on = sum(t in starts for t in ts)
+    near = sum((t + US) in starts or (t - US) in starts for t in ts)
+    assert on >= 0.8 * len(starts) and near >= 1.6 * len(starts)
+    ends = [datetime.replace(r["canceled_at"], tzinfo=UTC) for r in ds.tables["subscriptions"]
+            if r["canceled_at"] is not None]
+    assert sum(e in starts for e in ends) >= 10
+    lengths = {(day_start(zone, d + timedelta(days=1)) - day_start(zone, d)).total_seconds() / 3600
+               for d in (ds.start + timedelta(days=i) for i in range((ds.end - ds.start).days + 1))}
+    expected = {"Asia/Kolkata": {24}, "America/New_York": {23, 24, 25}, "Europe/London": {24, 25},
+                "Australia/Lord_Howe": {24, 24.5}, "America/Santiago": {23, 24}}[zone]
+    assert lengths == expected
+    # every kind of expected value occurs: zero-filled rows, NULL avg/min/max, None ratios
+    values = ds.expected
+    assert any(v is None for k, v in values.items() if k[0] == "stickiness")
+    assert any(v is None for k, v in values.items() if k[0] == "avg_ticket")
+    assert any(v == 0 for k, v in values.items() if k[0] == "active_subs" and k[3])
+    assert any(("tenant", "(null)") in k[3] for k in values)
+    assert {v for k, v in values.items() if k[0] == "users_by_flag"} and \
+        {k[3] for k in values if k[0] == "users_by_flag"} == \
+        {(), (("test", "true"),), (("test", "false"),)}

@@ -46,8 +46,8 @@ def test_sources_read_back_exactly(backend, dataset, sources):
     con = warehouse.connect(url)
     for name, cols in SCHEMA.items():
         t = warehouse.table(con, tables[name])
-        assert t.count().execute() == len(ds.tables[name]), name
         df = t.order_by("id").execute()
+        assert len(df) == len(ds.tables[name]), name
         for col, kind in cols.items():
             got = [None if _is_null(v) else v for v in df[col].tolist()]
             want = [r[col] for r in sorted(ds.tables[name], key=lambda r: r["id"])]

@@ -332,8 +332,9 @@ class _progress:
 
 
 def main() -> None:
+    # Typer handles its own usage errors (exit 2); daypulse's errors become one line each.
     try:
-        app(standalone_mode=False)
+        app()
     except ConfigError as exc:
         for issue in exc.issues:
             print(str(issue), file=sys.stderr)
@@ -341,22 +342,6 @@ def main() -> None:
     except DaypulseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        print("interrupted; nothing was written", file=sys.stderr)
-        sys.exit(130)
-    except (typer.Exit, SystemExit) as exc:
-        code = getattr(exc, "exit_code", None)
-        sys.exit(code if code is not None else getattr(exc, "code", 0))
-    except Exception as exc:  # click's usage errors come through here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(2 if isinstance(exc, click.exceptions.UsageError) else 1)
-        if isinstance(exc, click.exceptions.Abort):
-            print("aborted", file=sys.stderr)
-            sys.exit(1)
-        raise
 
 
 if __name__ == "__main__":

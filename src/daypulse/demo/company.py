@@ -58,7 +58,7 @@ the last three days.
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -190,7 +190,7 @@ def generate(path: Path, *, seed: int = 7, days: int = 730, end: date | None = N
     if scale <= 0:
         raise ValueError("scale must be positive")
     if end is None:
-        end = datetime.now(timezone.utc).date() - timedelta(days=1)
+        end = datetime.now(UTC).date() - timedelta(days=1)
     cal = _Calendar(end - timedelta(days=days - 1), days)
     rng = np.random.default_rng(seed)
 
@@ -418,7 +418,7 @@ def _users(rng, cal: _Calendar, scale: float, ws: dict, inc: dict) -> dict:
     email = [f"qa+{i + 1}@daypulse-synthetic.test" if t
              else f"{FIRST[a]}.{LAST[b]}{i + 1}@{slugs[w]}.example"
              for i, (t, a, b, w) in enumerate(zip(is_test.tolist(), first.tolist(),
-                                                   last.tolist(), wsi.tolist()))]
+                                                   last.tolist(), wsi.tolist(), strict=True))]
     camp = inc.get("signup_campaign", _NEVER)
     campaign = (day >= camp) & (day < camp + 3)
     return {"n": n, "created": created, "day": day, "is_test": is_test, "ws": wsi,
@@ -459,7 +459,8 @@ def _subscriptions(rng, cal: _Calendar, users: dict, inc: dict):
     cand = np.flatnonzero(~users["is_test"] & (rng.random(n) < p_sub))
     m = len(cand)
     delay = np.where(rng.random(m) < 0.4, rng.random(m) * 0.2, rng.exponential(12.0, m))
-    start = users["created"][cand] + (delay * DAY).astype(np.int64) + rng.integers(5, 60, m) * MINUTE
+    start = (users["created"][cand] + (delay * DAY).astype(np.int64)
+             + rng.integers(5, 60, m) * MINUTE)
     keep = start < cal.end_us
     cand, start, m = cand[keep], start[keep], int(keep.sum())
     tier = rng.choice(4, m, p=[0.08, 0.45, 0.35, 0.12])
@@ -721,7 +722,8 @@ def _sales(rng, cal: _Calendar, scale: float, inc: dict):
     c_day = cal.day_of(at[lead] + offset.astype(np.int64))
     c_day = np.where(c_day < cal.days, c_day, cal.days)  # beyond the end: dropped below
     wd = (cal.start.weekday() + c_day) % 7
-    c_day = c_day + np.where(wd >= 5, 7 - wd, 0)  # the sales team works Monday to Friday
+    # The sales team works Monday to Friday: weekend follow-ups wait until early next week.
+    c_day = c_day + np.where(wd >= 5, 7 - wd + rng.integers(0, 3, c), 0)
     c_at = cal.day_start(c_day) + (9 * HOUR + rng.random(c) * 10 * HOUR).astype(np.int64)
     c_at = np.maximum(c_at, at[lead] + 10 * MINUTE)
     last = k == n_calls[lead] - 1

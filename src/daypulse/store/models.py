@@ -20,7 +20,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Exact decimals on PostgreSQL; SQLite has no decimal type, and a double holds integer
 # cents exactly up to 2**53.
-VALUE = Numeric(38, 10, asdecimal=True).with_variant(Float(), "sqlite")
+VALUE = Numeric(asdecimal=True).with_variant(Float(), "sqlite")  # unbounded NUMERIC
 
 
 class Base(DeclarativeBase):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from itertools import islice
 import os
 import socket
 from collections.abc import Iterable, Iterator
@@ -9,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update  # noqa: F401
 
 from daypulse.engine.compute import MetricValue
 from daypulse.store.db import Store
@@ -41,7 +43,7 @@ def scopes_of(values: Iterable[MetricValue]) -> list[Scope]:
 
 
 def _storable(v):
-    if isinstance(v, Decimal) and v == v.to_integral_value():
+    if type(v) is Decimal and v == v.to_integral_value():
         return int(v)
     return v
 
@@ -60,23 +62,51 @@ def replace_values(store: Store, values: list[MetricValue], hashes: dict[str, st
             conn.execute(delete(MetricValueRow).where(
                 MetricValueRow.metric == sc.metric, MetricValueRow.grain == sc.grain,
                 MetricValueRow.period_start >= sc.first, MetricValueRow.period_start <= sc.last))
-        batch = []
-        for v in values:
-            batch.append({"metric": v.metric, "grain": v.grain, "period_start": v.period_start,
-                          "dims_key": v.dims_key, "dims": dict(v.dims),
-                          "value": _storable(v.value),
-                          "definition_hash": hashes[v.metric], "run_id": run_id,
-                          "computed_at": at})
-            if len(batch) >= WRITE_BATCH:
-                conn.execute(insert(MetricValueRow), batch)
-                batch = []
-                _fault_point("write")
-        if batch:
-            conn.execute(insert(MetricValueRow), batch)
+        _insert_values(conn, store.dialect, values, hashes, run_id, at)
         if finish is not None:
             conn.execute(update(Run).where(Run.id == run_id).values(
                 state="succeeded", finished_at=now(), rows=len(values), **finish))
     return len(values)
+
+
+_COLUMNS = ("metric", "grain", "period_start", "dims_key", "dims", "value", "definition_hash",
+            "run_id", "computed_at")
+
+
+def _insert_values(conn, dialect: str, values, hashes, run_id: int, at: datetime) -> None:
+    """Bulk insert through the driver: a backfill writes hundreds of thousands of rows, and
+    per-row type processing in the ORM layer would cost more than computing them. Dates,
+    dimension JSON and the timestamp repeat a lot, so each is rendered once."""
+    sqlite = dialect != "postgresql"
+    dims_json: dict = {}
+    dates: dict = {}
+    stamp = at.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else at
+
+    def rows():
+        for v in values:
+            dj = dims_json.get(v.dims)
+            if dj is None:
+                dj = dims_json[v.dims] = json.dumps(dict(v.dims), sort_keys=True)
+            p = v.period_start
+            if sqlite:
+                p = dates.get(p) or dates.setdefault(p, p.isoformat())
+            yield (v.metric, v.grain, p, v.dims_key, dj, _storable(v.value),
+                   hashes[v.metric], run_id, stamp)
+
+    if not sqlite:
+        cur = conn.connection.driver_connection.cursor()
+        with cur.copy(f"COPY metric_values ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
+            for n, row in enumerate(rows(), 1):
+                copy.write_row(row)
+                if n % WRITE_BATCH == 0:
+                    _fault_point("write")
+        return
+    marks = ", ".join("?" for _ in _COLUMNS)
+    sql = f"INSERT INTO metric_values ({', '.join(_COLUMNS)}) VALUES ({marks})"
+    it = rows()
+    while batch := list(islice(it, WRITE_BATCH)):
+        conn.exec_driver_sql(sql, batch)
+        _fault_point("write")
 
 
 def _fault_point(name: str) -> None:

@@ -12,7 +12,7 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
-VALUE = sa.Numeric(38, 10, asdecimal=True).with_variant(sa.Float(), "sqlite")
+VALUE = sa.Numeric(asdecimal=True).with_variant(sa.Float(), "sqlite")
 
 
 def upgrade() -> None:

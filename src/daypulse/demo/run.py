@@ -1,0 +1,71 @@
+"""`daypulse demo`: build the demo company, compute its whole history, print a summary."""
+
+from __future__ import annotations
+
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+from daypulse.demo import DATABASE_FILE, PROJECT_FILE, generate, project_yaml
+
+
+def run_demo(directory: Path, *, days: int, info, console, progress) -> None:
+    from rich.table import Table
+
+    from daypulse.engine.compute import with_parts
+    from daypulse.engine.run import run_compute
+    from daypulse.spec import load_project
+    from daypulse.store.db import open_store
+
+    t0 = time.perf_counter()
+    directory.mkdir(parents=True, exist_ok=True)
+    summary = generate(directory / DATABASE_FILE, days=days)
+    first, last = date.fromisoformat(summary["start"]), date.fromisoformat(summary["end"])
+    rows = sum(summary["tables"].values())
+    info(f"generated the demo company in {directory / DATABASE_FILE}: {rows:,} rows,"
+         f" {first} to {last} ({time.perf_counter() - t0:.1f}s)")
+    (directory / PROJECT_FILE).write_text(project_yaml())
+    store_file = directory / "daypulse.db"
+    for suffix in ("", "-wal", "-shm"):  # a fresh demo replaces the previous one
+        Path(f"{store_file}{suffix}").unlink(missing_ok=True)
+    project = load_project(directory / PROJECT_FILE)
+    store = open_store(project.store)
+    names = list(project.metrics)
+    t1 = time.perf_counter()
+    with progress(len(with_parts(project, names)), "metrics") as step:
+        outcome = run_compute(project, store, first, last,
+                              on_metric=lambda t: step(f"{t.metric} ({t.seconds:.2f}s)"),
+                              params={"why": "demo"})
+    info(f"computed {len(names)} metrics x day/week/month: {len(outcome.values):,} values"
+         f" in {time.perf_counter() - t1:.1f}s, stored in {store_file}")
+    _print_summary(project, outcome.values, last, console, Table)
+    info(f"done in {time.perf_counter() - t0:.1f}s. Next: cd {directory} && daypulse export"
+         " --format jsonl --metric signups | head   (definitions: daypulse metrics)")
+
+
+def _print_summary(project, values, end, console, Table) -> None:
+    day = {(v.metric, v.period_start): v.value for v in values
+           if v.grain == "day" and not v.dims}
+    prev = end - timedelta(days=1)
+    week_ago = end - timedelta(days=7)
+    t = Table(title=f"{project.name}: {end} ({project.timezone})")
+    for col in ("metric", "value", "day before", "a week before"):
+        t.add_column(col, overflow="fold")
+    for name, m in project.metrics.items():
+        if (name, end) not in day:
+            continue
+        t.add_row(m.label or name, _fmt(m, day[(name, end)]), _fmt(m, day.get((name, prev))),
+                  _fmt(m, day.get((name, week_ago))))
+    console.print(t)
+
+
+def _fmt(m, v) -> str:
+    if v is None:
+        return "-"
+    if m.format == "currency":
+        return f"${float(v) / 100:,.2f}"
+    if m.format == "percent":
+        return f"{float(v) * 100:.1f}%"
+    if isinstance(v, float) and not v.is_integer():
+        return f"{v:,.2f}"
+    return f"{int(v):,}"
