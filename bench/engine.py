@@ -33,6 +33,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -79,6 +80,7 @@ class Params:
         return json.dumps(asdict(self), sort_keys=True)
 
 
+@lru_cache(maxsize=4096)
 def utc_start(tz: str, d: date) -> datetime:
     """Naive UTC instant at which local day ``d`` begins in zone ``tz`` (midnight exists in
     the zones used here)."""
@@ -86,22 +88,27 @@ def utc_start(tz: str, d: date) -> datetime:
     return local.astimezone(UTC).replace(tzinfo=None)
 
 
-def offset_segments(tz: str, lo: datetime, hi: datetime) -> list[tuple[datetime, int]]:
-    """(since, offset seconds) steps of the zone's UTC offset over naive-UTC [lo, hi)."""
+@lru_cache(maxsize=256)
+def offset_segments(tz: str, lo: datetime, hi: datetime) -> tuple[tuple[datetime, int], ...]:
+    """(since, offset seconds) steps of the zone's UTC offset over naive-UTC [lo, hi):
+    probe every 6 hours, bisect to the minute where the offset changes."""
     zone = ZoneInfo(tz)
 
     def off(t: datetime) -> int:
         return int(t.replace(tzinfo=UTC).astimezone(zone).utcoffset().total_seconds())
 
     segs = [(lo, off(lo))]
-    t = lo
-    step = timedelta(minutes=15)  # every real zone changes on a quarter hour
+    t, step = lo, timedelta(hours=6)
     while t < hi:
-        t += step
-        o = off(t)
-        if o != segs[-1][1]:
-            segs.append((t, o))
-    return segs
+        nxt = min(t + step, hi)
+        if off(nxt) != segs[-1][1]:
+            a, b = t, nxt  # off(a) is the current offset, off(b) is not
+            while b - a > timedelta(minutes=1):
+                mid = max((a + (b - a) / 2).replace(second=0), a + timedelta(minutes=1))
+                a, b = (mid, b) if off(mid) == segs[-1][1] else (a, mid)
+            segs.append((b, off(b)))
+        t = nxt
+    return tuple(segs)
 
 
 # -- data generation (runs in a child process: its memory is not the benchmark's) -------------
@@ -436,6 +443,29 @@ def counts_sql(table: str, tz: str, first: date, last: date, by_tenant: bool) ->
         ",\n               count(DISTINCT user_id) AS dau", "")
 
 
+def recent_sql(table: str, tz: str, first: date, last: date, by_tenant: bool) -> str:
+    """DAU, WAU, MAU for a few days (a nightly run): join each day to the pairs of its
+    trailing 28 days and count distinct users directly. Best when few days are computed."""
+    read_first = first - timedelta(days=max(WINDOWS.values()) - 1)
+    lo, hi = utc_start(tz, read_first), utc_start(tz, last + timedelta(days=1))
+    t = "tenant, " if by_tenant else ""
+    return f"""
+        WITH pairs AS (
+            SELECT DISTINCT {t}user_id, {local_day_sql(tz, lo, hi)} AS day
+            FROM {table}
+            WHERE occurred_at >= {_ts(lo)} AND occurred_at < {_ts(hi)}
+        ), eval AS (
+            SELECT CAST(d AS DATE) AS eday FROM generate_series(
+                DATE '{first}', DATE '{last}', INTERVAL '1 day') AS x(d)
+        )
+        SELECT {t}eday,
+               count(DISTINCT user_id) FILTER (WHERE day > eday - 7) AS wau,
+               count(DISTINCT user_id) AS mau,
+               count(*) FILTER (WHERE day = eday) AS dau
+        FROM eval JOIN pairs ON day <= eday AND day > eday - 28
+        GROUP BY {t}eday"""
+
+
 def obvious_sql(table: str, tz: str, first: date, last: date) -> str:
     """The textbook rolling distinct: count(DISTINCT) over a RANGE window (totals only)."""
     read_first = first - timedelta(days=27)
@@ -456,6 +486,7 @@ def obvious_sql(table: str, tz: str, first: date, last: date) -> str:
 
 
 Values = dict[tuple[str, date, str | None], int]
+Timings = dict[str, list[float]]
 
 
 def _collect(rows, names, by_tenant, out: Values) -> None:
@@ -467,25 +498,38 @@ def _collect(rows, names, by_tenant, out: Values) -> None:
             out[(name, day, tenant)] = int(v)
 
 
-def handwritten(r: Runner, table: str, tz: str, first: date, last: date,
-                metrics: tuple[str, ...], dims: bool, fused: bool) -> Values:
-    """The hand-written queries for ``metrics`` (totals, and per tenant when ``dims``)."""
+# The hand-written formulations; every one computes all five metrics.
+#   plain:  per-day GROUP BY with count(DISTINCT) for DAU + segments for WAU/MAU
+#   fused:  per-day counts + one pass over the (user, day) pairs for DAU, WAU and MAU
+#   recent: per-day counts + a direct join of each day to its trailing 28 days (short ranges)
+FORMULATIONS = ("plain", "fused", "recent")
+
+
+def handwritten(r: Runner, table: str, tz: str, first: date, last: date, dims: bool,
+                how: str = "plain", timings: Timings | None = None) -> Values:
+    """All five metrics with hand-written SQL (totals, and per tenant when ``dims``)."""
     out: Values = {}
     t = r.table(table)
+
+    def q(label, sql, names, by_tenant):
+        t0 = time.perf_counter()
+        rows = r.query(sql)
+        if timings is not None:
+            timings.setdefault(label, []).append(time.perf_counter() - t0)
+        _collect(rows, names, by_tenant, out)
+
     for by_tenant in ([False, True] if dims else [False]):
-        want_daily = any(m in metrics for m in DAILY)
-        want_rolling = any(m in metrics for m in ROLLING) or (fused and "dau" in metrics)
-        if want_daily:
-            if fused:
-                _collect(r.query(counts_sql(t, tz, first, last, by_tenant)),
-                         ("events", "captures"), by_tenant, out)
-            else:
-                _collect(r.query(daily_sql(t, tz, first, last, by_tenant)),
-                         ("events", "captures", "dau"), by_tenant, out)
-        if want_rolling:
-            _collect(r.query(rolling_sql(t, tz, first, last, by_tenant, with_dau=fused)),
-                     ("wau", "mau", "dau") if fused else ("wau", "mau"), by_tenant, out)
-    return {k: v for k, v in out.items() if k[0] in metrics}
+        g = "tenant" if by_tenant else "total"
+        if how == "plain":
+            q(f"daily {g}", daily_sql(t, tz, first, last, by_tenant), DAILY, by_tenant)
+            q(f"rolling {g}", rolling_sql(t, tz, first, last, by_tenant), ROLLING, by_tenant)
+        else:
+            q(f"counts {g}", counts_sql(t, tz, first, last, by_tenant), ("events", "captures"),
+              by_tenant)
+            sql = (rolling_sql(t, tz, first, last, by_tenant, with_dau=True) if how == "fused"
+                   else recent_sql(t, tz, first, last, by_tenant))
+            q(f"pairs {g}", sql, ("wau", "mau", "dau"), by_tenant)
+    return out
 
 
 # -- the seeds' pattern -----------------------------------------------------------------------
@@ -496,15 +540,15 @@ def seeds_snapshot(r: Runner, table: str, tz: str, day: date, tenant: str | None
     t = r.table(table)
     cond = f" AND tenant = {p}" if tenant is not None else ""
     extra = [tenant] if tenant is not None else []
-    end = utc_start(tz, day + timedelta(days=1))
-    start = utc_start(tz, day)
-    snap = {}
+    start, end = utc_start(tz, day), utc_start(tz, day + timedelta(days=1))
     where = f"occurred_at >= {p} AND occurred_at < {p}{cond}"
-    snap["events"] = r.query(f"SELECT count(*) FROM {t} WHERE {where}", [start, end] + extra)
-    snap["captures"] = r.query(f"SELECT count(*) FROM {t} WHERE {where} AND kind = 'capture'",
-                               [start, end] + extra)
-    snap["dau"] = r.query(f"SELECT count(DISTINCT user_id) FROM {t} WHERE {where}",
-                          [start, end] + extra)
+    snap = {
+        "events": r.query(f"SELECT count(*) FROM {t} WHERE {where}", [start, end] + extra),
+        "captures": r.query(f"SELECT count(*) FROM {t} WHERE {where} AND kind = 'capture'",
+                            [start, end] + extra),
+        "dau": r.query(f"SELECT count(DISTINCT user_id) FROM {t} WHERE {where}",
+                       [start, end] + extra),
+    }
     for name, w in WINDOWS.items():
         ws = utc_start(tz, day - timedelta(days=w - 1))
         snap[name] = r.query(f"SELECT count(DISTINCT user_id) FROM {t} WHERE {where}",
@@ -513,14 +557,13 @@ def seeds_snapshot(r: Runner, table: str, tz: str, day: date, tenant: str | None
 
 
 def seeds_pattern(r: Runner, table: str, tz: str, days: list[date],
-                  tenants: list[str | None]) -> tuple[float, Values]:
+                  tenants: list[str | None]) -> Values:
     out: Values = {}
-    t0 = time.perf_counter()
     for d in days:
         for tenant in tenants:
             for name, v in seeds_snapshot(r, table, tz, d, tenant).items():
                 out[(name, d, tenant)] = v
-    return time.perf_counter() - t0, out
+    return out
 
 
 # -- daypulse ---------------------------------------------------------------------------------
@@ -549,17 +592,24 @@ def daypulse_project(api, r: Runner, tz: str, table: str, dims: bool):
                    "tables": {"events": prefix + table}, "metrics": metrics})
 
 
-def daypulse_values(api, project, first: date, last: date, metrics) -> Values:
+def daypulse_values(api, project, first: date, last: date, metrics=METRICS,
+                    timings: Timings | None = None) -> Values:
+    def on_metric(t):
+        if timings is not None:
+            timings.setdefault(t.metric, []).append(t.seconds)
+
     out: Values = {}
-    for mv in api[1](project, start=first, end=last, metrics=list(metrics), grains=["day"]):
-        if mv.grain != "day":
+    with peak_rss() as peak:
+        values = api[1](project, start=first, end=last, metrics=list(metrics), grains=["day"],
+                        on_metric=on_metric)
+    PEAKS.append(peak.mb)
+    for mv in values:
+        if mv.grain != "day" or mv.value is None:
             continue
         dims = dict(mv.dims or {})
         if len(dims) > 1:
             continue
         tenant = next(iter(dims.values())) if dims else None
-        if mv.value is None:
-            continue
         out[(mv.metric, _as_date(mv.period_start), tenant)] = int(round(float(mv.value)))
     return out
 
@@ -572,14 +622,14 @@ def _as_date(v) -> date:
     return v
 
 
-# -- checking and timing ----------------------------------------------------------------------
+# -- checking, timing, memory -----------------------------------------------------------------
 
 class Mismatch(Exception):
     pass
 
 
 def compare(label: str, expected: Values, got: Values, days: set[date] | None = None) -> int:
-    """Every (metric, day, tenant) of ``expected`` must be in ``got`` (0 = absent)."""
+    """Every (metric, day, tenant) in either must have the same value (absent = 0)."""
     keys = set(expected) | set(got)
     if days is not None:
         keys = {k for k in keys if k[1] in days}
@@ -589,6 +639,8 @@ def compare(label: str, expected: Values, got: Values, days: set[date] | None = 
         lines = "\n".join(f"    {k[0]} {k[1]} {k[2] or 'total'}: expected {e}, got {g}"
                           for k, e, g in bad[:15])
         raise Mismatch(f"{label}: {len(bad)} of {len(keys)} values differ\n{lines}")
+    if not keys:
+        raise Mismatch(f"{label}: nothing to compare")
     return len(keys)
 
 
@@ -596,14 +648,47 @@ def _sort_key(k):
     return (k[0], k[1], k[2] or "")
 
 
-def timed(fn, repeat: int):
-    """Median wall seconds of ``repeat`` calls, and the last call's result."""
-    times, result = [], None
+def interleaved(fns: dict, repeat: int) -> dict:
+    """{name: (median seconds, last result)}, calling the contenders in turn ``repeat`` times
+    so that a busy moment on the machine hits all of them alike."""
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    results = {}
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), result
+        for k, fn in fns.items():
+            t0 = time.perf_counter()
+            results[k] = fn()
+            times[k].append(time.perf_counter() - t0)
+    return {k: (statistics.median(times[k]), results[k]) for k in fns}
+
+
+def med(timings: Timings, keys) -> float | None:
+    vals = [statistics.median(timings[k]) for k in keys if k in timings]
+    return sum(vals) if vals else None
+
+
+PEAKS: list[float] = []  # peak RSS (MB) during each daypulse call
+
+
+class peak_rss:
+    """Peak resident memory of this process inside a block (Linux: VmHWM after a reset)."""
+
+    def __enter__(self):
+        self.mb = None
+        try:
+            with open("/proc/self/clear_refs", "w") as f:
+                f.write("5")
+            self.ok = True
+        except OSError:
+            self.ok = False
+        return self
+
+    def __exit__(self, *exc):
+        if self.ok:
+            with open("/proc/self/status") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        self.mb = int(line.split()[1]) / 1024
+        return False
 
 
 def rss_mb(who=resource.RUSAGE_SELF) -> float:
@@ -616,158 +701,180 @@ def log(msg: str) -> None:
     print(msg, flush=True)
 
 
+def warm_up(r: Runner, api, tz: str, p: Params) -> None:
+    """Read every column once (cold file cache is not what we measure) and import/connect
+    daypulse once."""
+    t0 = time.perf_counter()
+    for table in ("events", "events_half"):
+        r.query(f"SELECT count(*), sum(user_id), count(DISTINCT tenant), max(occurred_at), "
+                f"count(*) FILTER (WHERE kind = 'capture') FROM {r.table(table)}")
+    if api:
+        daypulse_values(api, daypulse_project(api, r, tz, "events", True), p.last, p.last,
+                        ("events",))
+    log(f"  warm-up {time.perf_counter() - t0:.1f} s")
+
+
 def run_engine(r: Runner, args, p: Params, api, report: dict) -> None:
     e = r.name
     rows = report["rows"]
-    first, last = p.first, p.last
-    tz = args.tz
-    rep = args.repeat
+    first, last, tz = p.first, p.last, args.tz
+    rep = args.repeat if e == "duckdb" else args.pg_repeat
 
     def row(**kw):
-        kw = {"engine": e, **kw}
-        rows.append(kw)
-        return kw
+        rows.append({"engine": e, "tz": tz, **kw})
 
-    # (a) backfill: hand-written, both formulations, totals and totals + tenant.
-    log(f"[{e}] (a) backfill {first} .. {last}, {tz}")
-    hw = {}
+    log(f"[{e}] warming up")
+    warm_up(r, api, tz, p)
+
+    # (a) backfill: the best hand-written SQL vs daypulse, the same days and numbers.
+    log(f"[{e}] (a) backfill {first} .. {last} in {tz}, median of {rep}")
+    reference: Values = {}
     for dims in (False, True):
-        for fused in (False, True):
-            s, vals = timed(lambda: handwritten(r, "events", tz, first, last, METRICS, dims,
-                                                fused), rep)
-            hw[(dims, fused)] = (s, vals)
-            log(f"  hand-written {'total+tenant' if dims else 'total':12} "
-                f"{'fused pairs' if fused else 'daily+rolling':13} {s:7.2f} s")
-        compare(f"{e} hand-written daily+rolling vs fused pairs", hw[(dims, False)][1],
-                hw[(dims, True)][1])
-    parts = {}
-    for name, metrics in (("daily", DAILY), ("rolling", ROLLING)):
-        parts[name], _ = timed(lambda: handwritten(r, "events", tz, first, last, metrics, True,
-                                                   False), rep)
-    reference = hw[(True, False)][1]
-
-    dp = {}
-    if api:
-        for dims in (False, True):
+        what = "total + tenant" if dims else "total"
+        hw_t: dict[str, Timings] = {"plain": {}, "fused": {}}
+        dp_t: Timings = {}
+        fns = {f"hw {how}": (lambda how=how: handwritten(r, "events", tz, first, last, dims,
+                                                          how, hw_t[how]))
+               for how in ("plain", "fused")}
+        if api:
             project = daypulse_project(api, r, tz, "events", dims)
-            s, vals = timed(lambda: daypulse_values(api, project, first, last, METRICS), rep)
-            n = compare(f"{e} daypulse {'total+tenant' if dims else 'total'} backfill",
-                        hw[(dims, False)][1], vals)
-            dp[dims] = s
-            log(f"  daypulse     {'total+tenant' if dims else 'total':12} {'':13} {s:7.2f} s"
-                f"  ({n:,} values equal)")
-        project = daypulse_project(api, r, tz, "events", True)
-        for name, metrics in (("daily", DAILY), ("rolling", ROLLING)):
-            s, vals = timed(lambda: daypulse_values(api, project, first, last, metrics), rep)
-            compare(f"{e} daypulse {name}", {k: v for k, v in reference.items()
-                                             if k[0] in metrics}, vals)
-            dp[name] = s
-            log(f"  daypulse     {name:12} {'':13} {s:7.2f} s")
-
-    for key, label, metrics in ((False, "a: 5 metrics by day (total)", "all"),
-                                (True, "a: 5 metrics by day + day x tenant", "all"),
-                                ("daily", "a: events, captures, DAU (+tenant)", "daily"),
-                                ("rolling", "a: WAU, MAU exact (+tenant)", "rolling")):
-        if key in (False, True):
-            best = min(hw[(key, False)][0], hw[(key, True)][0])
+            fns["daypulse"] = lambda: daypulse_values(api, project, first, last, METRICS, dp_t)
+        res = interleaved(fns, rep)
+        n = compare(f"{e} hand-written plain vs fused ({what})", res["hw plain"][1],
+                    res["hw fused"][1])
+        dp_s = None
+        if api:
+            compare(f"{e} daypulse backfill ({what})", res["hw plain"][1], res["daypulse"][1])
+            dp_s = res["daypulse"][0]
+        best = min(res["hw plain"][0], res["hw fused"][0])
+        for k, (s, _) in res.items():
+            log(f"  {what:15} {k:9} {s:7.2f} s")
+        log(f"  {n:,} values, daypulse == hand-written: {'yes' if api else 'n/a'}")
+        row(workload=f"a: 5 metrics, by day{' + day x tenant' if dims else ''}",
+            daypulse_s=dp_s, handwritten_s=best, ratio=dp_s / best if dp_s else None,
+            target=f"<= {TARGETS['backfill']}", values_checked=n if api else 0,
+            handwritten_plain_s=res["hw plain"][0], handwritten_fused_s=res["hw fused"][0],
+            handwritten_queries={k: statistics.median(v) for h in hw_t.values()
+                                 for k, v in h.items()},
+            daypulse_metrics={k: statistics.median(v) for k, v in dp_t.items()})
+        if dims:
+            reference = res["hw plain"][1]
+            for label, hw_keys, ms in (
+                    ("a: events, captures, DAU (part of the above)",
+                     ("daily total", "daily tenant"), DAILY),
+                    ("a: WAU, MAU exact (part of the above)",
+                     ("rolling total", "rolling tenant"), ROLLING)):
+                hw_s, d = med(hw_t["plain"], hw_keys), med(dp_t, ms)
+                row(workload=label, daypulse_s=d, handwritten_s=hw_s,
+                    ratio=d / hw_s if d else None, target="", note=(
+                        "hand-written: the 'plain' queries for these metrics; daypulse: its "
+                        "per-metric seconds (on_metric) in the run above"))
         else:
-            best = parts[key]
-        d = dp.get(key)
-        row(workload=label, tz=tz, daypulse_s=d, handwritten_s=best,
-            ratio=(d / best if d else None), target=f"<= {TARGETS['backfill']}",
-            metrics=metrics)
+            report.setdefault("_rolling_total_s", med(hw_t["plain"], ["rolling total"]))
 
-    # Obvious formulation (DuckDB only): reference for why "segments" matters.
+    # The obvious rolling formulation (DuckDB): why the segments formulation matters.
     if e == "duckdb" and not args.skip_obvious:
         sql = obvious_sql(r.table("events"), tz, first, last)
         t0 = time.perf_counter()
         try:
-            res = r.query(sql, timeout=args.obvious_timeout)
+            res_rows = r.query(sql, timeout=args.obvious_timeout)
             s = time.perf_counter() - t0
             got: Values = {}
-            _collect(res, ("wau", "mau"), False, got)
+            _collect(res_rows, ROLLING, False, got)
             compare(f"{e} obvious rolling", {k: v for k, v in reference.items()
                                              if k[0] in ROLLING and k[2] is None}, got)
-            note = "count(DISTINCT) OVER (RANGE ...), totals only"
+            note = "count(DISTINCT user_id) OVER (ORDER BY day RANGE ...), totals only"
         except Exception as exc:  # duckdb.InterruptException on timeout
             if "nterrupt" not in type(exc).__name__ + str(exc):
                 raise
-            s = None
-            note = f"stopped after {args.obvious_timeout:.0f} s (--obvious-timeout)"
-        hw_total_rolling, _ = timed(lambda: handwritten(r, "events", tz, first, last, ROLLING,
-                                                        False, False), 1)
-        row(workload="ref: WAU, MAU obvious SQL (total)", tz=tz, handwritten_s=s,
-            segments_s=hw_total_rolling,
-            ratio_obvious_segments=(s / hw_total_rolling if s else None), note=note)
-        log(f"  obvious rolling: {s if s else 'timeout'} s vs segments {hw_total_rolling:.2f} s")
+            s, note = None, f"stopped after {args.obvious_timeout:.0f} s (--obvious-timeout)"
+        seg = report.pop("_rolling_total_s", None)
+        row(workload="ref: WAU, MAU obvious SQL vs segments (total)", handwritten_s=s,
+            segments_s=seg, ratio_obvious_segments=s / seg if s and seg else None, note=note)
+        log(f"  obvious rolling SQL {s if s is None else round(s, 2)} s vs segments "
+            f"{seg:.2f} s")
+    report.pop("_rolling_total_s", None)
 
-    # Another zone with DST (23- and 25-hour days), the daypulse path.
+    # Another zone: America/New_York has 23- and 25-hour days.
     if not args.skip_ny:
         ny = "America/New_York"
-        s_hw, ref_ny = timed(lambda: handwritten(r, "events", ny, first, last, METRICS, True,
-                                                 False), 1)
-        s_hw_f, _ = timed(lambda: handwritten(r, "events", ny, first, last, METRICS, True,
-                                              True), 1)
-        best = min(s_hw, s_hw_f)
-        d = None
+        fns = {"hw fused": lambda: handwritten(r, "events", ny, first, last, True, "fused")}
         if api:
             project = daypulse_project(api, r, ny, "events", True)
-            d, vals = timed(lambda: daypulse_values(api, project, first, last, METRICS), 1)
-            compare(f"{e} daypulse {ny}", ref_ny, vals)
-        row(workload="a: 5 metrics by day + day x tenant", tz=ny, daypulse_s=d,
-            handwritten_s=best, ratio=(d / best if d else None),
-            target=f"<= {TARGETS['backfill']}", metrics="all")
-        log(f"  {ny}: hand-written {best:.2f} s, daypulse {d if d else '-'} s")
+            fns["daypulse"] = lambda: daypulse_values(api, project, first, last)
+        res = interleaved(fns, args.ny_repeat)
+        d = None
+        if api:
+            n = compare(f"{e} daypulse {ny}", res["hw fused"][1], res["daypulse"][1])
+            d = res["daypulse"][0]
+        best = res["hw fused"][0]
+        rows.append({"engine": e, "tz": ny, "workload": "a: 5 metrics, by day + day x tenant",
+                     "daypulse_s": d, "handwritten_s": best, "ratio": d / best if d else None,
+                     "target": f"<= {TARGETS['backfill']}", "repeat": args.ny_repeat})
+        log(f"  {ny}: hand-written {best:.2f} s, daypulse {'-' if d is None else f'{d:.2f}'} s")
 
-    # (b) the seeds' pattern, sampled and extrapolated.
+    # (b) the seeds' pattern, on a sample of days spread over the history, extrapolated.
     if not args.skip_seeds:
         tenants = sorted({k[2] for k in reference if k[2] is not None})
         step = max(1, p.days // args.seeds_days)
         days = [first + timedelta(days=i) for i in range(0, p.days, step)][: args.seeds_days]
-        sample_tenants = [None] + tenants[: args.seeds_tenants or len(tenants)]
-        s, vals = seeds_pattern(r, "events", tz, days, sample_tenants)
-        compare(f"{e} seeds' pattern vs hand-written", {k: v for k, v in reference.items()
-                                                         if k[1] in set(days)
-                                                         and k[2] in set(sample_tenants)}, vals)
-        calls = len(days) * len(sample_tenants)
-        full_calls = p.days * (len(tenants) + 1)
+        sample = [None] + tenants[: args.seeds_tenants or len(tenants)]
+        t0 = time.perf_counter()
+        vals = seeds_pattern(r, "events", tz, days, sample)
+        s = time.perf_counter() - t0
+        compare(f"{e} seeds' pattern vs hand-written", {
+            k: v for k, v in reference.items() if k[1] in set(days) and k[2] in set(sample)},
+            vals)
+        calls, full_calls = len(days) * len(sample), p.days * (len(tenants) + 1)
         extrapolated = s / calls * full_calls
-        d = dp.get(True)
-        row(workload="b: seeds' pattern, 1 query per metric x day x tenant", tz=tz,
+        d = next((x["daypulse_s"] for x in rows if x["engine"] == e
+                  and x["workload"] == "a: 5 metrics, by day + day x tenant" and x["tz"] == tz),
+                 None)
+        hw = next(x["handwritten_s"] for x in rows if x["engine"] == e
+                  and x["workload"] == "a: 5 metrics, by day + day x tenant" and x["tz"] == tz)
+        row(workload="b: seeds' pattern (1 query per metric x day x tenant)",
             seeds_s=extrapolated, seeds_sample_s=s, daypulse_s=d,
-            ratio_seeds_daypulse=(extrapolated / d if d else None),
-            ratio_seeds_handwritten=extrapolated / hw[(True, False)][0],
-            target=f">= {TARGETS['seeds']}",
-            note=(f"measured {calls} snapshots ({len(days)} days x {len(sample_tenants)} "
-                  f"incl. total, {calls * 5} queries) in {s:.1f} s, extrapolated x"
-                  f"{full_calls / calls:.1f} to {p.days} days x {len(tenants) + 1}"))
-        log(f"  seeds: {calls} snapshots in {s:.1f} s -> {extrapolated:.0f} s for the history")
+            ratio_seeds_daypulse=extrapolated / d if d else None,
+            ratio_seeds_handwritten=extrapolated / hw, target=f">= {TARGETS['seeds']:.0f}",
+            note=(f"measured {calls} snapshots ({len(days)} days spread over the history x "
+                  f"{len(sample)} (total + {len(sample) - 1} tenants), {calls * 5} queries) "
+                  f"in {s:.1f} s; extrapolated linearly x{full_calls / calls:.1f} to "
+                  f"{p.days} days x {len(tenants) + 1}"))
+        log(f"  seeds' pattern: {calls} snapshots in {s:.1f} s -> {extrapolated:.0f} s for "
+            f"the whole history (extrapolated)")
 
     # (c) nightly: the last days only, on the full history and on half of it.
-    if api and not args.skip_nightly:
-        for table, end, hist in (("events", last, p.days), ("events_half", p.half_last,
-                                                             p.days // 2)):
-            project = daypulse_project(api, r, tz, table, True)
-            ref_days = None
-            if table == "events_half":
-                ref = handwritten(r, table, tz, end - timedelta(days=3), end, METRICS, True,
-                                  False)
-            else:
-                ref = reference
+    if not args.skip_nightly:
+        n_rep = max(rep, args.nightly_repeat)
+        for table, end, hist in (("events", last, p.days),
+                                 ("events_half", p.half_last, p.days // 2)):
+            project = daypulse_project(api, r, tz, table, True) if api else None
             for n in (1, 4):
                 start = end - timedelta(days=n - 1)
-                ref_days = {start + timedelta(days=i) for i in range(n)}
-                s, vals = timed(lambda: daypulse_values(api, project, start, end, METRICS),
-                                max(rep, 3))
-                compare(f"{e} daypulse nightly {n} day(s) on {table}", ref, vals, ref_days)
-                s_hw, _ = timed(lambda: handwritten(r, table, tz, start, end, METRICS, True,
-                                                    True), max(rep, 3))
-                row(workload=f"c: nightly, last {n} day(s), {hist} days of history", tz=tz,
-                    daypulse_s=s, handwritten_s=s_hw, ratio=s / s_hw,
-                    target=f"< {TARGETS['nightly']} s" if e == "duckdb" else "",
-                    nightly_days=n, history_days=hist)
-                log(f"  nightly {n} day(s), {hist}-day history: daypulse {s:.3f} s, "
-                    f"hand-written {s_hw:.3f} s")
+                fns = {f"hw {how}": (lambda how=how: handwritten(r, table, tz, start, end,
+                                                                  True, how))
+                       for how in ("fused", "recent")}
+                if api:
+                    fns["daypulse"] = lambda: daypulse_values(api, project, start, end)
+                res = interleaved(fns, n_rep)
+                compare(f"{e} hand-written nightly fused vs recent", res["hw fused"][1],
+                        res["hw recent"][1])
+                d = None
+                if api:
+                    compare(f"{e} daypulse nightly {n} day(s) on {table}", res["hw fused"][1],
+                            res["daypulse"][1])
+                    d = res["daypulse"][0]
+                best = min(res["hw fused"][0], res["hw recent"][0])
+                row(workload=f"c: nightly, last {n} day{'s' if n > 1 else ''}, "
+                             f"{hist}-day history", daypulse_s=d, handwritten_s=best,
+                    ratio=d / best if d else None,
+                    target=f"< {TARGETS['nightly']:.0f} s" if e == "duckdb" else "",
+                    nightly_days=n, history_days=hist, repeat=n_rep,
+                    handwritten_segments_s=res["hw fused"][0],
+                    handwritten_recent_s=res["hw recent"][0])
+                log(f"  nightly {n} day(s), {hist}-day history: daypulse "
+                    f"{'-' if d is None else f'{d:.3f}'} s, hand-written {best:.3f} s "
+                    f"(segments {res['hw fused'][0]:.3f}, direct {res['hw recent'][0]:.3f})")
 
 
 def render(report: dict) -> None:
@@ -779,31 +886,43 @@ def render(report: dict) -> None:
 
     p = report["params"]
     t = Table(title=(f"daypulse engine benchmark: {p['events']:,} events, {p['days']} days, "
-                     f"{p['users']:,} users, {p['tenants']} tenants; median of "
-                     f"{report['repeat']}"), show_lines=False)
+                     f"{p['users']:,} users, {p['tenants']} tenants (seed {p['seed']})"))
     for c in ("engine", "workload", "zone", "daypulse s", "hand-written s", "dp / hw",
               "seeds s", "seeds / dp", "target"):
-        t.add_column(c, justify="right" if c.endswith(("s", "hw", "dp")) else "left")
+        t.add_column(c, justify="left" if c in ("engine", "workload", "zone", "target")
+                     else "right")
     for r in report["rows"]:
+        fine = "{:.3f}" if "nightly" in r["workload"] else "{:.2f}"
+        ratio = (f(r.get("ratio_obvious_segments"), "{:.1f}x slower")
+                 if "obvious" in r["workload"] else f(r.get("ratio")))
         t.add_row(r["engine"], r["workload"], r["tz"].split("/")[-1],
-                  f(r.get("daypulse_s"), "{:.3f}" if "nightly" in r["workload"] else "{:.2f}"),
-                  f(r.get("handwritten_s"), "{:.3f}" if "nightly" in r["workload"] else
-                    "{:.2f}"),
-                  f(r.get("ratio")) if "obvious" not in r["workload"] else
-                  f(r.get("ratio_obvious_segments"), "obv/seg {:.1f}x"),
-                  f(r.get("seeds_s"), "{:.0f}"),
-                  f(r.get("ratio_seeds_daypulse"), "{:.1f}"), r.get("target", ""))
-    console = Console(width=160)
+                  f(r.get("daypulse_s"), fine), f(r.get("handwritten_s"), fine), ratio,
+                  f(r.get("seeds_s"), "{:.0f}"), f(r.get("ratio_seeds_daypulse"), "{:.1f}"),
+                  r.get("target", ""))
+    console = Console(width=150)
     console.print(t)
     for r in report["rows"]:
-        if r.get("note"):
+        if r.get("note") and "part of" not in r["workload"]:
             console.print(f"  {r['engine']} / {r['workload']}: {r['note']}", markup=False)
-    console.print(f"  peak RSS of this process (benchmarks, DuckDB inside): "
-                  f"{report['peak_rss_mb']:.0f} MB (target < {TARGETS['rss_mb']} MB); "
-                  f"data preparation children: {report['children_peak_rss_mb']:.0f} MB")
+    console.print(
+        "  hand-written = the fastest of the formulations timed in the same run (median of "
+        f"--repeat {report['repeat']} / --pg-repeat {report['pg_repeat']}, interleaved with "
+        "daypulse); every daypulse number was compared with it.", markup=False)
+    dp_peak = max(PEAKS) if PEAKS else None
+    console.print(
+        f"  peak RSS: during daypulse calls {f(dp_peak, '{:.0f}')} MB, whole benchmark "
+        f"process {report['peak_rss_mb']:.0f} MB (target < {TARGETS['rss_mb']} MB; DuckDB runs "
+        f"in-process, PostgreSQL's memory is the server's); data preparation children "
+        f"{report['children_peak_rss_mb']:.0f} MB", markup=False)
+    console.print(f"  load average at start / end: {report['load_start']} / "
+                  f"{report['load_end']} on {os.cpu_count()} cores", markup=False)
     if report.get("daypulse_missing"):
-        console.print(f"  daypulse engine not importable: {report['daypulse_missing']}")
-    console.print(f"  total run {report['total_s']:.0f} s; JSON: {report['json']}")
+        console.print(f"  daypulse engine not importable: {report['daypulse_missing']}",
+                      markup=False)
+    if report.get("error"):
+        console.print(f"  WRONG NUMBERS: {report['error']}", markup=False, style="bold red")
+    console.print(f"  total {report['total_s']:.0f} s (data preparation "
+                  f"{report['data_prep_s']:.0f} s); JSON: {report['json']}", markup=False)
 
 
 def parse_args(argv=None):
@@ -816,7 +935,12 @@ def parse_args(argv=None):
     ap.add_argument("--days", type=int, default=d.days)
     ap.add_argument("--seed", type=int, default=d.seed)
     ap.add_argument("--engines", default="duckdb,postgres", help="comma list")
-    ap.add_argument("--repeat", type=int, default=1, help="median of K runs per measurement")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="median of K interleaved runs per measurement (DuckDB)")
+    ap.add_argument("--pg-repeat", type=int, default=1,
+                    help="the same for PostgreSQL, whose backfills take minutes")
+    ap.add_argument("--nightly-repeat", type=int, default=5,
+                    help="at least this many runs for the (short) nightly measurements")
     ap.add_argument("--tz", default="Asia/Kolkata", help="zone of the main workloads")
     ap.add_argument("--skip-seeds", action="store_true", help="skip workload (b)")
     ap.add_argument("--seeds-days", type=int, default=30,
@@ -824,9 +948,10 @@ def parse_args(argv=None):
     ap.add_argument("--seeds-tenants", type=int, default=0,
                     help="tenants sampled for the seeds' pattern (0 = all)")
     ap.add_argument("--skip-obvious", action="store_true",
-                    help="skip the obvious rolling-distinct SQL (DuckDB; 15-30x slower)")
+                    help="skip the obvious rolling-distinct SQL (DuckDB only; 10-30x slower)")
     ap.add_argument("--obvious-timeout", type=float, default=120.0, help="seconds")
     ap.add_argument("--skip-ny", action="store_true", help="skip the America/New_York run")
+    ap.add_argument("--ny-repeat", type=int, default=1)
     ap.add_argument("--skip-nightly", action="store_true", help="skip workload (c)")
     ap.add_argument("--prepare-only", action="store_true",
                     help="generate / load the data and stop")
@@ -836,12 +961,20 @@ def parse_args(argv=None):
     return ap.parse_args(argv)
 
 
+def load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     t_start = time.perf_counter()
+    load_start = load()
     p = Params(events=args.events, users=args.users, tenants=args.tenants, days=args.days,
                seed=args.seed)
     engines = [x.strip() for x in args.engines.split(",") if x.strip()]
+    unknown = set(engines) - {"duckdb", "postgres"}
+    if unknown:
+        sys.exit(f"--engines: unknown {', '.join(sorted(unknown))} (duckdb, postgres)")
     OUT.mkdir(parents=True, exist_ok=True)
     suffix = "" if p == Params() else f"-{p.events}-{p.users}-{p.tenants}-{p.days}-{p.seed}"
     path = OUT / f"bench{suffix}.duckdb"
@@ -857,7 +990,7 @@ def main(argv=None) -> int:
         if args.regenerate or not pg_ready(p, args.pg_dsn):
             _child(load_postgres, p, path, args.pg_dsn)
         else:
-            log("  reusing PostgreSQL data")
+            log(f"  reusing PostgreSQL data (schema {PG_SCHEMA})")
     t_data = time.perf_counter() - t_start
     log(f"  data ready in {t_data:.1f} s")
     if args.prepare_only:
@@ -866,9 +999,11 @@ def main(argv=None) -> int:
     api, missing = daypulse_api()
     if missing:
         log(f"daypulse engine not available ({missing}): timing the baselines only")
-    report = {"params": asdict(p), "repeat": args.repeat, "engines": engines, "rows": [],
-              "data_prep_s": t_data, "daypulse_missing": missing, "json": args.json,
-              "started": datetime.now(UTC).isoformat(timespec="seconds")}
+    report = {"params": asdict(p), "repeat": args.repeat, "pg_repeat": args.pg_repeat,
+              "engines": engines, "rows": [], "data_prep_s": t_data,
+              "daypulse_missing": missing, "json": args.json, "load_start": load_start,
+              "started": datetime.now(UTC).isoformat(timespec="seconds"),
+              "targets": TARGETS}
     status = 0
     try:
         for e in engines:
@@ -882,7 +1017,9 @@ def main(argv=None) -> int:
         report["error"] = str(exc)
         status = 1
     report["peak_rss_mb"] = rss_mb()
+    report["daypulse_peak_rss_mb"] = max(PEAKS) if PEAKS else None
     report["children_peak_rss_mb"] = rss_mb(resource.RUSAGE_CHILDREN)
+    report["load_end"] = load()
     report["total_s"] = time.perf_counter() - t_start
     Path(args.json).write_text(json.dumps(report, indent=2, default=str))
     render(report)

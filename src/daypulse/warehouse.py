@@ -127,11 +127,12 @@ def epoch_seconds(backend: str, ts):
     if backend == "duckdb":
         return _duckdb_epoch_us(ts) // 1_000_000
     if backend == "sqlite":
-        # strftime('%s') rounds to the millisecond (…59.9999 becomes the next second); undo
-        # that carry by comparing the seconds field it reports with the one in the text.
+        # strftime('%s') works from milliseconds, so a fraction of .9995 or more carries into
+        # the next second (23:59:59.9999 would land on the next day). Undo that carry by
+        # reading the fraction in the text itself: 'YYYY-MM-DD HH:MM:SS.ffffff'.
         text = ts.cast("string")
         rounded = _sqlite_strftime("%s", text).cast("int64")
-        carried = _sqlite_strftime("%S", text).cast("int64") != text.substr(17, 2).cast("int64")
+        carried = text.substr(19, 5) >= ".9995"
         return rounded - carried.cast("int64")
     if backend == "pyspark":
         return ts.epoch_seconds().cast("int64")  # unix_timestamp() already truncates

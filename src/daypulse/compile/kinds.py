@@ -99,7 +99,8 @@ def _measure(t: ir.Table, m: TableMetric):
         case "sum":
             return v.sum()
         case "avg":
-            return v.mean()
+            # PostgreSQL's AVG of integers is NUMERIC, which Ibis takes for a double: say so.
+            return v.cast("float64").mean()
         case "min":
             return v.min()
         case "max":
