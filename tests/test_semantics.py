@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -86,6 +86,26 @@ def test_engine_matches_reference(backend, zone, dataset, sources, tmp_path):
     assert not problems, (
         f"{backend} / {zone} ({ds.start}..{ds.end}, compute {elapsed:.1f}s): "
         f"{len(problems)} differences\n" + "\n".join(problems[:MAX_SHOWN]))
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "sqlite", "postgres"])
+def test_engine_as_of_inside_the_range(backend, dataset, sources, tmp_path):
+    """``as_of`` mid-afternoon three days before the range ends: later days are not computed,
+    the current week/month take their values at ``as_of``'s day, and states at ``as_of``."""
+    from daypulse.engine import compute_values
+    from reference import day_start, expected_values
+
+    ds = dataset("America/New_York")
+    as_of = day_start(ds.zone, ds.end - timedelta(days=3)) + timedelta(hours=13, microseconds=1)
+    project = _project(ds, sources, backend, tmp_path)
+    values = compute_values(project, start=ds.start, end=ds.end, metrics=None,
+                            grains=list(ds.grains), as_of=as_of)
+    url, tables = sources.get(backend, ds)
+    expected = expected_values(ds.project(url, tables), ds.tables, ds.start, ds.end,
+                               ds.grains, as_of)
+    problems = compare(expected, values)
+    assert not problems, f"{backend} as_of={as_of}: {len(problems)} differences\n" + \
+        "\n".join(problems[:MAX_SHOWN])
 
 
 def _key(v) -> tuple:

@@ -110,7 +110,10 @@ def _pydantic_issues(err: ValidationError, data: Any, loc: Located,
         rest = [str(p) for p in e["loc"][len(path):] if not _is_tag(p)]
         where = ".".join(str(p) for p in path)
         msg = e["msg"]
-        if e["type"] == "missing":
+        if e["type"] == "union_tag_invalid":
+            path.append("kind")
+            msg = f"unknown kind {e['ctx'].get('tag')!r}"
+        elif e["type"] == "missing":
             msg = f"missing required setting {'.'.join(rest) or where!r}"
         elif e["type"] == "extra_forbidden":
             msg = f"unknown setting {where!r}"
@@ -127,7 +130,7 @@ def _is_tag(part: Any) -> bool:
 
 def _hint(e: dict, metric: str | None) -> str | None:
     if e["type"] == "union_tag_invalid":
-        return "kind is one of event, state, window (event with window: N), ratio, cumulative, sql"
+        return "kind is one of event, state, ratio, cumulative, sql (a window is event + window: N)"
     if e["type"] == "extra_forbidden" and metric:
         return "see docs/metrics.md for the settings of each metric kind"
     return None
