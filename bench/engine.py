@@ -222,55 +222,55 @@ def duckdb_ready(p: Params, path: Path) -> bool:
         return False
 
 
-def pg_ready(p: Params, dsn: str) -> bool:
+def pg_ready(p: Params, dsn: str, schema: str) -> bool:
     import psycopg
 
     try:
         with psycopg.connect(dsn, autocommit=True) as con:
-            row = con.execute(f"SELECT params, n_events FROM {PG_SCHEMA}.bench_meta").fetchone()
+            row = con.execute(f"SELECT params, n_events FROM {schema}.bench_meta").fetchone()
             if not row or row[0] != p.key():
                 return False
-            n = con.execute(f"SELECT count(*) FROM {PG_SCHEMA}.events").fetchone()[0]
+            n = con.execute(f"SELECT count(*) FROM {schema}.events").fetchone()[0]
             return n == row[1] == p.events
     except Exception:
         return False
 
 
-def load_postgres(p: Params, path: Path, dsn: str) -> None:
-    """Copy the DuckDB tables into PostgreSQL (schema dp_bench), time ordered, indexed."""
+def load_postgres(p: Params, path: Path, dsn: str, schema: str) -> None:
+    """Copy the DuckDB tables into PostgreSQL, time ordered, indexed."""
     import duckdb
     import psycopg
 
     t0 = time.perf_counter()
-    csv = OUT / "events.csv"
+    csv = OUT / f"events-{schema}.csv"
     src = duckdb.connect(str(path), read_only=True)
     src.execute(f"COPY (SELECT user_id, tenant, strftime(occurred_at, '%Y-%m-%d %H:%M:%S.%f'),"
                 f" kind FROM events ORDER BY occurred_at) TO '{csv}' (HEADER false)")
     src.close()
     half_hi = utc_start(p.gen_tz, p.half_last + timedelta(days=1))
     with psycopg.connect(dsn, autocommit=True) as con:
-        con.execute(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE")
-        con.execute(f"CREATE SCHEMA {PG_SCHEMA}")
-        con.execute(f"""CREATE TABLE {PG_SCHEMA}.events (
+        con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        con.execute(f"CREATE SCHEMA {schema}")
+        con.execute(f"""CREATE TABLE {schema}.events (
             user_id BIGINT NOT NULL, tenant TEXT NOT NULL,
             occurred_at TIMESTAMP NOT NULL, kind TEXT NOT NULL)""")
         with con.cursor() as cur:
-            with cur.copy(f"COPY {PG_SCHEMA}.events FROM STDIN (FORMAT csv)") as copy:
+            with cur.copy(f"COPY {schema}.events FROM STDIN (FORMAT csv)") as copy:
                 with open(csv, "rb") as f:
                     while block := f.read(8 << 20):
                         copy.write(block)
         csv.unlink()
         t1 = time.perf_counter()
-        con.execute(f"CREATE TABLE {PG_SCHEMA}.events_half AS SELECT * FROM {PG_SCHEMA}.events"
+        con.execute(f"CREATE TABLE {schema}.events_half AS SELECT * FROM {schema}.events"
                     " WHERE occurred_at < %s", [half_hi])
         con.execute("SET maintenance_work_mem = '512MB'")
         for t in ("events", "events_half"):
-            con.execute(f"CREATE INDEX {t}_occurred_at ON {PG_SCHEMA}.{t} (occurred_at)")
-            con.execute(f"CREATE INDEX {t}_tenant_occurred_at ON {PG_SCHEMA}.{t}"
+            con.execute(f"CREATE INDEX {t}_occurred_at ON {schema}.{t} (occurred_at)")
+            con.execute(f"CREATE INDEX {t}_tenant_occurred_at ON {schema}.{t}"
                         " (tenant, occurred_at)")
-            con.execute(f"VACUUM ANALYZE {PG_SCHEMA}.{t}")
-        con.execute(f"CREATE TABLE {PG_SCHEMA}.bench_meta (params TEXT, n_events BIGINT)")
-        con.execute(f"INSERT INTO {PG_SCHEMA}.bench_meta VALUES (%s, %s)", [p.key(), p.events])
+            con.execute(f"VACUUM ANALYZE {schema}.{t}")
+        con.execute(f"CREATE TABLE {schema}.bench_meta (params TEXT, n_events BIGINT)")
+        con.execute(f"INSERT INTO {schema}.bench_meta VALUES (%s, %s)", [p.key(), p.events])
     print(f"  loaded PostgreSQL: COPY {t1 - t0:.1f} s, indexes + analyze "
           f"{time.perf_counter() - t1:.1f} s", flush=True)
 
@@ -332,14 +332,14 @@ class PostgresRunner(Runner):
     name = "postgres"
     param = "%s"
 
-    def __init__(self, dsn: str):
+    def __init__(self, dsn: str, schema: str):
         import psycopg
 
-        self.dsn = dsn
+        self.dsn, self.schema = dsn, schema
         self.con = psycopg.connect(dsn, autocommit=True)
 
     def table(self, logical: str) -> str:
-        return f"{PG_SCHEMA}.{logical}"
+        return f"{self.schema}.{logical}"
 
     def query(self, sql, params=None, timeout: float | None = None):
         if timeout:
@@ -351,7 +351,7 @@ class PostgresRunner(Runner):
                 self.con.execute("SET statement_timeout = 0")
 
     def source(self) -> tuple[str, str]:
-        return self.dsn, f"{PG_SCHEMA}."
+        return self.dsn, f"{self.schema}."
 
     def close(self):
         self.con.close()
@@ -727,50 +727,50 @@ def run_engine(r: Runner, args, p: Params, api, report: dict) -> None:
     warm_up(r, api, tz, p)
 
     # (a) backfill: the best hand-written SQL vs daypulse, the same days and numbers.
+    full = e == "duckdb" or args.pg_full
+    hows = ("plain", "fused") if full else ("fused",)
     log(f"[{e}] (a) backfill {first} .. {last} in {tz}, median of {rep}")
     reference: Values = {}
-    for dims in (False, True):
+    segments_s = None
+    for dims in ((False, True) if full else (True,)):
         what = "total + tenant" if dims else "total"
-        hw_t: dict[str, Timings] = {"plain": {}, "fused": {}}
+        hw_t: dict[str, Timings] = {how: {} for how in hows}
         dp_t: Timings = {}
         fns = {f"hw {how}": (lambda how=how: handwritten(r, "events", tz, first, last, dims,
                                                           how, hw_t[how]))
-               for how in ("plain", "fused")}
+               for how in hows}
         if api:
             project = daypulse_project(api, r, tz, "events", dims)
             fns["daypulse"] = lambda: daypulse_values(api, project, first, last, METRICS, dp_t)
         res = interleaved(fns, rep)
-        n = compare(f"{e} hand-written plain vs fused ({what})", res["hw plain"][1],
-                    res["hw fused"][1])
-        dp_s = None
-        if api:
-            compare(f"{e} daypulse backfill ({what})", res["hw plain"][1], res["daypulse"][1])
-            dp_s = res["daypulse"][0]
-        best = min(res["hw plain"][0], res["hw fused"][0])
-        for k, (s, _) in res.items():
+        ref = res[f"hw {hows[0]}"][1]
+        n = 0
+        for k, (s, vals) in res.items():
+            n = compare(f"{e} {k} vs hw {hows[0]} ({what})", ref, vals)
             log(f"  {what:15} {k:9} {s:7.2f} s")
-        log(f"  {n:,} values, daypulse == hand-written: {'yes' if api else 'n/a'}")
+        log(f"  {n:,} values compared: {', '.join(res)} all equal")
+        dp_s = res["daypulse"][0] if api else None
+        best = min(res[f"hw {how}"][0] for how in hows)
         row(workload=f"a: 5 metrics, by day{' + day x tenant' if dims else ''}",
             daypulse_s=dp_s, handwritten_s=best, ratio=dp_s / best if dp_s else None,
             target=f"<= {TARGETS['backfill']}", values_checked=n if api else 0,
-            handwritten_plain_s=res["hw plain"][0], handwritten_fused_s=res["hw fused"][0],
-            handwritten_queries={k: statistics.median(v) for h in hw_t.values()
-                                 for k, v in h.items()},
+            **{f"handwritten_{how}_s": res[f"hw {how}"][0] for how in hows},
+            handwritten_queries={f"{how}: {k}": statistics.median(v)
+                                 for how, h in hw_t.items() for k, v in h.items()},
             daypulse_metrics={k: statistics.median(v) for k, v in dp_t.items()})
         if dims:
-            reference = res["hw plain"][1]
+            reference = ref
+            g = ("total", "tenant")
             for label, hw_keys, ms in (
-                    ("a: events, captures, DAU (part of the above)",
-                     ("daily total", "daily tenant"), DAILY),
-                    ("a: WAU, MAU exact (part of the above)",
-                     ("rolling total", "rolling tenant"), ROLLING)):
-                hw_s, d = med(hw_t["plain"], hw_keys), med(dp_t, ms)
+                    ("a: events, captures (part of the above)",
+                     [f"counts {x}" for x in g], ("events", "captures")),
+                    ("a: DAU, WAU, MAU exact (part of the above)",
+                     [f"pairs {x}" for x in g], ("dau", "wau", "mau"))):
+                hw_s, d = med(hw_t["fused"], hw_keys), med(dp_t, ms)
                 row(workload=label, daypulse_s=d, handwritten_s=hw_s,
-                    ratio=d / hw_s if d else None, target="", note=(
-                        "hand-written: the 'plain' queries for these metrics; daypulse: its "
-                        "per-metric seconds (on_metric) in the run above"))
+                    ratio=d / hw_s if d else None, target="")
         else:
-            report.setdefault("_rolling_total_s", med(hw_t["plain"], ["rolling total"]))
+            segments_s = med(hw_t.get("plain", {}), ["rolling total"])
 
     # The obvious rolling formulation (DuckDB): why the segments formulation matters.
     if e == "duckdb" and not args.skip_obvious:
@@ -788,15 +788,14 @@ def run_engine(r: Runner, args, p: Params, api, report: dict) -> None:
             if "nterrupt" not in type(exc).__name__ + str(exc):
                 raise
             s, note = None, f"stopped after {args.obvious_timeout:.0f} s (--obvious-timeout)"
-        seg = report.pop("_rolling_total_s", None)
         row(workload="ref: WAU, MAU obvious SQL vs segments (total)", handwritten_s=s,
-            segments_s=seg, ratio_obvious_segments=s / seg if s and seg else None, note=note)
-        log(f"  obvious rolling SQL {s if s is None else round(s, 2)} s vs segments "
-            f"{seg:.2f} s")
-    report.pop("_rolling_total_s", None)
+            segments_s=segments_s,
+            ratio_obvious_segments=s / segments_s if s and segments_s else None, note=note)
+        log(f"  obvious rolling SQL {'-' if s is None else f'{s:.2f}'} s vs segments "
+            f"{segments_s:.2f} s")
 
     # Another zone: America/New_York has 23- and 25-hour days.
-    if not args.skip_ny:
+    if not args.skip_ny and (e == "duckdb" or args.pg_full):
         ny = "America/New_York"
         fns = {"hw fused": lambda: handwritten(r, "events", ny, first, last, True, "fused")}
         if api:
@@ -939,6 +938,9 @@ def parse_args(argv=None):
                     help="median of K interleaved runs per measurement (DuckDB)")
     ap.add_argument("--pg-repeat", type=int, default=1,
                     help="the same for PostgreSQL, whose backfills take minutes")
+    ap.add_argument("--pg-full", action="store_true",
+                    help="on PostgreSQL also time the total-only backfill, the 'plain' "
+                         "formulation and America/New_York (about 10 more minutes)")
     ap.add_argument("--nightly-repeat", type=int, default=5,
                     help="at least this many runs for the (short) nightly measurements")
     ap.add_argument("--tz", default="Asia/Kolkata", help="zone of the main workloads")
@@ -957,6 +959,9 @@ def parse_args(argv=None):
                     help="generate / load the data and stop")
     ap.add_argument("--regenerate", action="store_true", help="rebuild the data even if present")
     ap.add_argument("--pg-dsn", default=PG_DSN)
+    ap.add_argument("--pg-schema", default=PG_SCHEMA,
+                    help="schema holding the PostgreSQL copy (dropped and reloaded when its "
+                         "parameters differ)")
     ap.add_argument("--json", default=str(OUT / "engine.json"))
     return ap.parse_args(argv)
 
@@ -972,6 +977,8 @@ def main(argv=None) -> int:
     p = Params(events=args.events, users=args.users, tenants=args.tenants, days=args.days,
                seed=args.seed)
     engines = [x.strip() for x in args.engines.split(",") if x.strip()]
+    if not args.pg_schema.isidentifier():
+        sys.exit(f"--pg-schema: not a plain name: {args.pg_schema!r}")
     unknown = set(engines) - {"duckdb", "postgres"}
     if unknown:
         sys.exit(f"--engines: unknown {', '.join(sorted(unknown))} (duckdb, postgres)")
@@ -987,10 +994,10 @@ def main(argv=None) -> int:
     else:
         log("  reusing DuckDB data")
     if "postgres" in engines:
-        if args.regenerate or not pg_ready(p, args.pg_dsn):
-            _child(load_postgres, p, path, args.pg_dsn)
+        if args.regenerate or not pg_ready(p, args.pg_dsn, args.pg_schema):
+            _child(load_postgres, p, path, args.pg_dsn, args.pg_schema)
         else:
-            log(f"  reusing PostgreSQL data (schema {PG_SCHEMA})")
+            log(f"  reusing PostgreSQL data (schema {args.pg_schema})")
     t_data = time.perf_counter() - t_start
     log(f"  data ready in {t_data:.1f} s")
     if args.prepare_only:
@@ -1007,7 +1014,8 @@ def main(argv=None) -> int:
     status = 0
     try:
         for e in engines:
-            r = DuckDBRunner(path) if e == "duckdb" else PostgresRunner(args.pg_dsn)
+            r = (DuckDBRunner(path) if e == "duckdb"
+                 else PostgresRunner(args.pg_dsn, args.pg_schema))
             try:
                 run_engine(r, args, p, api, report)
             finally:
