@@ -134,6 +134,90 @@ def event(ctx: Ctx, name: str, m: EventMetric) -> ir.Table:
     return _union(parts)
 
 
+def event_group(ctx: Ctx, members: list[tuple[str, EventMetric]]) -> ir.Table:
+    """Several event metrics on the same table, time column and dimensions, in ONE scan.
+
+    Each metric keeps its own ``where`` as a filtered aggregate (``FILTER (WHERE ...)``);
+    the output has ``value__<name>`` and ``n__<name>`` columns instead of ``value``/``n``.
+    """
+    plan = ctx.plan
+    name0, m0 = members[0]
+    spec = ctx.project.table(m0.table)
+    t = warehouse_table(ctx, spec.name)
+    local = spec.timestamps == "local"
+    preds = {name: R.where_filter(t, m.where, name) for name, m in members}
+    if all(preds.values()):  # read only rows some metric needs
+        t = t.filter(ibis.or_(*[ibis.and_(*p) for p in preds.values()]))
+    ts = R.column(t, m0.time, name0, "time")
+    if not ts.type().is_timestamp():
+        ts = ts.cast("timestamp")
+    t = t.filter(R.prefilter(t, ts, plan.first_day, plan.last_day))
+    e = R.epoch(ctx.src, ts)
+    lo = R.instant_of_day_start(ctx.cal, plan.first_day, local)
+    hi = R.instant_of_day_start(ctx.cal, plan.last_day + timedelta(days=1), local)
+    cols = {"day": R.local_day(ctx.cal, e, plan.first_day, plan.last_day, local)}
+    cols.update(R.dims_columns(t, m0, name0))
+    for i, (name, m) in enumerate(members):
+        if m.column:
+            cols[f"c{i}"] = R.column(t, m.column, name, "column")
+        if preds[name]:
+            cols[f"w{i}"] = ibis.and_(*preds[name])
+    base = t.filter(e >= lo, e < hi).select(**cols)
+    dims = list(m0.dimensions)
+    parts = []
+    for g, span in plan.spans.items():
+        rows = base
+        if (span.first, span.last) != (plan.first_day, plan.last_day):
+            rows = base.filter(base.day.between(day_num(span.first), day_num(span.last)))
+        rows = rows.mutate(period=bucket(ctx.cal, g, rows.day, span.first, span.last))
+        aggs = {}
+        for i, (name, m) in enumerate(members):
+            w = rows[f"w{i}"] if f"w{i}" in rows.columns else None
+            v = rows[f"c{i}"] if m.column else None
+            aggs[f"value__{name}"] = _filtered_measure(rows, v, w, m).cast(_vtype(ctx, name, m))
+            aggs[f"n__{name}"] = (rows.count(where=w) if v is None else v.count(where=w))
+        for gset in R.grouping_sets(m0):
+            agg = rows.group_by(["period", *gset]).aggregate(**aggs)
+            out = {"grain": ibis.literal(g, "string"), "period": agg.period.cast("int64"),
+                   "gset": ibis.literal(",".join(gset), "string")}
+            for d in dims:
+                out[f"d_{d}"] = agg[d] if d in gset else ibis.null("string")
+            out.update({k: agg[k] for k in aggs})
+            parts.append(agg.select(**out))
+    return _union(parts)
+
+
+def warehouse_table(ctx: Ctx, physical: str) -> ir.Table:
+    from daypulse import warehouse
+
+    return warehouse.table(ctx.src.con, physical)
+
+
+def _filtered_measure(t: ir.Table, v, w, m: TableMetric):
+    match m.measure:
+        case "count":
+            return t.count(where=w) if v is None else v.count(where=w)
+        case "count_distinct":
+            return v.approx_nunique(where=w) if m.approx else v.nunique(where=w)
+        case "sum":
+            return v.sum(where=w)
+        case "avg":
+            return v.cast("float64").mean(where=w)
+        case "min":
+            return v.min(where=w)
+        case "max":
+            return v.max(where=w)
+    raise ValueError(m.measure)
+
+
+def group_key(project, name: str, m) -> tuple | None:
+    """Event metrics with equal keys can share one scan (see ``event_group``)."""
+    if not isinstance(m, EventMetric) or m.window:
+        return None
+    return (project.table(m.table), m.time, tuple(m.dimensions.items()),
+            tuple(tuple(b) for b in m.breakdowns))
+
+
 # -- running sums over a dense day axis, read at each period's day --------------------------
 
 def _read_at_eval_days(ctx: Ctx, daily: ir.Table, gset, dims, vtype) -> ir.Table:

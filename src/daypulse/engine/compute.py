@@ -109,7 +109,9 @@ def compute_values(project: Project, start: date, end: date, metrics: Iterable[s
     results: dict[str, dict[str, dict]] = {}
     seen: dict[str, dict[str, set]] = {}
     plans: dict[str, Plan] = {}
-    for name in with_parts(project, wanted):
+    order = with_parts(project, wanted)
+    groups = _scan_groups(project, order, grains)
+    for name in order:
         m = project.metrics[name]
         g = metric_grains(project, name, grains)
         if isinstance(m, RatioMetric):
@@ -118,22 +120,50 @@ def compute_values(project: Project, start: date, end: date, metrics: Iterable[s
         if not g:
             results[name], seen[name], plans[name] = {}, {}, None
             continue
+        if name in results:  # computed with its scan group
+            continue
         plan = plans[name] = Plan.build(cal, start, end, today, g)
         t0 = time.perf_counter()
+        members = groups.get(name, [name])
         if isinstance(m, RatioMetric):
             results[name], seen[name] = _ratio(results, seen, m, plan)
             n_rows = 0
+        elif len(members) > 1:
+            ctx = kinds.Ctx(src, project, plan)
+            raw = kinds.event_group(ctx, [(n, project.metrics[n]) for n in members]) \
+                .to_pyarrow().to_pylist()
+            n_rows = len(raw)
+            for n in members:
+                plans[n] = plan
+                results[n], seen[n] = _collect(_member_rows(raw, n), plan)
         else:
             raw = _run(src, project, name, m, plan, as_of)
             n_rows = len(raw)
             results[name], seen[name] = _collect(raw, plan)
         if on_metric:
-            on_metric(MetricTiming(name, time.perf_counter() - t0, n_rows))
+            seconds = (time.perf_counter() - t0) / len(members)
+            for n in members:
+                on_metric(MetricTiming(n, seconds, n_rows))
     out = []
     for name in wanted:
         if plans[name] is not None:
             out += _zero_filled(project, name, plans[name], results[name], seen[name])
     return out
+
+
+def _scan_groups(project: Project, names: list[str], grains) -> dict[str, list[str]]:
+    """name -> the event metrics computed in the same scan (same table, time, dimensions)."""
+    by_key: dict[tuple, list[str]] = defaultdict(list)
+    for n in names:
+        key = kinds.group_key(project, n, project.metrics[n])
+        if key is not None:
+            by_key[key + (metric_grains(project, n, grains),)].append(n)
+    return {n: members for members in by_key.values() for n in members}
+
+
+def _member_rows(raw: list[dict], name: str) -> list[dict]:
+    value, n = f"value__{name}", f"n__{name}"
+    return [{**r, "value": r[value], "n": r[n]} for r in raw if r[n]]
 
 
 def _run(src, project: Project, name: str, m, plan: Plan, as_of: datetime) -> list[dict]:
