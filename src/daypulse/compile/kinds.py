@@ -211,11 +211,24 @@ def _filtered_measure(t: ir.Table, v, w, m: TableMetric):
 
 
 def group_key(project, name: str, m) -> tuple | None:
-    """Event metrics with equal keys can share one scan (see ``event_group``)."""
-    if not isinstance(m, EventMetric) or m.window:
+    """Metrics with equal keys share one query: plain event metrics on the same table, time
+    column and dimensions (``event_group``), and exact rolling distinct counts of the same
+    column and filter with different windows, e.g. WAU and MAU (``rolling_group``)."""
+    if not isinstance(m, EventMetric):
         return None
-    return (project.table(m.table), m.time, tuple(m.dimensions.items()),
-            tuple(tuple(b) for b in m.breakdowns))
+    shape = (project.table(m.table), m.time, tuple(m.dimensions.items()),
+             tuple(tuple(b) for b in m.breakdowns))
+    if not m.window:
+        return ("event",) + shape
+    if m.measure == "count_distinct":
+        import json
+
+        return ("rolling", m.column, json.dumps(m.where, sort_keys=True, default=str)) + shape
+    return None
+
+
+def run_group(ctx: Ctx, key: tuple, members: list[tuple[str, EventMetric]]) -> ir.Table:
+    return event_group(ctx, members) if key[0] == "event" else rolling_group(ctx, members)
 
 
 # -- running sums over a dense day axis, read at each period's day --------------------------
@@ -256,27 +269,64 @@ def window_metric(ctx: Ctx, name: str, m: EventMetric) -> ir.Table:
     parts = []
     for gset in R.grouping_sets(m):
         if m.measure == "count_distinct":
-            daily = _rolling_distinct(base, gset, n_days, first, last_eval)
+            daily = _rolling_distinct(base, gset, [n_days], first, last_eval)
+            daily = daily.select("day", *gset, value=daily[f"x{n_days}"],
+                                 n=daily[f"x{n_days}"])
         else:
             daily = _rolling_partials(ctx, base, m, gset, n_days)
         parts.append(_read_at_eval_days(ctx, daily, gset, dims, vtype))
     return _union(parts)
 
 
-def _rolling_distinct(base, gset, n_days, first, last) -> ir.Table:
-    # "Segments": for one entity with active days a1 < a2 < ..., day d is in the trailing
-    # window iff some ai is in (d - W, d]; [ai, min(a(i+1), ai + W)) are disjoint and cover
-    # exactly those d. So +1 at ai and -1 at the segment end, then a running sum.
+def rolling_group(ctx: Ctx, members: list[tuple[str, EventMetric]]) -> ir.Table:
+    """Exact rolling distinct counts for several windows of one column, in one query.
+
+    Output columns ``value__<name>``/``n__<name>`` as for ``event_group``.
+    """
+    windows = {name: m.window for name, m in members}
+    widest = max(windows.values())
+    first_eval, last_eval = ctx.plan.eval_day_range()
+    first = first_eval - timedelta(days=widest - 1)
+    name0, m0 = members[0]
+    base, dims = base_rows(ctx, name0, m0, m0.time, first, last_eval)
+    parts = []
+    for gset in R.grouping_sets(m0):
+        daily = _rolling_distinct(base, gset, sorted(set(windows.values())), first, last_eval)
+        ev = ctx.plan.eval_table()
+        j = daily.join(ev, daily.day == ev.day)
+        out = {"grain": j.grain, "period": j.period.cast("int64"),
+               "gset": ibis.literal(",".join(gset), "string")}
+        for d in dims:
+            out[f"d_{d}"] = j[d] if d in gset else ibis.null("string")
+        for name, w in windows.items():
+            out[f"value__{name}"] = j[f"x{w}"].cast("int64")
+            out[f"n__{name}"] = j[f"x{w}"].cast("int64")
+        parts.append(j.select(**out))
+    return _union(parts)
+
+
+def _rolling_distinct(base, gset, windows: list[int], first, last) -> ir.Table:
+    """Columns ``x<W>`` per window W: distinct entities over the W days ending each day.
+
+    "Segments": for one entity with active days a1 < a2 < ..., day d is in the trailing
+    window iff some ai is in (d - W, d]; [ai, min(a(i+1), ai + W)) are disjoint and cover
+    exactly those d. So +1 at ai and -1 at the segment end, then a running sum. Each
+    (entity, day) pair is touched once, for every window at the same time.
+    """
     pairs = base.filter(base.v.notnull()).select("day", "v", *gset).distinct()
-    w = ibis.window(group_by=["v", *gset], order_by="day")
-    until = pairs.day + n_days
-    seg_end = ibis.least(pairs.day.lead().over(w).fill_null(until), until)
-    plus = pairs.select("day", *gset, delta=ibis.literal(1, "int64"))
-    minus = pairs.select(*gset, day=seg_end, delta=ibis.literal(-1, "int64"))
-    deltas = _union([plus, minus.select("day", *gset, "delta")])
-    deltas = deltas.group_by(["day", *gset]).aggregate(delta=deltas.delta.sum())
-    daily = _dense_running(deltas, gset, first, last, ["delta"])
-    return daily.select("day", *gset, value=daily.delta, n=daily.delta)
+    nxt = pairs.day.lead().over(ibis.window(group_by=["v", *gset], order_by="day"))
+    pairs = pairs.mutate(_next=nxt)
+    cols = [f"x{w}" for w in windows]
+    one, zero = ibis.literal(1, "int64"), ibis.literal(0, "int64")
+    parts = [pairs.select("day", *gset, **{c: one for c in cols})]
+    for w in windows:
+        until = pairs.day + w
+        end = ibis.least(pairs._next.fill_null(until), until)
+        parts.append(pairs.select(day=end, **{g: pairs[g] for g in gset},
+                                  **{c: (-one if c == f"x{w}" else zero) for c in cols}))
+    deltas = _union(parts)
+    deltas = deltas.group_by(["day", *gset]).aggregate(**{c: deltas[c].sum() for c in cols})
+    return _dense_running(deltas, gset, first, last, cols)
 
 
 def _partials(base: ir.Table, m: TableMetric, group: list[str]) -> ir.Table:

@@ -130,7 +130,8 @@ def compute_values(project: Project, start: date, end: date, metrics: Iterable[s
             n_rows = 0
         elif len(members) > 1:
             ctx = kinds.Ctx(src, project, plan)
-            raw = kinds.event_group(ctx, [(n, project.metrics[n]) for n in members]) \
+            key = kinds.group_key(project, name, m)
+            raw = kinds.run_group(ctx, key, [(n, project.metrics[n]) for n in members]) \
                 .to_pyarrow().to_pylist()
             n_rows = len(raw)
             for n in members:
