@@ -171,10 +171,10 @@ def test_usage_grows(company):
 
 def test_subscription_states(company):
     _, con = company
-    rows = dict((r[0], r[1:]) for r in con.execute("""
+    rows = {r[0]: r[1:] for r in con.execute("""
         SELECT status, count(*), max(mrr_cents), count(canceled_at),
                count(*) FILTER (WHERE trial_ends_at IS NULL)
-        FROM subscriptions GROUP BY 1""").fetchall())
+        FROM subscriptions GROUP BY 1""").fetchall()}
     assert set(rows) == {"trialing", "active", "past_due", "canceled"}
     assert rows["trialing"][1] == 0          # trials bring no MRR
     assert rows["trialing"][3] == 0          # and always have a trial end

@@ -71,7 +71,8 @@ def compute(
                      help="day, week, month, quarter or year (repeatable).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be written; write nothing.")] = False,
     show_diff: Annotated[bool, typer.Option("--diff", help="Show values that differ from the store.")] = False,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Pretend it is this instant (ISO 8601); for replays and tests.")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Pretend it is this instant (ISO 8601); for replays and tests.")] = None,
 ) -> None:
     """Compute metrics for a range and store them (replacing that range atomically).
 
@@ -79,9 +80,8 @@ def compute(
     look-back for late-arriving rows (compute.lookback_days, default 3).
     """
     from daypulse.calendar import Calendar
-    from daypulse.engine.run import Range, incremental_range, run_compute
-
     from daypulse.engine.compute import resolve_metrics, with_parts
+    from daypulse.engine.run import Range, incremental_range, run_compute
 
     project = _project(config)
     now = _instant("--as-of", as_of)

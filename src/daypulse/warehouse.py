@@ -44,9 +44,9 @@ def connect(url: str):
         if scheme in ("postgres", "postgresql"):
             parts = urlsplit(url)
             query = parse_qs(parts.query)
-            kwargs = dict(host=parts.hostname or "localhost", port=parts.port or 5432,
-                          user=parts.username, password=parts.password,
-                          database=parts.path.lstrip("/") or None)
+            kwargs = {"host": parts.hostname or "localhost", "port": parts.port or 5432,
+                      "user": parts.username, "password": parts.password,
+                      "database": parts.path.lstrip("/") or None}
             con = ibis.postgres.connect(**{k: v for k, v in kwargs.items() if v is not None})
             if "schema" in query:
                 con.raw_sql(f"SET search_path TO {_ident(query['schema'][0])}, public")

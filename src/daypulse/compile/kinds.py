@@ -318,7 +318,7 @@ def _rolling_distinct(base, gset, windows: list[int], first, last) -> ir.Table:
     pairs = pairs.mutate(_next=nxt)
     cols = [f"x{w}" for w in windows]
     one, zero = ibis.literal(1, "int64"), ibis.literal(0, "int64")
-    parts = [pairs.select("day", *gset, **{c: one for c in cols})]
+    parts = [pairs.select("day", *gset, **dict.fromkeys(cols, one))]
     for w in windows:
         until = pairs.day + w
         end = ibis.least(pairs._next.fill_null(until), until)

@@ -65,7 +65,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["generate", "TIMEZONE"]
+__all__ = ["TIMEZONE", "generate"]
 
 TIMEZONE = "Asia/Kolkata"
 UTC_OFFSET = timedelta(hours=5, minutes=30)  # Asia/Kolkata has no DST

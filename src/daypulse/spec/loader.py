@@ -12,11 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from daypulse.errors import ConfigError, Issue
-from pydantic import TypeAdapter
-
 from daypulse.spec.model import Metric, Project
 from daypulse.spec.validate import validate_project
 
@@ -101,10 +99,9 @@ def _pydantic_issues(err: ValidationError, data: Any, loc: Located,
         # the YAML document.
         path, node = [], data
         for part in e["loc"]:
-            if isinstance(node, dict) and part in node:
-                path.append(part)
-                node = node[part]
-            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            in_dict = isinstance(node, dict) and part in node
+            in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
+            if in_dict or in_list:
                 path.append(part)
                 node = node[part]
         rest = [str(p) for p in e["loc"][len(path):] if not _is_tag(p)]
@@ -154,7 +151,7 @@ def parse_project(text: str, file: str = DEFAULT_CONFIG, base: Path | None = Non
         raise ConfigError([loc.issue((), "the project file must be a mapping of settings")])
     issues: list[Issue] = []
     data = _expand(raw, (), loc, issues) if check_env else raw
-    for name, m in (data.get("metrics") or {}).items():
+    for m in (data.get("metrics") or {}).values():
         if isinstance(m, dict) and "kind" not in m:
             m["kind"] = "event"  # the default kind; pydantic needs the tag spelled out
     _resolve_paths(data, base or Path.cwd())

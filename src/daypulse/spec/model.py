@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -90,7 +90,7 @@ class SqlMetric(MetricBase):
 
 
 Metric = Annotated[
-    Union[EventMetric, StateMetric, RatioMetric, CumulativeMetric, SqlMetric],
+    EventMetric | StateMetric | RatioMetric | CumulativeMetric | SqlMetric,
     Field(discriminator="kind"),
 ]
 METRIC_KINDS = ("event", "state", "ratio", "cumulative", "sql")

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from itertools import islice
 import os
 import socket
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from itertools import islice
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update  # noqa: F401
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 
 from daypulse.engine.compute import MetricValue
 from daypulse.store.db import Store
