@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-fast bench clean
+.PHONY: install demo test test-fast lint bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,11 +19,15 @@ demo: $(STAMP)
 	$(BIN)/daypulse demo --dir demo
 
 test: $(STAMP)
+	$(BIN)/ruff check src tests
 	bash scripts/test-services
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not spark"
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests
 
 bench: $(STAMP)
 	$(BIN)/python bench/engine.py
