@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from daypulse.calendar import Calendar
 from daypulse.engine.compute import MetricTiming, MetricValue, compute_values, resolve_metrics
@@ -117,7 +117,3 @@ def run_compute(project: Project, store: Store, start: date, end: date,
             sv.fail_run(store, run_id, f"{type(exc).__name__}: {exc}")
         raise
     return outcome
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

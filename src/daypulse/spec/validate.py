@@ -13,9 +13,7 @@ from daypulse.spec.model import (
     CumulativeMetric,
     EventMetric,
     Project,
-    RatioMetric,
     SqlMetric,
-    StateMetric,
     TableMetric,
     depends_on,
 )
@@ -84,8 +82,6 @@ def _table_metric(name: str, m: TableMetric, loc: Located) -> list[Issue]:
                                      hint="declare it under dimensions: first"))
     if isinstance(m, EventMetric) and m.window is not None and m.window < 1:
         out.append(loc.issue(at + ("window",), "window must be 1 or more days", metric=name))
-    if isinstance(m, StateMetric) and m.measure in ("min", "max") and m.dimensions:
-        pass  # supported, just slower (a range join); documented
     return out
 
 
@@ -115,7 +111,3 @@ def _close(name: str, known) -> str | None:
 
     match = difflib.get_close_matches(name, list(known), n=1)
     return f"did you mean {match[0]!r}?" if match else None
-
-
-def is_ratio(m) -> bool:
-    return isinstance(m, RatioMetric)
