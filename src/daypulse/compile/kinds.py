@@ -118,20 +118,9 @@ def _vtype(ctx: Ctx, name: str, m: TableMetric) -> str:
 # -- event: a measure over each period -----------------------------------------------------
 
 def event(ctx: Ctx, name: str, m: EventMetric) -> ir.Table:
-    plan = ctx.plan
-    base, dims = base_rows(ctx, name, m, m.time, plan.first_day, plan.last_day)
-    vtype = _vtype(ctx, name, m)
-    parts = []
-    for g, span in plan.spans.items():
-        rows = base
-        if (span.first, span.last) != (plan.first_day, plan.last_day):
-            rows = base.filter(base.day.between(day_num(span.first), day_num(span.last)))
-        rows = rows.mutate(period=bucket(ctx.cal, g, rows.day, span.first, span.last))
-        n = rows.count() if not m.column else rows.v.count()
-        for gset in R.grouping_sets(m):
-            agg = rows.group_by(["period", *gset]).aggregate(value=_measure(rows, m), n=n)
-            parts.append(_finish(agg, g, gset, dims, vtype))
-    return _union(parts)
+    """One event metric: the measure over each period (a scan group of one)."""
+    t = event_group(ctx, [(name, m)])
+    return t.rename(value=f"value__{name}", n=f"n__{name}")
 
 
 def event_group(ctx: Ctx, members: list[tuple[str, EventMetric]]) -> ir.Table:
