@@ -28,3 +28,8 @@ def sources(tmp_path_factory):
     s = Sources(tmp_path_factory.mktemp("sources"))
     yield s
     s.close()
+
+
+def pytest_configure(config):
+    # PySpark 4.0 + pandas 3 warn on every collect; it is noise, not our code.
+    config.addinivalue_line("filterwarnings", "ignore:The copy keyword is deprecated")

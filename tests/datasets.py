@@ -226,15 +226,17 @@ def make_dataset(zone: str, seed: int = 7) -> Dataset:
             amount = -rnd.randrange(100, 5000)
         else:
             amount = None if rnd.random() < 0.7 else rnd.randrange(0, 300)
-        events.append({"id": i, "user_id": None if rnd.random() < 0.05 else rnd.randrange(1, n_users + 1),
+        user = None if rnd.random() < 0.05 else rnd.randrange(1, n_users + 1)
+        events.append({"id": i, "user_id": user,
                        "occurred_at": _naive(ts), "tenant": tenant(), "kind": kind,
                        "amount_cents": amount,
                        "priority": None if rnd.random() < 0.2 else rnd.randrange(1, 4)})
     # Rare tenants: 'zeta' only in the range's first days (later its 28-day MAU is 0, so
     # DAU/MAU divides by zero), 'omega' only three days before the range (seen by months,
     # weeks and windows that reach back there, not by the range's days).
-    for tenant_name, d in (("zeta", first + timedelta(days=1)), ("zeta", first + timedelta(days=2)),
-                           ("omega", first - timedelta(days=3))):
+    rare = (("zeta", first + timedelta(days=1)), ("zeta", first + timedelta(days=2)),
+            ("omega", first - timedelta(days=3)))
+    for tenant_name, d in rare:
         for n in (timedelta(0), timedelta(hours=5)):
             events.append({"id": len(events) + 1, "user_id": rnd.randrange(1, n_users + 1),
                            "occurred_at": _naive(starts[d] + n), "tenant": tenant_name,
@@ -249,7 +251,8 @@ def make_dataset(zone: str, seed: int = 7) -> Dataset:
     for i in range(1, 261):
         r = rnd.random()
         if r < 0.2:
-            start = starts[span_lo] - timedelta(days=rnd.randrange(1, 60), seconds=rnd.randrange(86400))
+            start = starts[span_lo] - timedelta(days=rnd.randrange(1, 60),
+                                                seconds=rnd.randrange(86400))
         elif r < 0.6:
             start = starts[rnd.choice(span)] + rnd.choice(NUDGES + (timedelta(0),))
         else:
@@ -264,10 +267,13 @@ def make_dataset(zone: str, seed: int = 7) -> Dataset:
         elif r < 0.8:
             end = start  # open and closed at the same instant
         else:
-            end = start + timedelta(days=rnd.randrange(0, 50), microseconds=rnd.randrange(86_400_000_000))
+            end = start + timedelta(days=rnd.randrange(0, 50),
+                                    microseconds=rnd.randrange(86_400_000_000))
         subs.append({"id": i, "user_id": rnd.randrange(1, n_users + 1), "tenant": tenant(),
-                     "started_at": _naive(start), "canceled_at": None if end is None else _naive(end),
-                     "mrr_cents": None if rnd.random() < 0.05 else rnd.choice([0, 900, 2900, 9900, 14900])})
+                     "started_at": _naive(start),
+                     "canceled_at": None if end is None else _naive(end),
+                     "mrr_cents": (None if rnd.random() < 0.05
+                                   else rnd.choice([0, 900, 2900, 9900, 14900]))})
 
     # 'zeta' is subscribed from exactly the start of the range's 2nd day to exactly the end
     # of its 5th (open at the end of days 2..5, zero-filled on the others); 'omega' closed

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cache
 from zoneinfo import ZoneInfo
 
 NULL_DIM = "(null)"
@@ -57,7 +57,7 @@ def local_date(ts: datetime, zone: str) -> date:
     return as_utc(ts).astimezone(ZoneInfo(zone)).date()
 
 
-@lru_cache(maxsize=None)
+@cache
 def day_start(zone: str, d: date) -> datetime:
     """The first UTC instant whose local date in ``zone`` is ``d`` (aware, UTC)."""
     tz = ZoneInfo(zone)

@@ -102,12 +102,12 @@ def postgres_source(ds: Dataset, schema: str | None = None, tz_aware: bool = Fal
                      for c, t in cols.items()}
             con.execute(f"CREATE TABLE {schema}.{name} ("
                         + ", ".join(f"{c} {types[c]}" for c in cols) + ")")
-            with con.cursor() as cur:
-                with cur.copy(f"COPY {schema}.{name} ({', '.join(cols)}) FROM STDIN") as copy:
-                    for r in ds.tables[name]:
-                        copy.write_row(tuple(
-                            r[c].replace(tzinfo=UTC) if aware and t == "ts" and r[c] is not None
-                            else r[c] for c, t in cols.items()))
+            sql = f"COPY {schema}.{name} ({', '.join(cols)}) FROM STDIN"
+            with con.cursor() as cur, cur.copy(sql) as copy:
+                for r in ds.tables[name]:
+                    copy.write_row(tuple(
+                        r[c].replace(tzinfo=UTC) if aware and t == "ts" and r[c] is not None
+                        else r[c] for c, t in cols.items()))
             con.execute(f"ANALYZE {schema}.{name}")
     return url, {n: f"{schema}.{n}" for n in SCHEMA}
 
@@ -119,8 +119,43 @@ def drop_postgres_schema(schema: str, url: str = PG_URL) -> None:
         con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
+FAST_SPARK = {"spark.sql.codegen.wholeStage": "false", "spark.sql.adaptive.enabled": "false"}
+
+
+def ensure_spark_session():
+    """Start the one local SparkSession of the test run before daypulse asks for it.
+
+    ``warehouse.connect`` uses ``getOrCreate()``, so it gets this session (and sets its own
+    SQL settings on it). Tuned for many tiny queries: no console progress bars, and unless
+    ``DAYPULSE_TEST_SPARK_DEFAULTS=1``: a JVM that only uses the quick JIT tier, no
+    whole-stage code generation and no adaptive execution. Measured on the semantic suite
+    (2 busy cores) that is about half the Spark time; results cannot change (same plans,
+    interpreted instead of compiled).
+    """
+    from pyspark.sql import SparkSession
+
+    fast = os.environ.get("DAYPULSE_TEST_SPARK_DEFAULTS") != "1"
+    session = SparkSession.getActiveSession()
+    if session is None:
+        b = (SparkSession.builder.master("local[2]").appName("daypulse-tests")
+             .config("spark.ui.enabled", "false")
+             .config("spark.ui.showConsoleProgress", "false")
+             .config("spark.sql.session.timeZone", "UTC"))
+        if fast:
+            b = b.config("spark.driver.extraJavaOptions",
+                         "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
+        session = b.getOrCreate()
+        session.sparkContext.setLogLevel("ERROR")
+    if fast:
+        for key, value in FAST_SPARK.items():
+            session.conf.set(key, value)
+    return session
+
+
 def spark_source(ds: Dataset, folder: Path):
     import pyarrow.parquet as pq
+
+    ensure_spark_session()
 
     folder = Path(folder) / f"{ds.key}_spark"
     folder.mkdir(parents=True, exist_ok=True)

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from daypulse import calendar as cal
 from datasets import transitions
+from daypulse import calendar as cal
 from reference import day_start as ref_day_start
 
 ZONES = ["Asia/Kolkata", "America/New_York", "Europe/London", "Australia/Lord_Howe",
