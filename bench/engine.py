@@ -33,7 +33,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -61,7 +61,7 @@ class Params:
     seed: int = 20240101
     first_day: str = "2024-01-01"  # first local (Asia/Kolkata) day of the history
     gen_tz: str = "Asia/Kolkata"   # events are generated on this zone's wall clock
-    version: int = 2               # bump when the generator changes
+    version: int = 3               # bump when the generator changes
 
     @property
     def first(self) -> date:
@@ -72,9 +72,9 @@ class Params:
         return self.first + timedelta(days=self.days - 1)
 
     @property
-    def half_last(self) -> date:
-        """Last local day of the half history (table events_half)."""
-        return self.first + timedelta(days=self.days // 2 - 1)
+    def half_first(self) -> date:
+        """First local day of table events_half: the same recent days, half the history."""
+        return self.first + timedelta(days=self.days - self.days // 2)
 
     def key(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -195,9 +195,9 @@ def generate_duckdb(p: Params, path: Path) -> None:
         FROM src""")
     con.unregister("src")
     del table
-    half_hi = utc_start(p.gen_tz, p.half_last + timedelta(days=1))
-    con.execute("CREATE TABLE events_half AS SELECT * FROM events WHERE occurred_at < ?",
-                [half_hi])
+    half_lo = utc_start(p.gen_tz, p.half_first)
+    con.execute("CREATE TABLE events_half AS SELECT * FROM events WHERE occurred_at >= ?",
+                [half_lo])
     con.execute("CREATE TABLE bench_meta (params VARCHAR)")
     con.execute("INSERT INTO bench_meta VALUES (?)", [p.key()])
     con.execute("CHECKPOINT")
@@ -247,22 +247,21 @@ def load_postgres(p: Params, path: Path, dsn: str, schema: str) -> None:
     src.execute(f"COPY (SELECT user_id, tenant, strftime(occurred_at, '%Y-%m-%d %H:%M:%S.%f'),"
                 f" kind FROM events ORDER BY occurred_at) TO '{csv}' (HEADER false)")
     src.close()
-    half_hi = utc_start(p.gen_tz, p.half_last + timedelta(days=1))
+    half_lo = utc_start(p.gen_tz, p.half_first)
     with psycopg.connect(dsn, autocommit=True) as con:
         con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         con.execute(f"CREATE SCHEMA {schema}")
         con.execute(f"""CREATE TABLE {schema}.events (
             user_id BIGINT NOT NULL, tenant TEXT NOT NULL,
             occurred_at TIMESTAMP NOT NULL, kind TEXT NOT NULL)""")
-        with con.cursor() as cur:
-            with cur.copy(f"COPY {schema}.events FROM STDIN (FORMAT csv)") as copy:
-                with open(csv, "rb") as f:
-                    while block := f.read(8 << 20):
-                        copy.write(block)
+        with con.cursor() as cur, open(csv, "rb") as f, \
+                cur.copy(f"COPY {schema}.events FROM STDIN (FORMAT csv)") as copy:
+            while block := f.read(8 << 20):
+                copy.write(block)
         csv.unlink()
         t1 = time.perf_counter()
         con.execute(f"CREATE TABLE {schema}.events_half AS SELECT * FROM {schema}.events"
-                    " WHERE occurred_at < %s", [half_hi])
+                    " WHERE occurred_at >= %s", [half_lo])
         con.execute("SET maintenance_work_mem = '512MB'")
         for t in ("events", "events_half"):
             con.execute(f"CREATE INDEX {t}_occurred_at ON {schema}.{t} (occurred_at)")
@@ -506,17 +505,22 @@ FORMULATIONS = ("plain", "fused", "recent")
 
 
 def handwritten(r: Runner, table: str, tz: str, first: date, last: date, dims: bool,
-                how: str = "plain", timings: Timings | None = None) -> Values:
-    """All five metrics with hand-written SQL (totals, and per tenant when ``dims``)."""
+                how: str = "plain", timings: Timings | None = None) -> tuple[Values, float]:
+    """All five metrics with hand-written SQL (totals, and per tenant when ``dims``), and
+    the seconds spent in the queries (sending them and fetching every row)."""
     out: Values = {}
     t = r.table(table)
+    spent = 0.0
 
     def q(label, sql, names, by_tenant):
+        nonlocal spent
         t0 = time.perf_counter()
         rows = r.query(sql)
+        dt = time.perf_counter() - t0
+        spent += dt
         if timings is not None:
-            timings.setdefault(label, []).append(time.perf_counter() - t0)
-        _collect(rows, names, by_tenant, out)
+            timings.setdefault(label, []).append(dt)
+        _collect(rows, names, by_tenant, out)  # our bookkeeping, not timed
 
     for by_tenant in ([False, True] if dims else [False]):
         g = "tenant" if by_tenant else "total"
@@ -529,7 +533,7 @@ def handwritten(r: Runner, table: str, tz: str, first: date, last: date, dims: b
             sql = (rolling_sql(t, tz, first, last, by_tenant, with_dau=True) if how == "fused"
                    else recent_sql(t, tz, first, last, by_tenant))
             q(f"pairs {g}", sql, ("wau", "mau", "dau"), by_tenant)
-    return out
+    return out, spent
 
 
 # -- the seeds' pattern -----------------------------------------------------------------------
@@ -556,14 +560,39 @@ def seeds_snapshot(r: Runner, table: str, tz: str, day: date, tenant: str | None
     return {k: int(v[0][0]) for k, v in snap.items()}
 
 
+def spread_order(n: int) -> list[int]:
+    """0..n-1 in an order whose every prefix is spread over the range (van der Corput), so a
+    sample cut short by the time budget still covers early and late days alike."""
+    out, seen, k = [], set(), 0
+    while len(out) < n:
+        k += 1
+        x, denom, i = 0.0, 1.0, k
+        while i:
+            denom *= 2
+            x += (i & 1) / denom
+            i >>= 1
+        j = int(x * n)
+        if j not in seen:
+            seen.add(j)
+            out.append(j)
+    return out
+
+
 def seeds_pattern(r: Runner, table: str, tz: str, days: list[date],
-                  tenants: list[str | None]) -> Values:
+                  tenants: list[str | None], budget_s: float,
+                  min_days: int = 3) -> tuple[Values, list[date], float]:
+    """Snapshots for each day (all of ``tenants``), until ``budget_s`` is spent."""
     out: Values = {}
+    done: list[date] = []
+    t0 = time.perf_counter()
     for d in days:
         for tenant in tenants:
             for name, v in seeds_snapshot(r, table, tz, d, tenant).items():
                 out[(name, d, tenant)] = v
-    return out
+        done.append(d)
+        if len(done) >= min_days and time.perf_counter() - t0 > budget_s:
+            break
+    return out, done, time.perf_counter() - t0
 
 
 # -- daypulse ---------------------------------------------------------------------------------
@@ -593,16 +622,18 @@ def daypulse_project(api, r: Runner, tz: str, table: str, dims: bool):
 
 
 def daypulse_values(api, project, first: date, last: date, metrics=METRICS,
-                    timings: Timings | None = None) -> Values:
+                    timings: Timings | None = None) -> tuple[Values, float]:
+    """daypulse's values as a dict like the hand-written ones, and the seconds of the
+    compute_values call (connecting, compiling, querying, zero-filling)."""
     def on_metric(t):
         if timings is not None:
             timings.setdefault(t.metric, []).append(t.seconds)
 
     out: Values = {}
-    with peak_rss() as peak:
-        values = api[1](project, start=first, end=last, metrics=list(metrics), grains=["day"],
-                        on_metric=on_metric)
-    PEAKS.append(peak.mb)
+    t0 = time.perf_counter()
+    values = api[1](project, start=first, end=last, metrics=list(metrics), grains=["day"],
+                    on_metric=on_metric)
+    spent = time.perf_counter() - t0
     for mv in values:
         if mv.grain != "day" or mv.value is None:
             continue
@@ -610,8 +641,8 @@ def daypulse_values(api, project, first: date, last: date, metrics=METRICS,
         if len(dims) > 1:
             continue
         tenant = next(iter(dims.values())) if dims else None
-        out[(mv.metric, _as_date(mv.period_start), tenant)] = int(round(float(mv.value)))
-    return out
+        out[(mv.metric, _as_date(mv.period_start), tenant)] = round(float(mv.value))
+    return out, spent
 
 
 def _as_date(v) -> date:
@@ -649,15 +680,16 @@ def _sort_key(k):
 
 
 def interleaved(fns: dict, repeat: int) -> dict:
-    """{name: (median seconds, last result)}, calling the contenders in turn ``repeat`` times
-    so that a busy moment on the machine hits all of them alike."""
+    """{name: (median seconds, last values)}, calling the contenders in turn ``repeat`` times
+    so that a busy moment on the machine hits all of them alike. Each contender returns
+    (values, seconds it measured itself), leaving out the benchmark's own bookkeeping."""
     times: dict[str, list[float]] = {k: [] for k in fns}
     results = {}
     for _ in range(repeat):
         for k, fn in fns.items():
-            t0 = time.perf_counter()
-            results[k] = fn()
-            times[k].append(time.perf_counter() - t0)
+            with peak_rss("daypulse" if k == "daypulse" else "hand-written"):
+                results[k], seconds = fn()
+            times[k].append(seconds)
     return {k: (statistics.median(times[k]), results[k]) for k in fns}
 
 
@@ -666,29 +698,50 @@ def med(timings: Timings, keys) -> float | None:
     return sum(vals) if vals else None
 
 
-PEAKS: list[float] = []  # peak RSS (MB) during each daypulse call
+PEAKS: dict[str, float] = {}  # peak RSS (MB) of this process during each kind of work
+_EARLIER_PEAK = [0.0]    # the process's peak before the last reset
+
+
+def _vm_hwm() -> float | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
 
 
 class peak_rss:
-    """Peak resident memory of this process inside a block (Linux: VmHWM after a reset)."""
+    """Peak resident memory of this process inside a block (Linux: VmHWM after a reset),
+    kept in PEAKS[label]. Resetting also resets what getrusage reports, so the process's
+    own peak is kept here too."""
+
+    def __init__(self, label: str):
+        self.label = label
 
     def __enter__(self):
         self.mb = None
+        before = _vm_hwm()
         try:
             with open("/proc/self/clear_refs", "w") as f:
                 f.write("5")
-            self.ok = True
+            self.ok = before is not None
+            _EARLIER_PEAK[0] = max(_EARLIER_PEAK[0], before or 0)
         except OSError:
             self.ok = False
         return self
 
     def __exit__(self, *exc):
         if self.ok:
-            with open("/proc/self/status") as f:
-                for line in f:
-                    if line.startswith("VmHWM:"):
-                        self.mb = int(line.split()[1]) / 1024
+            self.mb = _vm_hwm()
+            PEAKS[self.label] = max(PEAKS.get(self.label, 0.0), self.mb or 0.0)
         return False
+
+
+def process_peak_mb() -> float:
+    return max(_EARLIER_PEAK[0], _vm_hwm() or 0, rss_mb())
 
 
 def rss_mb(who=resource.RUSAGE_SELF) -> float:
@@ -706,7 +759,7 @@ def warm_up(r: Runner, api, tz: str, p: Params) -> None:
     daypulse once."""
     t0 = time.perf_counter()
     for table in ("events", "events_half"):
-        r.query(f"SELECT count(*), sum(user_id), count(DISTINCT tenant), max(occurred_at), "
+        r.query(f"SELECT count(*), sum(user_id), min(tenant), max(occurred_at), "
                 f"count(*) FILTER (WHERE kind = 'capture') FROM {r.table(table)}")
     if api:
         daypulse_values(api, daypulse_project(api, r, tz, "events", True), p.last, p.last,
@@ -736,12 +789,11 @@ def run_engine(r: Runner, args, p: Params, api, report: dict) -> None:
         what = "total + tenant" if dims else "total"
         hw_t: dict[str, Timings] = {how: {} for how in hows}
         dp_t: Timings = {}
-        fns = {f"hw {how}": (lambda how=how: handwritten(r, "events", tz, first, last, dims,
-                                                          how, hw_t[how]))
-               for how in hows}
+        fns = {f"hw {how}": partial(handwritten, r, "events", tz, first, last, dims, how,
+                                    hw_t[how]) for how in hows}
         if api:
             project = daypulse_project(api, r, tz, "events", dims)
-            fns["daypulse"] = lambda: daypulse_values(api, project, first, last, METRICS, dp_t)
+            fns["daypulse"] = partial(daypulse_values, api, project, first, last, METRICS, dp_t)
         res = interleaved(fns, rep)
         ref = res[f"hw {hows[0]}"][1]
         n = 0
@@ -760,15 +812,17 @@ def run_engine(r: Runner, args, p: Params, api, report: dict) -> None:
             daypulse_metrics={k: statistics.median(v) for k, v in dp_t.items()})
         if dims:
             reference = ref
-            g = ("total", "tenant")
-            for label, hw_keys, ms in (
-                    ("a: events, captures (part of the above)",
-                     [f"counts {x}" for x in g], ("events", "captures")),
-                    ("a: DAU, WAU, MAU exact (part of the above)",
-                     [f"pairs {x}" for x in g], ("dau", "wau", "mau"))):
-                hw_s, d = med(hw_t["fused"], hw_keys), med(dp_t, ms)
-                row(workload=label, daypulse_s=d, handwritten_s=hw_s,
-                    ratio=d / hw_s if d else None, target="")
+            # Where the time goes: daypulse's per-metric seconds (a shared query's time is
+            # split evenly among its metrics) against the 'plain' queries for those metrics.
+            if "plain" in hw_t:
+                for label, hw_keys, ms in (
+                        ("a: events, captures, DAU (split of the above)",
+                         ("daily total", "daily tenant"), DAILY),
+                        ("a: WAU, MAU exact (split of the above)",
+                         ("rolling total", "rolling tenant"), ROLLING)):
+                    hw_s, d = med(hw_t["plain"], hw_keys), med(dp_t, ms)
+                    row(workload=label, daypulse_s=d, handwritten_s=hw_s,
+                        ratio=d / hw_s if d else None, target="")
         else:
             segments_s = med(hw_t.get("plain", {}), ["rolling total"])
 
@@ -777,7 +831,8 @@ def run_engine(r: Runner, args, p: Params, api, report: dict) -> None:
         sql = obvious_sql(r.table("events"), tz, first, last)
         t0 = time.perf_counter()
         try:
-            res_rows = r.query(sql, timeout=args.obvious_timeout)
+            with peak_rss("obvious SQL"):
+                res_rows = r.query(sql, timeout=args.obvious_timeout)
             s = time.perf_counter() - t0
             got: Values = {}
             _collect(res_rows, ROLLING, False, got)
@@ -815,12 +870,11 @@ def run_engine(r: Runner, args, p: Params, api, report: dict) -> None:
     # (b) the seeds' pattern, on a sample of days spread over the history, extrapolated.
     if not args.skip_seeds:
         tenants = sorted({k[2] for k in reference if k[2] is not None})
-        step = max(1, p.days // args.seeds_days)
-        days = [first + timedelta(days=i) for i in range(0, p.days, step)][: args.seeds_days]
+        order = spread_order(p.days)[: args.seeds_days]
+        days = [first + timedelta(days=i) for i in order]
         sample = [None] + tenants[: args.seeds_tenants or len(tenants)]
-        t0 = time.perf_counter()
-        vals = seeds_pattern(r, "events", tz, days, sample)
-        s = time.perf_counter() - t0
+        with peak_rss("seeds' pattern"):
+            vals, days, s = seeds_pattern(r, "events", tz, days, sample, args.seeds_budget)
         compare(f"{e} seeds' pattern vs hand-written", {
             k: v for k, v in reference.items() if k[1] in set(days) and k[2] in set(sample)},
             vals)
@@ -845,35 +899,31 @@ def run_engine(r: Runner, args, p: Params, api, report: dict) -> None:
     # (c) nightly: the last days only, on the full history and on half of it.
     if not args.skip_nightly:
         n_rep = max(rep, args.nightly_repeat)
-        for table, end, hist in (("events", last, p.days),
-                                 ("events_half", p.half_last, p.days // 2)):
+        # The direct join is DuckDB's best for a few days; PostgreSQL plans it badly.
+        hows = ("fused", "recent") if e == "duckdb" else ("fused",)
+        for table, hist in (("events", p.days), ("events_half", p.days // 2)):
             project = daypulse_project(api, r, tz, table, True) if api else None
             for n in (1, 4):
-                start = end - timedelta(days=n - 1)
-                fns = {f"hw {how}": (lambda how=how: handwritten(r, table, tz, start, end,
-                                                                  True, how))
-                       for how in ("fused", "recent")}
+                start = last - timedelta(days=n - 1)
+                fns = {f"hw {how}": partial(handwritten, r, table, tz, start, last, True, how)
+                       for how in hows}
                 if api:
-                    fns["daypulse"] = lambda: daypulse_values(api, project, start, end)
+                    fns["daypulse"] = partial(daypulse_values, api, project, start, last)
                 res = interleaved(fns, n_rep)
-                compare(f"{e} hand-written nightly fused vs recent", res["hw fused"][1],
-                        res["hw recent"][1])
-                d = None
-                if api:
-                    compare(f"{e} daypulse nightly {n} day(s) on {table}", res["hw fused"][1],
-                            res["daypulse"][1])
-                    d = res["daypulse"][0]
-                best = min(res["hw fused"][0], res["hw recent"][0])
+                for k, (_, vals) in res.items():
+                    compare(f"{e} nightly {n} day(s) on {table}: {k} vs hw fused",
+                            res["hw fused"][1], vals)
+                d = res["daypulse"][0] if api else None
+                best = min(res[f"hw {how}"][0] for how in hows)
                 row(workload=f"c: nightly, last {n} day{'s' if n > 1 else ''}, "
                              f"{hist}-day history", daypulse_s=d, handwritten_s=best,
                     ratio=d / best if d else None,
                     target=f"< {TARGETS['nightly']:.0f} s" if e == "duckdb" else "",
                     nightly_days=n, history_days=hist, repeat=n_rep,
-                    handwritten_segments_s=res["hw fused"][0],
-                    handwritten_recent_s=res["hw recent"][0])
+                    **{f"handwritten_{how}_s": res[f"hw {how}"][0] for how in hows})
                 log(f"  nightly {n} day(s), {hist}-day history: daypulse "
-                    f"{'-' if d is None else f'{d:.3f}'} s, hand-written {best:.3f} s "
-                    f"(segments {res['hw fused'][0]:.3f}, direct {res['hw recent'][0]:.3f})")
+                    f"{'-' if d is None else f'{d:.3f}'} s, hand-written "
+                    + ", ".join(f"{how} {res[f'hw {how}'][0]:.3f} s" for how in hows))
 
 
 def render(report: dict) -> None:
@@ -901,22 +951,23 @@ def render(report: dict) -> None:
     console = Console(width=150)
     console.print(t)
     for r in report["rows"]:
-        if r.get("note") and "part of" not in r["workload"]:
+        if r.get("note"):
             console.print(f"  {r['engine']} / {r['workload']}: {r['note']}", markup=False)
     console.print(
         "  hand-written = the fastest of the formulations timed in the same run (median of "
         f"--repeat {report['repeat']} / --pg-repeat {report['pg_repeat']}, interleaved with "
         "daypulse); every daypulse number was compared with it.", markup=False)
-    dp_peak = max(PEAKS) if PEAKS else None
+    peaks = ", ".join(f"{k} {v:.0f} MB" for k, v in report["peak_rss_by_work_mb"].items())
     console.print(
-        f"  peak RSS: during daypulse calls {f(dp_peak, '{:.0f}')} MB, whole benchmark "
-        f"process {report['peak_rss_mb']:.0f} MB (target < {TARGETS['rss_mb']} MB; DuckDB runs "
-        f"in-process, PostgreSQL's memory is the server's); data preparation children "
-        f"{report['children_peak_rss_mb']:.0f} MB", markup=False)
+        f"  peak RSS of this process: {report['peak_rss_mb']:.0f} MB overall; by work: {peaks} "
+        f"(target for daypulse < {TARGETS['rss_mb']} MB; DuckDB runs in-process and its "
+        f"buffer cache is shared by all; PostgreSQL's memory is the server's, not counted); "
+        f"data preparation (child processes) {report['children_peak_rss_mb']:.0f} MB",
+        markup=False)
     console.print(f"  load average at start / end: {report['load_start']} / "
                   f"{report['load_end']} on {os.cpu_count()} cores", markup=False)
     if report.get("daypulse_missing"):
-        console.print(f"  daypulse engine not importable: {report['daypulse_missing']}",
+        console.print(f"  daypulse not timed: {report['daypulse_missing']}",
                       markup=False)
     if report.get("error"):
         console.print(f"  WRONG NUMBERS: {report['error']}", markup=False, style="bold red")
@@ -928,11 +979,12 @@ def parse_args(argv=None):
     d = Params()
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    ap.add_argument("--events", type=int, default=d.events)
-    ap.add_argument("--users", type=int, default=d.users)
-    ap.add_argument("--tenants", type=int, default=d.tenants)
-    ap.add_argument("--days", type=int, default=d.days)
-    ap.add_argument("--seed", type=int, default=d.seed)
+    ap.add_argument("--events", type=int, default=d.events, help="rows in events")
+    ap.add_argument("--users", type=int, default=d.users, help="user ids 1..N")
+    ap.add_argument("--tenants", type=int, default=d.tenants, help="tenant_01..N")
+    ap.add_argument("--days", type=int, default=d.days,
+                    help=f"local days of history from {d.first_day}")
+    ap.add_argument("--seed", type=int, default=d.seed, help="random seed of the data")
     ap.add_argument("--engines", default="duckdb,postgres", help="comma list")
     ap.add_argument("--repeat", type=int, default=3,
                     help="median of K interleaved runs per measurement (DuckDB)")
@@ -946,23 +998,31 @@ def parse_args(argv=None):
     ap.add_argument("--tz", default="Asia/Kolkata", help="zone of the main workloads")
     ap.add_argument("--skip-seeds", action="store_true", help="skip workload (b)")
     ap.add_argument("--seeds-days", type=int, default=30,
-                    help="days sampled (evenly spread) for the seeds' pattern")
+                    help="at most this many days (spread over the history) for the seeds' "
+                         "pattern, each with every tenant")
+    ap.add_argument("--seeds-budget", type=float, default=60.0,
+                    help="stop sampling days for the seeds' pattern after this many seconds "
+                         "(at least 3 days)")
     ap.add_argument("--seeds-tenants", type=int, default=0,
                     help="tenants sampled for the seeds' pattern (0 = all)")
     ap.add_argument("--skip-obvious", action="store_true",
                     help="skip the obvious rolling-distinct SQL (DuckDB only; 10-30x slower)")
     ap.add_argument("--obvious-timeout", type=float, default=120.0, help="seconds")
     ap.add_argument("--skip-ny", action="store_true", help="skip the America/New_York run")
-    ap.add_argument("--ny-repeat", type=int, default=1)
+    ap.add_argument("--ny-repeat", type=int, default=1,
+                    help="median of K runs for America/New_York")
     ap.add_argument("--skip-nightly", action="store_true", help="skip workload (c)")
+    ap.add_argument("--no-daypulse", action="store_true",
+                    help="time only the hand-written SQL and the seeds' pattern")
     ap.add_argument("--prepare-only", action="store_true",
                     help="generate / load the data and stop")
     ap.add_argument("--regenerate", action="store_true", help="rebuild the data even if present")
-    ap.add_argument("--pg-dsn", default=PG_DSN)
-    ap.add_argument("--pg-schema", default=PG_SCHEMA,
-                    help="schema holding the PostgreSQL copy (dropped and reloaded when its "
-                         "parameters differ)")
-    ap.add_argument("--json", default=str(OUT / "engine.json"))
+    ap.add_argument("--pg-dsn", default=PG_DSN, help="PostgreSQL to load and query")
+    ap.add_argument("--pg-schema", default=None,
+                    help=f"schema holding the PostgreSQL copy, dropped and reloaded when its "
+                         f"parameters differ (default: {PG_SCHEMA} at the default size, "
+                         f"{PG_SCHEMA}_<events>_<users>_<tenants>_<days>_<seed> otherwise)")
+    ap.add_argument("--json", default=str(OUT / "engine.json"), help="where to write results")
     return ap.parse_args(argv)
 
 
@@ -977,15 +1037,24 @@ def main(argv=None) -> int:
     p = Params(events=args.events, users=args.users, tenants=args.tenants, days=args.days,
                seed=args.seed)
     engines = [x.strip() for x in args.engines.split(",") if x.strip()]
+    suffix = "" if p == Params() else f"_{p.events}_{p.users}_{p.tenants}_{p.days}_{p.seed}"
+    args.pg_schema = args.pg_schema or PG_SCHEMA + suffix
     if not args.pg_schema.isidentifier():
         sys.exit(f"--pg-schema: not a plain name: {args.pg_schema!r}")
     unknown = set(engines) - {"duckdb", "postgres"}
     if unknown:
         sys.exit(f"--engines: unknown {', '.join(sorted(unknown))} (duckdb, postgres)")
     OUT.mkdir(parents=True, exist_ok=True)
-    suffix = "" if p == Params() else f"-{p.events}-{p.users}-{p.tenants}-{p.days}-{p.seed}"
-    path = OUT / f"bench{suffix}.duckdb"
+    path = OUT / f"bench{suffix.replace('_', '-')}.duckdb"
 
+    if "postgres" in engines:
+        try:
+            import psycopg
+
+            psycopg.connect(args.pg_dsn, connect_timeout=5).close()
+        except Exception as exc:
+            sys.exit(f"PostgreSQL is not reachable at {args.pg_dsn}: {exc}\n"
+                     "start it, pass --pg-dsn, or run with --engines duckdb")
     log(f"data: {p.events:,} events, {p.users:,} users, {p.tenants} tenants, {p.days} days "
         f"from {p.first} ({path.name})")
     if args.regenerate or not duckdb_ready(p, path):
@@ -1003,7 +1072,7 @@ def main(argv=None) -> int:
     if args.prepare_only:
         return 0
 
-    api, missing = daypulse_api()
+    api, missing = (None, "--no-daypulse") if args.no_daypulse else daypulse_api()
     if missing:
         log(f"daypulse engine not available ({missing}): timing the baselines only")
     report = {"params": asdict(p), "repeat": args.repeat, "pg_repeat": args.pg_repeat,
@@ -1024,8 +1093,8 @@ def main(argv=None) -> int:
         log(f"\nWRONG NUMBERS: {exc}")
         report["error"] = str(exc)
         status = 1
-    report["peak_rss_mb"] = rss_mb()
-    report["daypulse_peak_rss_mb"] = max(PEAKS) if PEAKS else None
+    report["peak_rss_mb"] = process_peak_mb()
+    report["peak_rss_by_work_mb"] = dict(PEAKS)
     report["children_peak_rss_mb"] = rss_mb(resource.RUSAGE_CHILDREN)
     report["load_end"] = load()
     report["total_s"] = time.perf_counter() - t_start
