@@ -123,7 +123,8 @@ def event(ctx: Ctx, name: str, m: EventMetric) -> ir.Table:
     return t.rename(value=f"value__{name}", n=f"n__{name}")
 
 
-def event_group(ctx: Ctx, members: list[tuple[str, EventMetric]]) -> ir.Table:
+def event_group(ctx: Ctx, members: list[tuple[str, EventMetric]],
+                grains_of: dict[str, set[str]] | None = None) -> ir.Table:
     """Several event metrics on the same table, time column and dimensions, in ONE scan.
 
     Each metric keeps its own ``where`` as a filtered aggregate (``FILTER (WHERE ...)``);
@@ -161,6 +162,8 @@ def event_group(ctx: Ctx, members: list[tuple[str, EventMetric]]) -> ir.Table:
         rows = rows.mutate(period=bucket(ctx.cal, g, rows.day, span.first, span.last))
         aggs = {}
         for i, (name, m) in enumerate(members):
+            if grains_of is not None and g not in grains_of[name]:
+                continue  # this member's grain is computed elsewhere (see rolling_key)
             w = rows[f"w{i}"] if f"w{i}" in rows.columns else None
             v = rows[f"c{i}"] if m.column else None
             aggs[f"value__{name}"] = _filtered_measure(rows, v, w, m).cast(_vtype(ctx, name, m))
@@ -171,7 +174,10 @@ def event_group(ctx: Ctx, members: list[tuple[str, EventMetric]]) -> ir.Table:
                    "gset": ibis.literal(",".join(gset), "string")}
             for d in dims:
                 out[f"d_{d}"] = agg[d] if d in gset else ibis.null("string")
-            out.update({k: agg[k] for k in aggs})
+            for name, m in members:  # the same columns in every branch of the union
+                v, n = f"value__{name}", f"n__{name}"
+                out[v] = agg[v] if v in aggs else ibis.null(_vtype(ctx, name, m))
+                out[n] = agg[n] if n in aggs else ibis.literal(0, "int64")
             parts.append(agg.select(**out))
     return _union(parts)
 
@@ -205,19 +211,32 @@ def group_key(project, name: str, m) -> tuple | None:
     column and filter with different windows, e.g. WAU and MAU (``rolling_group``)."""
     if not isinstance(m, EventMetric):
         return None
-    shape = (project.table(m.table), m.time, tuple(m.dimensions.items()),
-             tuple(tuple(b) for b in m.breakdowns))
     if not m.window:
-        return ("event",) + shape
+        return ("event", *_shape(project, m))
     if m.measure == "count_distinct":
-        import json
-
-        return ("rolling", m.column, json.dumps(m.where, sort_keys=True, default=str)) + shape
+        return rolling_key(project, m)
     return None
 
 
-def run_group(ctx: Ctx, key: tuple, members: list[tuple[str, EventMetric]]) -> ir.Table:
-    return event_group(ctx, members) if key[0] == "event" else rolling_group(ctx, members)
+def rolling_key(project, m: EventMetric) -> tuple:
+    """The rolling group a distinct count of this column and filter belongs to (a plain
+    daily distinct count is the same thing as a 1-day window)."""
+    import json
+
+    return ("rolling", m.column, json.dumps(m.where, sort_keys=True, default=str),
+            *_shape(project, m))
+
+
+def _shape(project, m: EventMetric) -> tuple:
+    return (project.table(m.table), m.time, tuple(m.dimensions.items()),
+            tuple(tuple(b) for b in m.breakdowns))
+
+
+def run_group(ctx: Ctx, key: tuple, members: list[tuple[str, EventMetric]],
+              grains_of: dict[str, set[str]]) -> ir.Table:
+    if key[0] == "event":
+        return event_group(ctx, members, grains_of)
+    return rolling_group(ctx, members, {n: m.window or 1 for n, m in members})
 
 
 # -- running sums over a dense day axis, read at each period's day --------------------------
@@ -267,12 +286,12 @@ def window_metric(ctx: Ctx, name: str, m: EventMetric) -> ir.Table:
     return _union(parts)
 
 
-def rolling_group(ctx: Ctx, members: list[tuple[str, EventMetric]]) -> ir.Table:
+def rolling_group(ctx: Ctx, members: list[tuple[str, EventMetric]],
+                  windows: dict[str, int]) -> ir.Table:
     """Exact rolling distinct counts for several windows of one column, in one query.
 
     Output columns ``value__<name>``/``n__<name>`` as for ``event_group``.
     """
-    windows = {name: m.window for name, m in members}
     widest = max(windows.values())
     first_eval, last_eval = ctx.plan.eval_day_range()
     first = first_eval - timedelta(days=widest - 1)

@@ -106,45 +106,53 @@ def compute_values(project: Project, start: date, end: date, metrics: Iterable[s
     grains = tuple(grains or project.compute.grains)
     wanted = resolve_metrics(project, metrics)
     src = source or R.Source.open(project.source)
-    results: dict[str, dict[str, dict]] = {}
-    seen: dict[str, dict[str, set]] = {}
-    plans: dict[str, Plan] = {}
     order = with_parts(project, wanted)
-    groups = _scan_groups(project, order, grains)
+    grains_of = {n: metric_grains(project, n, grains) for n in order}
+    results: dict[str, dict[str, dict]] = {n: {} for n in order}
+    seen: dict[str, dict[str, set]] = {n: {} for n in order}
+    reported: set[str] = set()
+
+    def report(names: list[str], t0: float, n_rows: int) -> None:
+        fresh = [n for n in names if n not in reported]
+        reported.update(fresh)
+        if on_metric and fresh:
+            seconds = (time.perf_counter() - t0) / len(fresh)
+            for n in fresh:
+                on_metric(MetricTiming(n, seconds, n_rows))
+
+    table_like = [n for n in order if not isinstance(project.metrics[n], RatioMetric)]
+    for key, members in _jobs(project, table_like, grains_of).items():
+        job_grains = tuple(g for g in grains if any(g in gs for gs in members.values()))
+        plan = Plan.build(cal, start, end, today, job_grains)
+        t0 = time.perf_counter()
+        if key[0] == "single":
+            (name,) = members
+            raw = _run(src, project, name, project.metrics[name], plan, as_of)
+            by_member = {name: raw}
+        else:
+            ctx = kinds.Ctx(src, project, plan)
+            raw = kinds.run_group(ctx, key, [(n, project.metrics[n]) for n in members],
+                                  members).to_pyarrow().to_pylist()
+            by_member = {n: _member_rows(raw, n) for n in members}
+        for n, rows in by_member.items():
+            values, keys = _collect(rows, members[n])
+            results[n].update(values)
+            seen[n].update(keys)
+        report(list(members), t0, len(raw))
     for name in order:
         m = project.metrics[name]
-        g = metric_grains(project, name, grains)
-        if isinstance(m, RatioMetric):
-            g = tuple(x for x in g if all(x in results[p] or not results[p] for p in
-                                          (m.numerator, m.denominator)))
-        if not g:
-            results[name], seen[name], plans[name] = {}, {}, None
+        if not isinstance(m, RatioMetric):
             continue
-        if name in results:  # computed with its scan group
-            continue
-        plan = plans[name] = Plan.build(cal, start, end, today, g)
-        t0 = time.perf_counter()
-        members = groups.get(name, [name])
-        if isinstance(m, RatioMetric):
-            results[name], seen[name] = _ratio(results, seen, m, plan)
-            n_rows = 0
-        elif len(members) > 1:
-            ctx = kinds.Ctx(src, project, plan)
-            key = kinds.group_key(project, name, m)
-            raw = kinds.run_group(ctx, key, [(n, project.metrics[n]) for n in members]) \
-                .to_pyarrow().to_pylist()
-            n_rows = len(raw)
-            for n in members:
-                plans[n] = plan
-                results[n], seen[n] = _collect(_member_rows(raw, n), plan)
-        else:
-            raw = _run(src, project, name, m, plan, as_of)
-            n_rows = len(raw)
-            results[name], seen[name] = _collect(raw, plan)
-        if on_metric:
-            seconds = (time.perf_counter() - t0) / len(members)
-            for n in members:
-                on_metric(MetricTiming(n, seconds, n_rows))
+        g = tuple(x for x in grains_of[name]
+                  if all(x in results[p] for p in (m.numerator, m.denominator)))
+        grains_of[name] = g
+        if g:
+            t0 = time.perf_counter()
+            results[name], seen[name] = _ratio(results, seen, m,
+                                               Plan.build(cal, start, end, today, g))
+            report([name], t0, 0)
+    plans = {n: Plan.build(cal, start, end, today, grains_of[n]) if grains_of[n] else None
+             for n in wanted}
     out = []
     for name in wanted:
         if plans[name] is not None:
@@ -152,14 +160,33 @@ def compute_values(project: Project, start: date, end: date, metrics: Iterable[s
     return out
 
 
-def _scan_groups(project: Project, names: list[str], grains) -> dict[str, list[str]]:
-    """name -> the event metrics computed in the same scan (same table, time, dimensions)."""
-    by_key: dict[tuple, list[str]] = defaultdict(list)
+def _jobs(project: Project, names: list[str], grains_of: dict) -> dict[tuple, dict[str, set]]:
+    """The queries to run: {group key: {metric: grains it takes from that query}}.
+
+    Event metrics on the same table, time column and dimensions share a scan; rolling
+    distinct counts of one column share a pass over (entity, day) pairs, and a plain daily
+    distinct count of that column (DAU beside WAU and MAU) is read from the same pass as a
+    1-day window instead of a COUNT(DISTINCT) of its own.
+    """
+    jobs: dict[tuple, dict[str, set]] = {}
     for n in names:
-        key = kinds.group_key(project, n, project.metrics[n])
-        if key is not None:
-            by_key[key + (metric_grains(project, n, grains),)].append(n)
-    return {n: members for members in by_key.values() for n in members}
+        if grains_of[n]:
+            key = kinds.group_key(project, n, project.metrics[n]) or ("single", n)
+            jobs.setdefault(key, {})[n] = set(grains_of[n])
+    for key, members in list(jobs.items()):
+        if key[0] != "event":
+            continue
+        for n, gs in list(members.items()):
+            m = project.metrics[n]
+            rolling = kinds.rolling_key(project, m)
+            if m.measure == "count_distinct" and not m.approx and "day" in gs and rolling in jobs:
+                jobs[rolling][n] = {"day"}
+                gs.discard("day")
+                if not gs:
+                    del members[n]
+        if not members:
+            del jobs[key]
+    return jobs
 
 
 def _member_rows(raw: list[dict], name: str) -> list[dict]:
@@ -249,19 +276,21 @@ def _sql_rows(src, project: Project, name: str, m: SqlMetric, plan: Plan) -> lis
     return out
 
 
-def _collect(raw: list[dict], plan: Plan) -> tuple[dict, dict]:
-    """{grain: {(period, dims): value}} and {grain: {dims seen}} from a query's rows."""
-    values: dict[str, dict] = defaultdict(dict)
-    seen: dict[str, set] = defaultdict(set)
+def _collect(raw: list[dict], grains) -> tuple[dict, dict]:
+    """{grain: {(period, dims): value}} and {grain: {dims seen}} from a query's rows,
+    for the grains this query computed for the metric."""
+    values: dict[str, dict] = {g: {} for g in grains}
+    seen: dict[str, set] = {g: {()} for g in grains}  # the total always has a row
     for rec in raw:
+        g = rec["grain"]
+        if g not in values:
+            continue
         gset = [d for d in rec["gset"].split(",") if d]
         dims = tuple(sorted((d, rec[f"d_{d}"]) for d in gset))
-        values[rec["grain"]][(rec["period"], dims)] = rec["value"]
+        values[g][(rec["period"], dims)] = rec["value"]
         if rec["n"]:
-            seen[rec["grain"]].add(dims)
-    for g in plan.spans:
-        seen[g].add(())  # the total always has a row
-    return dict(values), dict(seen)
+            seen[g].add(dims)
+    return values, seen
 
 
 def _ratio(results, seen, m: RatioMetric, plan: Plan) -> tuple[dict, dict]:
