@@ -22,7 +22,8 @@ Rules (the engine's contract, restated):
 * state: rows with start < E and (end NULL or end >= E), E = start of D+1 (or ``as_of`` if
   earlier); week/month: the value at the period's last day.
 * ratio: numerator / denominator for the same grain, period, dims; None if the denominator
-  is 0/None or the numerator is None; only for dims present in both parts.
+  is 0/None or the numerator is None; for dims present in either part (the other part's
+  zero-fill standing in).
 * cumulative: the measure of ``of`` over [start of the reset period containing D, D];
   week/month: the value at the period's last day.
 * A period's days are clamped to days <= the local date of ``as_of`` (periods starting
@@ -324,6 +325,12 @@ class Reference:
         m = self.metrics[name]
         return self.base(m["of"]) if self.kind(name) == "cumulative" else m
 
+    def zero_of(self, name: str):
+        if self.kind(name) == "ratio":
+            return None
+        return 0 if self.base(name).get("measure", "count") in ("count", "count_distinct", "sum") \
+            else None
+
     def compute(self, name: str, grain: str, start: date, end: date) -> dict:
         key = (name, grain, start, end)
         if key in self._parts:
@@ -334,10 +341,11 @@ class Reference:
             m = self.metrics[name]
             num = self.compute(m["numerator"], grain, start, end)
             den = self.compute(m["denominator"], grain, start, end)
-            for k, nv in num.items():
-                if k not in den:
-                    continue
-                dv = den[k]
+            # Dimension values of either part; a part that lacks one counts as its zero-fill
+            # (0 for counts and sums, None for avg/min/max).
+            for k in set(num) | set(den):
+                nv = num.get(k, self.zero_of(m["numerator"]))
+                dv = den.get(k, self.zero_of(m["denominator"]))
                 out[k] = None if (nv is None or dv is None or dv == 0) else float(nv) / float(dv)
         elif kind == "sql":
             raise NotImplementedError("kind: sql has no reference")

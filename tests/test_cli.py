@@ -85,7 +85,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(project, args, code, me
     assert message in r.stderr
     assert "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
-    assert stored_rows(project) == 0
+    assert not (project / "store.db").exists()  # bad flags are refused before the store opens
 
 
 def test_unreachable_source_is_a_runtime_failure(tmp_path):
@@ -134,6 +134,10 @@ metrics:
     kind: cumulative
     of: signups
     rest: month
+  by_letters:
+    table: users
+    time: created_at
+    where: {tenant: {in: ab}}
 """)
     r = daypulse("check", cwd=tmp_path)
     assert r.returncode == 2
@@ -145,6 +149,7 @@ metrics:
     assert "daypulse.yml:14: error: metric 'weird'" in err
     assert "cycle: loop_a -> loop_b -> loop_a" in err
     assert "daypulse.yml:20: error: metric 'mtd': unknown setting 'rest'" in err
+    assert "daypulse.yml:24: error: metric 'by_letters': where.tenant.in: in takes a list" in err
     assert "Traceback" not in err
 
 
@@ -172,3 +177,31 @@ def test_help_explains_the_commands(project):
         assert cmd in r.stdout
     r = daypulse("compute", "--help", cwd=project)
     assert "--days-back" in r.stdout and "--dry-run" in r.stdout
+
+
+def test_export_from_a_store_that_does_not_exist_creates_nothing(tmp_path):
+    write_project(tmp_path, make_source(tmp_path / "app.duckdb"), "sqlite:///typo.db")
+    r = daypulse("export", "--format", "jsonl", cwd=tmp_path)
+    assert r.returncode == 1
+    assert "no daypulse store at" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "typo.db").exists()
+
+
+def test_export_into_a_closed_pipe_is_quiet(project):
+    assert daypulse("compute", "--start", "2026-02-01", "--end", "2026-02-28", "--as-of", AS_OF,
+                    cwd=project).returncode == 0
+    import os
+
+    r = subprocess.run(f"{sys.executable} -m daypulse.cli export --format jsonl | head -n 1",
+                       shell=True, cwd=project, capture_output=True, text=True,
+                       env={**os.environ})
+    assert r.stdout.count("\n") == 1 and "Traceback" not in r.stderr
+
+
+def test_passwords_never_appear_in_messages():
+    from daypulse.warehouse import redact
+
+    assert redact("postgresql://u:p@ss@host/db") == "postgresql://u:***@host/db"
+    assert redact("postgresql://:topsecret@host/db") == "postgresql://:***@host/db"
+    assert redact("postgresql://u@h/db?password=x&sslmode=require") == \
+        "postgresql://u@h/db?password=***&sslmode=require"

@@ -155,3 +155,17 @@ def test_db_upgrade_is_idempotent_and_matches_the_models(project_file):
         for table in Base.metadata.sorted_tables:
             migrated = {c["name"] for c in insp.get_columns(table.name)}
             assert migrated == {c.name for c in table.columns}, table.name
+
+
+def test_incremental_fills_a_gap_left_by_downtime(project_file):
+    """Cron was down for days, then someone computed only yesterday: the next incremental
+    run starts from the gap, not from yesterday."""
+    project = load_project(project_file)
+    store = open_store(project.store)
+    run_compute(project, store, date(2026, 2, 1), date(2026, 3, 1), as_of=AS_OF)
+    run_compute(project, store, date(2026, 3, 19), date(2026, 3, 19), as_of=AS_OF)
+    nxt = incremental_range(project, store, AS_OF)
+    assert (nxt.start, nxt.end) == (date(2026, 2, 27), date(2026, 3, 19))
+    # A run for one grain only does not make days complete either.
+    run_compute(project, store, date(2026, 3, 2), date(2026, 3, 18), grains=["week"], as_of=AS_OF)
+    assert incremental_range(project, store, AS_OF).start == date(2026, 2, 27)

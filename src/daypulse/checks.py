@@ -49,18 +49,18 @@ def source_issues(project: Project, con, loc) -> list[Issue]:
     return issues
 
 
-def check_project(project: Project, info: Callable[[str], None]) -> None:
+def check_project(project: Project, info: Callable[[str], None], config=None) -> None:
     from daypulse.store.db import open_store
     from daypulse.store.values import stale_counts
 
-    loc = locate(config_path())
+    loc = locate(config_path(config))
     con = warehouse.connect(project.source)
     info(f"source {warehouse.redact(project.source)}: connected ({con.name})")
     issues = source_issues(project, con, loc)
     if issues:
         raise ConfigError(issues)
     info("every table and column the metrics use exists in the source")
-    store = open_store(project.store)
+    store = open_store(project.store, create=False)
     info(f"store {warehouse.redact(project.store)}: ready (schema {store.revision()})")
     stale = stale_counts(store, {n: project.definition_hash(n) for n in project.metrics})
     if stale:

@@ -49,10 +49,10 @@ def _project(config: Path | None):
     return load_project(config)
 
 
-def _store(project):
+def _store(project, create: bool = True):
     from daypulse.store.db import open_store
 
-    return open_store(project.store)
+    return open_store(project.store, create=create)
 
 
 # -- compute -----------------------------------------------------------------------------
@@ -92,7 +92,6 @@ def compute(
     chosen = [x for x in (on, start or end, days_back) if x]
     if len(chosen) > 1:
         raise UsageError("use one of --date, --start/--end, --days-back")
-    store = _store(project)
     if on:
         d = _date("--date", on)
         rng = Range(d, d, f"the day {d}")
@@ -108,10 +107,13 @@ def compute(
         rng = Range(yesterday - timedelta(days=days_back - 1), yesterday,
                     f"the last {days_back} days")
     else:
-        rng = incremental_range(project, store, now)
+        rng = None  # incremental: needs the store's run history
     today = cal.today(now)
-    if rng.start > today:
+    if rng is not None and rng.start > today:
         raise UsageError(f"{rng.start} is in the future (today is {today} in {project.timezone})")
+    store = _store(project)  # opened only once the flags are known to be good
+    if rng is None:
+        rng = incremental_range(project, store, now)
     _info(f"computing {rng.start} to {min(rng.end, today)} in {project.timezone} ({rng.why})"
           + (" [dry run]" if dry_run else ""))
     total = len(with_parts(project, names))
@@ -197,12 +199,19 @@ def export(
         from daypulse.engine.compute import resolve_metrics
 
         resolve_metrics(project, metric)
-    store = _store(project)
+    store = _store(project, create=False)
     stream = sys.stdout
     writer = csv.writer(stream, lineterminator="\n") if fmt == "csv" else None
     if writer:
         writer.writerow(["metric", "grain", "period", "dimensions", "value"])
-    for m, g, p, dims, value in export_rows(store, metric, grain, s, e):
+    try:
+        _write_export(stream, writer, export_rows(store, metric, grain, s, e))
+    except BrokenPipeError:  # `daypulse export | head` is fine
+        sys.stderr.close()
+
+
+def _write_export(stream, writer, rows) -> None:
+    for m, g, p, dims, value in rows:
         value = _json_number(value)
         if writer:
             writer.writerow([m, g, p.isoformat(), ";".join(f"{k}={v}" for k, v in sorted(dims.items())),
@@ -235,7 +244,7 @@ def check(config: ConfigOpt = None,
     _info(f"{len(project.metrics)} metrics in {project.name!r}: the project file is valid")
     if offline:
         return
-    check_project(project, _info)
+    check_project(project, _info, config)
 
 
 # -- db ----------------------------------------------------------------------------------

@@ -24,8 +24,15 @@ SUPPORTED = ("duckdb", "sqlite", "postgres", "pyspark")
 
 
 def redact(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+    """The URL without its password (in the user part or the query), for messages and logs."""
+    if "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    auth, sep, host = rest.rpartition("@")  # the host part never holds an '@'
+    if sep and ":" in auth:
+        rest = f"{auth.split(':', 1)[0]}:***@{host}"
+    rest = re.sub(r"(?i)([?&](?:password|pass|pwd)=)[^&]*", r"\1***", rest)
+    return f"{scheme}://{rest}"
 
 
 def connect(url: str):

@@ -74,9 +74,7 @@ def base_rows(ctx: Ctx, name: str, m: TableMetric, time_col: str, first: date, l
               extra: dict | None = None) -> tuple[ir.Table, list[str]]:
     """Rows whose ``time_col`` falls in local days [first, last]: day, v, dimensions."""
     t, local = R.metric_table(ctx.src, ctx.project, name, m)
-    ts = R.column(t, time_col, name, "time")
-    if not ts.type().is_timestamp():
-        ts = ts.cast("timestamp")
+    ts, local = R.time_column(t, time_col, name, "time", local)
     t = t.filter(R.prefilter(t, ts, first, last))
     e = R.epoch(ctx.src, ts)
     lo = R.instant_of_day_start(ctx.cal, first, local)
@@ -138,9 +136,7 @@ def event_group(ctx: Ctx, members: list[tuple[str, EventMetric]],
     preds = {name: R.where_filter(t, m.where, name) for name, m in members}
     if all(preds.values()):  # read only rows some metric needs
         t = t.filter(ibis.or_(*[ibis.and_(*p) for p in preds.values()]))
-    ts = R.column(t, m0.time, name0, "time")
-    if not ts.type().is_timestamp():
-        ts = ts.cast("timestamp")
+    ts, local = R.time_column(t, m0.time, name0, "time", local)
     t = t.filter(R.prefilter(t, ts, plan.first_day, plan.last_day))
     e = R.epoch(ctx.src, ts)
     lo = R.instant_of_day_start(ctx.cal, plan.first_day, local)
@@ -429,7 +425,8 @@ def state(ctx: Ctx, name: str, m: StateMetric, now_epoch: int | None) -> ir.Tabl
     cal = ctx.cal
     first, last = ctx.plan.eval_day_range()
     t, local = R.metric_table(ctx.src, ctx.project, name, m)
-    start_ts = R.column(t, m.start, name, "start")
+    table_local = local
+    start_ts, local = R.time_column(t, m.start, name, "start", table_local)
     se = R.epoch(ctx.src, start_ts)
     hi = R.instant_of_day_start(cal, last + timedelta(days=1), local)
     lo_day, hi_day = day_num(first), day_num(last)
@@ -441,7 +438,7 @@ def state(ctx: Ctx, name: str, m: StateMetric, now_epoch: int | None) -> ir.Tabl
     if now_epoch is not None:
         preds.append(se < now_epoch)  # today: only what had started by now
     if m.end:
-        end_ts = R.column(t, m.end, name, "end")
+        end_ts, local = R.time_column(t, m.end, name, "end", table_local)
         ee = R.epoch(ctx.src, end_ts)
         ed = R.local_day(cal, ee, first, last, local)
         still_open = end_ts.isnull()

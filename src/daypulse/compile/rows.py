@@ -82,6 +82,20 @@ def column(t: ir.Table, name: str, metric: str, setting: str) -> ir.Column:
     return t[name]
 
 
+def time_column(t: ir.Table, name: str, metric: str, setting: str, local: bool):
+    """A time column as a timestamp, and whether its wall clock is already local.
+
+    A DATE is a local calendar day already (an order dated 2024-03-01 counts on that day in
+    every zone), so it is read like a ``timestamps: local`` column.
+    """
+    c = column(t, name, metric, setting)
+    if c.type().is_date():
+        return c.cast("timestamp"), True
+    if not c.type().is_timestamp():
+        c = c.cast("timestamp")
+    return c, local
+
+
 def offset_expr(cal: Calendar, e: ir.IntegerValue, first: date, last: date):
     """The zone's UTC offset at epoch second ``e``: a literal, or a CASE over segments."""
     segs = cal.segments(first, last)

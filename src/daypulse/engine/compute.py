@@ -127,12 +127,11 @@ def compute_values(project: Project, start: date, end: date, metrics: Iterable[s
         t0 = time.perf_counter()
         if key[0] == "single":
             (name,) = members
-            raw = _run(src, project, name, project.metrics[name], plan, as_of)
+            raw = _execute(members, _run, src, project, name, project.metrics[name], plan, as_of)
             by_member = {name: raw}
         else:
             ctx = kinds.Ctx(src, project, plan)
-            raw = kinds.run_group(ctx, key, [(n, project.metrics[n]) for n in members],
-                                  members).to_pyarrow().to_pylist()
+            raw = _execute(members, _run_group, ctx, key, members)
             by_member = {n: _member_rows(raw, n) for n in members}
         for n, rows in by_member.items():
             values, keys = _collect(rows, members[n])
@@ -148,7 +147,7 @@ def compute_values(project: Project, start: date, end: date, metrics: Iterable[s
         grains_of[name] = g
         if g:
             t0 = time.perf_counter()
-            results[name], seen[name] = _ratio(results, seen, m,
+            results[name], seen[name] = _ratio(project, results, seen, m,
                                                Plan.build(cal, start, end, today, g))
             report([name], t0, 0)
     plans = {n: Plan.build(cal, start, end, today, grains_of[n]) if grains_of[n] else None
@@ -158,6 +157,25 @@ def compute_values(project: Project, start: date, end: date, metrics: Iterable[s
         if plans[name] is not None:
             out += _zero_filled(project, name, plans[name], results[name], seen[name])
     return out
+
+
+def _run_group(ctx, key, members: dict[str, set]) -> list[dict]:
+    metrics = [(n, ctx.project.metrics[n]) for n in members]
+    return kinds.run_group(ctx, key, metrics, members).to_pyarrow().to_pylist()
+
+
+def _execute(members, query, *args):
+    """Compile and run a query; an engine error names the metrics instead of a traceback."""
+    from daypulse.errors import DaypulseError, SourceError
+
+    try:
+        return query(*args)
+    except DaypulseError:
+        raise
+    except Exception as exc:  # the engines' and Ibis's many exception types
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        names = ", ".join(repr(n) for n in members)
+        raise SourceError(f"metric {names}: the source could not compute it: {first}") from exc
 
 
 def _jobs(project: Project, names: list[str], grains_of: dict) -> dict[tuple, dict[str, set]]:
@@ -293,17 +311,20 @@ def _collect(raw: list[dict], grains) -> tuple[dict, dict]:
     return values, seen
 
 
-def _ratio(results, seen, m: RatioMetric, plan: Plan) -> tuple[dict, dict]:
+def _ratio(project: Project, results, seen, m: RatioMetric, plan: Plan) -> tuple[dict, dict]:
     values, keys = {}, {}
     for g, span in plan.spans.items():
         num, den = results[m.numerator].get(g, {}), results[m.denominator].get(g, {})
-        both = seen[m.numerator].get(g, set()) & seen[m.denominator].get(g, set())
-        keys[g] = both
+        # A dimension value seen in either part gets a ratio: a missing numerator is 0, a
+        # missing denominator is 0 and makes the ratio NULL.
+        either = seen[m.numerator].get(g, set()) | seen[m.denominator].get(g, set())
+        keys[g] = either
         values[g] = {}
+        zn, zd = _zero(project, project.metrics[m.numerator]), _zero(project, project.metrics[m.denominator])
         for p in span.periods:
-            for dims in both:
-                n = num.get((day_num(p), dims), 0)
-                d = den.get((day_num(p), dims), 0)
+            for dims in either:
+                n = num.get((day_num(p), dims), zn)
+                d = den.get((day_num(p), dims), zd)
                 values[g][(day_num(p), dims)] = (
                     None if n is None or not d else float(n) / float(d))
     return values, keys

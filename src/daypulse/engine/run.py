@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 
 from daypulse.calendar import Calendar
 from daypulse.engine.compute import MetricTiming, MetricValue, compute_values, resolve_metrics
+from daypulse.errors import UserError
 from daypulse.spec.model import Project
 from daypulse.store import values as sv
 from daypulse.store.db import Store
@@ -27,7 +28,7 @@ def incremental_range(project: Project, store: Store, as_of: datetime | None = N
     """
     cal = Calendar(project.timezone, project.week_start)
     yesterday = cal.today(as_of) - timedelta(days=1)
-    last = sv.last_complete_day(store)
+    last = sv.last_complete_day(store, lambda t: cal.today(t))
     settings = project.compute
     if last is None:
         start = yesterday - timedelta(days=settings.initial_days - 1)
@@ -111,6 +112,10 @@ def run_compute(project: Project, store: Store, start: date, end: date,
     except KeyboardInterrupt:
         if run_id is not None:
             sv.fail_run(store, run_id, "interrupted (Ctrl-C); nothing was written")
+        raise
+    except UserError:
+        if run_id is not None:
+            sv.forget_run(store, run_id)
         raise
     except Exception as exc:
         if run_id is not None:

@@ -151,7 +151,7 @@ def parse_project(text: str, file: str = DEFAULT_CONFIG, base: Path | None = Non
         raise ConfigError([loc.issue((), "the project file must be a mapping of settings")])
     issues: list[Issue] = []
     data = _expand(raw, (), loc, issues) if check_env else raw
-    for m in (data.get("metrics") or {}).values():
+    for m in (data.get("metrics") if isinstance(data.get("metrics"), dict) else {}).values():
         if isinstance(m, dict) and "kind" not in m:
             m["kind"] = "event"  # the default kind; pydantic needs the tag spelled out
     _resolve_paths(data, base or Path.cwd())

@@ -36,7 +36,7 @@ def validate_project(project: Project, loc: Located, declared: set[str] | None =
                                 hint="use an IANA name such as Asia/Kolkata or America/New_York"))
     for name, m in project.metrics.items():
         at = ("metrics", name)
-        if not re.match(METRIC_NAME, name):
+        if not isinstance(name, str) or not re.match(METRIC_NAME, name):
             issues.append(loc.issue(at, "metric names are lower case letters, digits and _,"
                                     " starting with a letter", metric=name))
         if isinstance(m, TableMetric):
@@ -58,6 +58,11 @@ def validate_project(project: Project, loc: Located, declared: set[str] | None =
                     issues.append(loc.issue(at + ("sql",), f"the SQL does not use {p}",
                                             metric=name, level="warning",
                                             hint="filter on the range so only needed rows are read"))
+    for setting in ("include", "columns"):
+        if getattr(project, setting):
+            issues.append(loc.issue((setting,), f"{setting}: is read by the built-in metric"
+                                    " packs, which this version does not ship yet; it has no"
+                                    " effect", level="warning"))
     issues += _cycles(project, loc)
     return issues
 
@@ -70,10 +75,13 @@ def _table_metric(name: str, m: TableMetric, loc: Located) -> list[Issue]:
                              metric=name, hint="add column: <the column to measure>"))
     for col, cond in m.where.items():
         if isinstance(cond, dict):
-            for op in cond:
+            for op, value in cond.items():
                 if op not in WHERE_OPERATORS:
                     out.append(loc.issue(at + ("where", col), f"unknown operator {op!r}",
                                          metric=name, hint="one of " + " ".join(WHERE_OPERATORS)))
+                elif problem := _operand_problem(op, value):
+                    out.append(loc.issue(at + ("where", col, op), f"where.{col}.{op}: {problem}",
+                                         metric=name))
     for i, combo in enumerate(m.breakdowns):
         for d in combo:
             if d not in m.dimensions:
@@ -83,6 +91,20 @@ def _table_metric(name: str, m: TableMetric, loc: Located) -> list[Issue]:
     if isinstance(m, EventMetric) and m.window is not None and m.window < 1:
         out.append(loc.issue(at + ("window",), "window must be 1 or more days", metric=name))
     return out
+
+
+def _operand_problem(op: str, value) -> str | None:
+    """What is wrong with an operator's value (a string given to `in` would be split into
+    characters, so the shapes are checked here rather than trusted)."""
+    if op in ("in", "not_in") and not isinstance(value, list):
+        return f"{op} takes a list, e.g. [a, b]"
+    if op == "is_null" and not isinstance(value, bool):
+        return "is_null takes true or false"
+    if op == "like" and not isinstance(value, str):
+        return "like takes a pattern string such as 'acme%'"
+    if op not in ("in", "not_in") and isinstance(value, (list, dict)):
+        return f"{op} takes a single value"
+    return None
 
 
 def _cycles(project: Project, loc: Located) -> list[Issue]:

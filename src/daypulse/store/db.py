@@ -28,9 +28,12 @@ def sqlalchemy_url(url: str) -> str:
 class Store:
     def __init__(self, url: str):
         self.url = url
+        if not url.startswith(("sqlite:", "postgresql:", "postgres:", "postgresql+psycopg:")):
+            raise StoreError(f"unsupported store URL {redact(url)!r}: use sqlite:///file.db or"
+                             " postgresql://...")
         try:
             self.engine: Engine = create_engine(sqlalchemy_url(url), future=True)
-        except (SQLAlchemyError, ValueError) as exc:
+        except (SQLAlchemyError, ValueError, ImportError) as exc:
             raise StoreError(f"bad store URL {redact(url)!r}: {exc}") from exc
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -61,13 +64,22 @@ class Store:
             command.upgrade(self._alembic(conn), "head")
         return before, self.head()
 
-    def ready(self) -> Store:
-        """A store that is at the current schema: a new empty store is set up on the spot;
-        one with an older schema must be upgraded explicitly (`daypulse db upgrade`)."""
+    def ready(self, create: bool = True) -> Store:
+        """A store that is at the current schema: a new empty store is set up on the spot
+        (unless ``create`` is False: reading commands must not leave an empty store behind a
+        mistyped path); one with an older schema must be upgraded (`daypulse db upgrade`)."""
+        if not create and self.dialect == "sqlite":
+            path = self.engine.url.database
+            if path and path != ":memory:" and not Path(path).exists():
+                raise StoreError(f"no daypulse store at {path}: run `daypulse compute` (or"
+                                 " `daypulse db upgrade`) first, or check store: in the project")
         current = self.revision()
         if current == self.head():
             return self
         if current is None and not self._has_tables():
+            if not create:
+                raise StoreError(f"the store {redact(self.url)} is empty: run `daypulse"
+                                 " compute` (or `daypulse db upgrade`) first")
             self.upgrade()
             return self
         raise StoreError(f"the store {redact(self.url)} is at schema {current or 'unknown'},"
@@ -95,5 +107,5 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
-def open_store(url: str) -> Store:
-    return Store(url).ready()
+def open_store(url: str, create: bool = True) -> Store:
+    return Store(url).ready(create)

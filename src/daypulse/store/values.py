@@ -7,7 +7,7 @@ import os
 import socket
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from itertools import islice
 
@@ -58,6 +58,9 @@ def replace_values(store: Store, values: list[MetricValue], hashes: dict[str, st
     at = now()
     scopes = scopes_of(values)
     with store.engine.begin() as conn:
+        if store.dialect == "postgresql":
+            # Two overlapping computes take turns instead of colliding on the unique key.
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('daypulse.metric_values'))")
         for sc in scopes:
             conn.execute(delete(MetricValueRow).where(
                 MetricValueRow.metric == sc.metric, MetricValueRow.grain == sc.grain,
@@ -178,16 +181,16 @@ def start_run(store: Store, kind: str, params: dict, first: date | None,
             range_start=first, range_end=last).returning(Run.id)).scalar_one()
 
 
+def forget_run(store: Store, run_id: int) -> None:
+    """Bad input: the run never really started, so it leaves no trace."""
+    with store.engine.begin() as conn:
+        conn.execute(delete(Run).where(Run.id == run_id))
+
+
 def fail_run(store: Store, run_id: int, error: str) -> None:
     with store.engine.begin() as conn:
         conn.execute(update(Run).where(Run.id == run_id).values(
             state="failed", finished_at=now(), error=error[:2000]))
-
-
-def finish_run(store: Store, run_id: int, rows: int, state: str = "succeeded") -> None:
-    with store.engine.begin() as conn:
-        conn.execute(update(Run).where(Run.id == run_id).values(
-            state=state, finished_at=now(), rows=rows))
 
 
 def _reconcile_dead_runs(store: Store) -> None:
@@ -213,15 +216,32 @@ def _alive(pid) -> bool:
     return True
 
 
-def last_complete_day(store: Store) -> date | None:
-    """The end of the latest successful full compute (every metric), for incremental runs."""
-    with store.engine.connect() as conn:
-        rows = conn.execute(select(Run.params, Run.range_end).where(
-            Run.kind == "compute", Run.state == "succeeded", Run.range_end.is_not(None)))
-        ends = [end for params, end in rows if not params.get("metrics") and not params.get("dry_run")]
-    return max(ends) if ends else None
+def last_complete_day(store: Store, local_date=None) -> date | None:
+    """The last day of the unbroken run of days computed for every metric at every grain,
+    counted from the first such run: an incremental run continues from there, so a gap
+    (a `--date` run after days of downtime) is filled rather than skipped.
 
-
-def recent_runs(store: Store, limit: int = 20) -> list[Run]:
+    ``local_date(instant)`` gives the project's local date of an instant: a run covers no
+    day after the one before it started (today's values were partial).
+    """
+    spans = []
     with store.engine.connect() as conn:
-        return list(conn.execute(select(Run).order_by(Run.id.desc()).limit(limit)))
+        rows = conn.execute(select(Run.params, Run.range_start, Run.range_end, Run.started_at)
+                            .where(Run.kind == "compute", Run.state == "succeeded",
+                                   Run.range_start.is_not(None), Run.range_end.is_not(None)))
+        for params, first, last, started in rows:
+            if params.get("metrics") or params.get("grains"):
+                continue  # a partial run does not make days complete
+            if local_date is not None:
+                last = min(last, local_date(started) - timedelta(days=1))
+            if first <= last:
+                spans.append((first, last))
+    if not spans:
+        return None
+    spans.sort()
+    covered = spans[0][1]
+    for first, last in spans[1:]:
+        if first > covered + timedelta(days=1):
+            break  # a gap: everything after it must be computed again
+        covered = max(covered, last)
+    return covered
