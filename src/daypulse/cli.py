@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import json
-import logging
 import sys
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -27,7 +26,6 @@ app.add_typer(db_app, name="db")
 
 out = Console()
 err = Console(stderr=True)
-log = logging.getLogger("daypulse")
 
 ConfigOpt = Annotated[Path | None, typer.Option(
     "--config", "-c", help="Project file (default: $DAYPULSE_CONFIG or ./daypulse.yml).",

@@ -21,6 +21,7 @@ from datetime import date, timedelta
 import ibis
 import ibis.expr.types as ir
 
+from daypulse import warehouse
 from daypulse.calendar import Calendar, day_num
 from daypulse.compile import rows as R
 from daypulse.compile.plan import Plan, bucket, day_spine
@@ -87,25 +88,6 @@ def base_rows(ctx: Ctx, name: str, m: TableMetric, time_col: str, first: date, l
     return t.filter(e >= lo, e < hi).select(**cols), list(m.dimensions)
 
 
-def _measure(t: ir.Table, m: TableMetric):
-    v = t.v if m.column else None
-    match m.measure:
-        case "count":
-            return t.count() if v is None else v.count()
-        case "count_distinct":
-            return v.approx_nunique() if getattr(m, "approx", False) else v.nunique()
-        case "sum":
-            return v.sum()
-        case "avg":
-            # PostgreSQL's AVG of integers is NUMERIC, which Ibis takes for a double: say so.
-            return v.cast("float64").mean()
-        case "min":
-            return v.min()
-        case "max":
-            return v.max()
-    raise ValueError(m.measure)
-
-
 def _vtype(ctx: Ctx, name: str, m: TableMetric) -> str:
     if not m.column:
         return value_type(m)
@@ -131,7 +113,7 @@ def event_group(ctx: Ctx, members: list[tuple[str, EventMetric]],
     plan = ctx.plan
     name0, m0 = members[0]
     spec = ctx.project.table(m0.table)
-    t = warehouse_table(ctx, spec.name)
+    t = warehouse.table(ctx.src.con, spec.name)
     local = spec.timestamps == "local"
     preds = {name: R.where_filter(t, m.where, name) for name, m in members}
     if all(preds.values()):  # read only rows some metric needs
@@ -176,12 +158,6 @@ def event_group(ctx: Ctx, members: list[tuple[str, EventMetric]],
                 out[n] = agg[n] if n in aggs else ibis.literal(0, "int64")
             parts.append(agg.select(**out))
     return _union(parts)
-
-
-def warehouse_table(ctx: Ctx, physical: str) -> ir.Table:
-    from daypulse import warehouse
-
-    return warehouse.table(ctx.src.con, physical)
 
 
 def _filtered_measure(t: ir.Table, v, w, m: TableMetric):

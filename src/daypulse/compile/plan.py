@@ -8,7 +8,7 @@ current period. Nothing is computed for days after today (the ``as_of`` local da
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 import ibis
 
@@ -92,7 +92,3 @@ def bucket(cal: Calendar, grain: str, day, first: date, last: date):
         return ibis.literal(day_num(periods[0]), type="int64")
     branches = [(day < day_num(nxt), day_num(cur)) for cur, nxt in zip(periods, periods[1:])]
     return ibis.cases(*branches, else_=day_num(periods[-1])).cast("int64")
-
-
-def shift_days(d: date, n: int) -> date:
-    return d + timedelta(days=n)
