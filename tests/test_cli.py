@@ -205,3 +205,24 @@ def test_passwords_never_appear_in_messages():
     assert redact("postgresql://:topsecret@host/db") == "postgresql://:***@host/db"
     assert redact("postgresql://u@h/db?password=x&sslmode=require") == \
         "postgresql://u@h/db?password=***&sslmode=require"
+
+
+def test_a_where_value_of_the_wrong_type_is_a_config_error(project):
+    text = (project / "daypulse.yml").read_text().replace(
+        "  users:\n", "  users:\n    where: {tenant: 5}\n", 1)
+    (project / "daypulse.yml").write_text(text)
+    r = daypulse("compute", "--date", "2026-02-03", "--as-of", AS_OF, cwd=project)
+    assert r.returncode == 2, r.stderr
+    assert "metric 'users': where.tenant: 5 cannot be compared with column 'tenant'" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_dimension_keys_never_collide():
+    from datetime import date
+
+    from daypulse.engine.compute import MetricValue
+
+    one = MetricValue("m", "day", date(2026, 1, 1), (("a", "x;b=y"),), 1)
+    two = MetricValue("m", "day", date(2026, 1, 1), (("a", "x"), ("b", "y")), 1)
+    assert one.dims_key != two.dims_key
+    assert two.dims_key == "a=x;b=y"

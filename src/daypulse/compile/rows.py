@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import ibis
+import ibis.common.exceptions as com
 import ibis.expr.types as ir
 
 from daypulse import warehouse
@@ -38,15 +39,20 @@ def where_filter(t: ir.Table, where: dict, metric: str) -> list[ir.BooleanValue]
     preds = []
     for col, cond in where.items():
         c = column(t, col, metric, "where")
-        if isinstance(cond, dict):
-            for op, value in cond.items():
-                preds.append(_op(c, op, value))
-        elif isinstance(cond, list):
-            preds.append(c.isin(cond))
-        elif cond is None:
-            preds.append(c.isnull())
-        else:
-            preds.append(c == cond)
+        try:
+            if isinstance(cond, dict):
+                preds += [_op(c, op, value) for op, value in cond.items()]
+            elif isinstance(cond, list):
+                preds.append(c.isin(cond))
+            elif cond is None:
+                preds.append(c.isnull())
+            else:
+                preds.append(c == cond)
+        except (com.IbisTypeError, TypeError, ValueError) as exc:
+            raise ConfigError([Issue(f"where.{col}: {cond!r} cannot be compared with column"
+                                     f" {col!r} of type {c.type()} ({exc})", metric=metric,
+                                     hint="quote YAML values that look like numbers or"
+                                     " booleans (NO, yes, 007)")]) from None
     return preds
 
 

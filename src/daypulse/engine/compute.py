@@ -43,7 +43,13 @@ class MetricValue:
 
     @property
     def dims_key(self) -> str:
-        return ";".join(f"{k}={v}" for k, v in self.dims)
+        """``name=value;...`` sorted by name ('' for the total); backslashes, ``;`` and ``=`` in
+        values are escaped with a backslash so two different dimension sets never share a key."""
+        return ";".join(f"{k}={_escape(v)}" for k, v in self.dims)
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace(";", "\\;").replace("=", "\\=")
 
 
 @dataclass
