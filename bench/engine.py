@@ -22,6 +22,7 @@ Results are printed as a table and written to bench/out/engine.json. See bench/R
 
 from __future__ import annotations
 
+import abc
 import argparse
 import json
 import multiprocessing
@@ -285,7 +286,7 @@ def _child(target, *args) -> None:
 
 # -- engines ----------------------------------------------------------------------------------
 
-class Runner:
+class Runner(abc.ABC):
     """A plain DB-API connection for the hand-written SQL and the seeds' pattern."""
 
     name: str
@@ -294,8 +295,9 @@ class Runner:
     def table(self, logical: str) -> str:
         return logical
 
+    @abc.abstractmethod
     def query(self, sql: str, params=None) -> list[tuple]:
-        raise NotImplementedError
+        """Rows of one statement (each engine's runner implements it)."""
 
 
 class DuckDBRunner(Runner):
