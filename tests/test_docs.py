@@ -45,3 +45,10 @@ def test_every_setting_kind_and_operator_is_documented():
         assert f"kind: {kind}" in text, f"metric kind {kind} is not documented"
     for op in WHERE_OPERATORS:
         assert op in text
+
+
+def test_metrics_reference_is_generated_from_the_packs():
+    from daypulse.describe import packs_markdown
+
+    assert (DOCS / "metrics.md").read_text() == packs_markdown(), (
+        "docs/metrics.md is out of date: daypulse metrics --packs --format markdown > docs/metrics.md")

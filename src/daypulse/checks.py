@@ -7,7 +7,14 @@ from collections.abc import Callable
 from daypulse import warehouse
 from daypulse.errors import ConfigError, DaypulseError, Issue
 from daypulse.spec.loader import config_path, locate
-from daypulse.spec.model import EventMetric, Project, StateMetric, TableMetric
+from daypulse.spec.model import (
+    EventMetric,
+    LifecycleMetric,
+    MovementMetric,
+    Project,
+    StateMetric,
+    TableMetric,
+)
 
 
 def source_issues(project: Project, con, loc) -> list[Issue]:
@@ -29,11 +36,14 @@ def source_issues(project: Project, con, loc) -> list[Issue]:
         if schema is None:
             continue
         wanted = {"column": m.column}
-        if isinstance(m, EventMetric):
+        if isinstance(m, (EventMetric, LifecycleMetric)):
             wanted["time"] = m.time
-        if isinstance(m, StateMetric):
+        if isinstance(m, (StateMetric, MovementMetric)):
             wanted.update(start=m.start, end=m.end)
-        wanted.update({f"dimensions.{d}": c for d, c in m.dimensions.items()})
+        if isinstance(m, MovementMetric):
+            wanted["entity"] = m.entity
+        wanted.update({f"dimensions.{d}": c for d, c in m.dimensions.items()
+                       if not c.startswith("@")})
         wanted.update({f"where.{c}": c for c in m.where})
         for setting, col in wanted.items():
             if col and col not in schema.names:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from daypulse.spec.model import (
     CumulativeMetric,
+    DerivedMetric,
     EventMetric,
+    LifecycleMetric,
+    ManualMetric,
+    MovementMetric,
     Project,
     RatioMetric,
     SqlMetric,
@@ -40,6 +44,18 @@ def describe(project: Project, name: str) -> str:
         return f"{m.of} from the start of the {m.reset} to the end of the day"
     if isinstance(m, SqlMetric):
         return "custom SQL"
+    if isinstance(m, DerivedMetric):
+        return f"{m.expr} for the same period (empty when a part is empty or a divisor is 0)"
+    if isinstance(m, ManualMetric):
+        return "typed in: the latest value set on or before the day"
+    if isinstance(m, MovementMetric):
+        what = "number of" if m.measure == "count" else "sum of"
+        cohort = " among those above 0 when the period began" if m.cohort == "existing" else ""
+        return (f"{what} {m.movement} movements of each {m.entity}'s total {m.column} in"
+                f" {project.table(m.table).name} between consecutive days{cohort}")
+    if isinstance(m, LifecycleMetric):
+        return (f"number of {m.column} in {project.table(m.table).name} that are {m.status} in"
+                " the period (by activity in it and the previous one)")
     what = _MEASURE[m.measure].format(c=m.column)
     table = project.table(m.table).name
     if isinstance(m, StateMetric):
@@ -48,3 +64,45 @@ def describe(project: Project, name: str) -> str:
     assert isinstance(m, EventMetric)
     span = f"the {m.window} days ending with the day" if m.window else "the day"
     return f"{what} in {table} with {m.time} during {span}{_where(m.where)}"
+
+
+_FORMATS = {"integer": "count", "number": "number", "currency": "money (cents)",
+            "percent": "percent", "duration": "seconds"}
+
+
+def metric_rows(project: Project) -> list[dict]:
+    """What `daypulse metrics` lists: one row per metric, in the project's order."""
+    return [{"metric": name, "label": m.label or name, "kind": m.kind,
+             "formula": describe(project, name), "format": _FORMATS[m.format], "good": m.good,
+             "description": (m.description or "").strip()}
+            for name, m in project.metrics.items()]
+
+
+def packs_markdown() -> str:
+    """docs/metrics.md: every built-in pack's metrics with their formula (tested to match)."""
+    import json
+
+    from daypulse.spec.loader import project_from_dict
+    from daypulse.spec.packs import PACKS, load_pack
+
+    lines = ["# Built-in metrics", "",
+             "Generated from the packs in `src/daypulse/packs/` by"
+             " `daypulse metrics --packs --format markdown > docs/metrics.md`"
+             " (a test fails when it is out of date). How to map a pack onto your own tables:"
+             " [packs.md](packs.md). Money is in cents; a rate is a fraction shown as a percent.",
+             ""]
+    for name in PACKS:
+        pack = load_pack(name)
+        project = project_from_dict({"source": "duckdb:///:memory:", "include": [name]})
+        lines += [f"## {name}", "", pack.data.get("description", ""), ""]
+        params = pack.params
+        if params:
+            lines.append("Settings (`params:`): " + ", ".join(
+                f"`{k}` = `{json.dumps(v)}`" for k, v in params.items()) + ".")
+            lines.append("")
+        lines += ["| metric | label | formula | unit | good |", "|---|---|---|---|---|"]
+        for row in metric_rows(project):
+            cells = [f"`{row['metric']}`", row["label"], row["formula"], row["format"], row["good"]]
+            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        lines.append("")
+    return "\n".join(lines)

@@ -83,9 +83,16 @@ def base_rows(ctx: Ctx, name: str, m: TableMetric, time_col: str, first: date, l
     cols = {"day": R.local_day(ctx.cal, e, first, last, local)}
     if m.column:
         cols["v"] = R.column(t, m.column, name, "column")
-    cols.update(R.dims_columns(t, m, name))
+    cols.update(R.dims_columns(t, m, name, _hour(ctx, m, e, first, last, local)))
     cols.update(extra or {})
     return t.filter(e >= lo, e < hi).select(**cols), list(m.dimensions)
+
+
+def _hour(ctx: Ctx, m: TableMetric, e, first: date, last: date, local: bool):
+    """The local-hour expression, only built when a dimension asks for it."""
+    if R.LOCAL_HOUR not in m.dimensions.values():
+        return None
+    return R.local_hour(ctx.cal, e, first, last, local)
 
 
 def _vtype(ctx: Ctx, name: str, m: TableMetric) -> str:
@@ -124,7 +131,8 @@ def event_group(ctx: Ctx, members: list[tuple[str, EventMetric]],
     lo = R.instant_of_day_start(ctx.cal, plan.first_day, local)
     hi = R.instant_of_day_start(ctx.cal, plan.last_day + timedelta(days=1), local)
     cols = {"day": R.local_day(ctx.cal, e, plan.first_day, plan.last_day, local)}
-    cols.update(R.dims_columns(t, m0, name0))
+    cols.update(R.dims_columns(t, m0, name0, _hour(ctx, m0, e, plan.first_day, plan.last_day,
+                                                    local)))
     for i, (name, m) in enumerate(members):
         if m.column:
             cols[f"c{i}"] = R.column(t, m.column, name, "column")

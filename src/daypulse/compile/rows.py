@@ -156,9 +156,29 @@ def metric_table(src: Source, project, name: str, m: TableMetric) -> tuple[ir.Ta
     return t, spec.timestamps == "local"
 
 
-def dims_columns(t: ir.Table, m: TableMetric, name: str) -> dict[str, ir.StringValue]:
-    return {dim: dimension_value(column(t, col, name, f"dimensions.{dim}"))
-            for dim, col in m.dimensions.items()}
+LOCAL_HOUR = "@hour"  # a dimension that is the hour of the local day of the metric's time
+
+
+def dims_columns(t: ir.Table, m: TableMetric, name: str,
+                 hour: ir.StringValue | None = None) -> dict[str, ir.StringValue]:
+    out = {}
+    for dim, col in m.dimensions.items():
+        if col == LOCAL_HOUR:
+            if hour is None:
+                raise ConfigError([Issue(f"dimensions.{dim}: {LOCAL_HOUR} needs a metric with a"
+                                         " time (kind: event)", metric=name)])
+            out[dim] = hour
+        else:
+            out[dim] = dimension_value(column(t, col, name, f"dimensions.{dim}"))
+    return out
+
+
+def local_hour(cal: Calendar, e: ir.IntegerValue, first: date, last: date,
+               local: bool) -> ir.StringValue:
+    """The hour of the local day of epoch second ``e`` as '00'..'23' (sorts as text)."""
+    wall = e if local else e + offset_expr(cal, e, first, last)
+    hour = (wall % SECONDS_PER_DAY) // 3600
+    return (hour + 100).cast("string").substr(1, 2)
 
 
 def grouping_sets(m: TableMetric) -> list[tuple[str, ...]]:

@@ -15,20 +15,29 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from daypulse.calendar import SECONDS_PER_DAY, Calendar, day_num, zone
-from daypulse.compile import kinds
+from daypulse.compile import changes, kinds
 from daypulse.compile import rows as R
 from daypulse.compile.plan import Plan
 from daypulse.compile.sqlmetric import run_sql_metric
 from daypulse.errors import UsageError
+from daypulse.spec import expr as arithmetic
 from daypulse.spec.model import (
     CumulativeMetric,
+    DerivedMetric,
     EventMetric,
+    LifecycleMetric,
+    ManualMetric,
+    MovementMetric,
     Project,
     RatioMetric,
     SqlMetric,
     StateMetric,
     depends_on,
 )
+
+# Kinds computed in Python from other values (their parts' or the store's), not in the source.
+_FROM_VALUES = (RatioMetric, DerivedMetric, ManualMetric)
+ManualSeries = dict[str, list[tuple[date, object]]]
 
 Dims = tuple[tuple[str, str], ...]
 
@@ -100,8 +109,13 @@ def resolve_metrics(project: Project, names: Iterable[str] | None) -> list[str]:
 def compute_values(project: Project, start: date, end: date, metrics: Iterable[str] | None = None,
                    grains: Iterable[str] | None = None, as_of: datetime | None = None,
                    source: R.Source | None = None,
-                   on_metric: Callable[[MetricTiming], None] | None = None) -> list[MetricValue]:
-    """Values of ``metrics`` (all by default) for the periods intersecting [start, end]."""
+                   on_metric: Callable[[MetricTiming], None] | None = None,
+                   manual: ManualSeries | None = None) -> list[MetricValue]:
+    """Values of ``metrics`` (all by default) for the periods intersecting [start, end].
+
+    ``manual``: the store's typed-in values of ``kind: manual`` metrics, {metric: [(from, value)]}
+    sorted by date (``store.manual.series``); without it those metrics are NULL.
+    """
     if end < start:
         raise UsageError(f"the end date {end} is before the start date {start}")
     as_of = as_of or datetime.now(UTC)
@@ -126,7 +140,7 @@ def compute_values(project: Project, start: date, end: date, metrics: Iterable[s
             for n in fresh:
                 on_metric(MetricTiming(n, seconds, n_rows))
 
-    table_like = [n for n in order if not isinstance(project.metrics[n], RatioMetric)]
+    table_like = [n for n in order if not isinstance(project.metrics[n], _FROM_VALUES)]
     for key, members in _jobs(project, table_like, grains_of).items():
         job_grains = tuple(g for g in grains if any(g in gs for gs in members.values()))
         plan = Plan.build(cal, start, end, today, job_grains)
@@ -137,24 +151,30 @@ def compute_values(project: Project, start: date, end: date, metrics: Iterable[s
             by_member = {name: raw}
         else:
             ctx = kinds.Ctx(src, project, plan)
-            raw = _execute(members, _run_group, ctx, key, members)
+            raw = _execute(members, _run_group, ctx, key, members, as_of)
             by_member = {n: _member_rows(raw, n) for n in members}
         for n, rows in by_member.items():
             values, keys = _collect(rows, members[n])
             results[n].update(values)
             seen[n].update(keys)
         report(list(members), t0, len(raw))
-    for name in order:
+    for name in order:  # parts come first in this order
         m = project.metrics[name]
-        if not isinstance(m, RatioMetric):
+        if isinstance(m, ManualMetric):
+            if not grains_of[name]:
+                continue
+            plan = Plan.build(cal, start, end, today, grains_of[name])
+            results[name] = _manual(plan, (manual or {}).get(name, []))
+            seen[name] = {g: {()} for g in grains_of[name]}
             continue
-        g = tuple(x for x in grains_of[name]
-                  if all(x in results[p] for p in (m.numerator, m.denominator)))
+        if not isinstance(m, (RatioMetric, DerivedMetric)):
+            continue
+        g = tuple(x for x in grains_of[name] if all(x in results[p] for p in depends_on(m)))
         grains_of[name] = g
         if g:
             t0 = time.perf_counter()
-            results[name], seen[name] = _ratio(project, results, seen, m,
-                                               Plan.build(cal, start, end, today, g))
+            results[name], seen[name] = _derived(project, results, seen, m,
+                                                 Plan.build(cal, start, end, today, g))
             report([name], t0, 0)
     plans = {n: Plan.build(cal, start, end, today, grains_of[n]) if grains_of[n] else None
              for n in wanted}
@@ -165,9 +185,24 @@ def compute_values(project: Project, start: date, end: date, metrics: Iterable[s
     return out
 
 
-def _run_group(ctx, key, members: dict[str, set]) -> list[dict]:
+def _run_group(ctx, key, members: dict[str, set], as_of: datetime) -> list[dict]:
     metrics = [(n, ctx.project.metrics[n]) for n in members]
-    return kinds.run_group(ctx, key, metrics, members).to_pyarrow().to_pylist()
+    if key[0] == "movement":
+        now = _now_epoch(ctx.project, metrics[0][1], ctx.plan, as_of)
+        expr = changes.movement_group(ctx, metrics, now)
+    elif key[0] == "lifecycle":
+        expr = changes.lifecycle_group(ctx, metrics)
+    else:
+        expr = kinds.run_group(ctx, key, metrics, members)
+    return expr.to_pyarrow().to_pylist()
+
+
+def _group_key(project: Project, name: str, m) -> tuple:
+    if isinstance(m, MovementMetric):
+        return changes.movement_key(project, m)
+    if isinstance(m, LifecycleMetric):
+        return changes.lifecycle_key(project, m)
+    return kinds.group_key(project, name, m) or ("single", name)
 
 
 def _execute(members, query, *args):
@@ -195,7 +230,7 @@ def _jobs(project: Project, names: list[str], grains_of: dict) -> dict[tuple, di
     jobs: dict[tuple, dict[str, set]] = {}
     for n in names:
         if grains_of[n]:
-            key = kinds.group_key(project, n, project.metrics[n]) or ("single", n)
+            key = _group_key(project, n, project.metrics[n])
             jobs.setdefault(key, {})[n] = set(grains_of[n])
     for key, members in list(jobs.items()):
         if key[0] != "event":
@@ -244,10 +279,18 @@ def compiled_sql(project: Project, name: str, start: date, end: date,
         return m.sql
     if isinstance(m, RatioMetric):
         return f"-- {m.numerator} / {m.denominator}, per period and dimension value"
+    if isinstance(m, DerivedMetric):
+        return f"-- {m.expr}, per period and dimension value"
+    if isinstance(m, ManualMetric):
+        return "-- typed in: the latest manual value set on or before the day (daypulse manual)"
     src = source or R.Source.open(project.source)
     plan = Plan.build(cal, start, end, max(end, cal.today()), tuple(grains))
     ctx = kinds.Ctx(src, project, plan)
-    if isinstance(m, EventMetric):
+    if isinstance(m, MovementMetric):
+        expr = changes.movement_group(ctx, [(name, m)], None)
+    elif isinstance(m, LifecycleMetric):
+        expr = changes.lifecycle_group(ctx, [(name, m)])
+    elif isinstance(m, EventMetric):
         expr = kinds.window_metric(ctx, name, m) if m.window else kinds.event(ctx, name, m)
     elif isinstance(m, StateMetric):
         expr = kinds.state(ctx, name, m, None)
@@ -317,23 +360,44 @@ def _collect(raw: list[dict], grains) -> tuple[dict, dict]:
     return values, seen
 
 
-def _ratio(project: Project, results, seen, m: RatioMetric, plan: Plan) -> tuple[dict, dict]:
+def _derived(project: Project, results, seen, m, plan: Plan) -> tuple[dict, dict]:
+    """A ratio or derived metric from its parts' values for the same period and dimensions.
+
+    A dimension value seen in any part gets a value; a part without a value there takes
+    its zero-fill (0 for counts and sums), so a missing denominator makes a ratio NULL.
+    """
+    parts = depends_on(m)
+    zeros = {p: _zero(project, project.metrics[p]) for p in parts}
     values, keys = {}, {}
     for g, span in plan.spans.items():
-        num, den = results[m.numerator].get(g, {}), results[m.denominator].get(g, {})
-        # A dimension value seen in either part gets a ratio: a missing numerator is 0, a
-        # missing denominator is 0 and makes the ratio NULL.
-        either = seen[m.numerator].get(g, set()) | seen[m.denominator].get(g, set())
-        keys[g] = either
+        of = {p: results[p].get(g, {}) for p in parts}
+        keys[g] = set().union(*(seen[p].get(g, set()) for p in parts))
         values[g] = {}
-        zn, zd = _zero(project, project.metrics[m.numerator]), _zero(project, project.metrics[m.denominator])
         for p in span.periods:
-            for dims in either:
-                n = num.get((day_num(p), dims), zn)
-                d = den.get((day_num(p), dims), zd)
-                values[g][(day_num(p), dims)] = (
-                    None if n is None or not d else float(n) / float(d))
+            pn = day_num(p)
+            for dims in keys[g]:
+                got = {q: of[q].get((pn, dims), zeros[q]) for q in parts}
+                if isinstance(m, RatioMetric):
+                    n, d = got[m.numerator], got[m.denominator]
+                    values[g][(pn, dims)] = None if n is None or not d else float(n) / float(d)
+                else:
+                    values[g][(pn, dims)] = arithmetic.evaluate(m.expr, got)
     return values, keys
+
+
+def _manual(plan: Plan, series: list[tuple[date, object]]) -> dict:
+    """A typed-in value holds from its date until the next one; a period takes the value of
+    its last day (or today), like a state metric."""
+    import bisect
+
+    dates = [d for d, _ in series]
+    values: dict[str, dict] = {}
+    for g, span in plan.spans.items():
+        values[g] = {}
+        for p, day in span.eval_days(plan.cal, plan.today):
+            i = bisect.bisect_right(dates, day)
+            values[g][(day_num(p), ())] = series[i - 1][1] if i else None
+    return values
 
 
 def _zero_filled(project: Project, name: str, plan: Plan, values: dict,
@@ -351,10 +415,12 @@ def _zero_filled(project: Project, name: str, plan: Plan, values: dict,
 
 
 def _zero(project: Project, m):
-    if isinstance(m, RatioMetric):
+    if isinstance(m, _FROM_VALUES):
         return None
     if isinstance(m, CumulativeMetric):
         m = project.metrics[m.of]
     if isinstance(m, SqlMetric):
+        return 0
+    if isinstance(m, (MovementMetric, LifecycleMetric)):
         return 0
     return 0 if m.measure in ("count", "count_distinct", "sum") else None

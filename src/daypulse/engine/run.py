@@ -103,7 +103,7 @@ def run_compute(project: Project, store: Store, start: date, end: date,
 
     try:
         values = compute_values(project, start, end, names, grains, as_of=as_of,
-                                on_metric=record)
+                                on_metric=record, manual=_manual_series(project, store))
         outcome = ComputeOutcome(run_id, values, timings, stale_before=stale)
         if want_diff:
             outcome.changes, outcome.unchanged = diff(store, values)
@@ -122,3 +122,11 @@ def run_compute(project: Project, store: Store, start: date, end: date,
             sv.fail_run(store, run_id, f"{type(exc).__name__}: {exc}")
         raise
     return outcome
+
+
+def _manual_series(project: Project, store: Store) -> dict:
+    from daypulse.spec.model import ManualMetric
+    from daypulse.store.manual import series
+
+    names = [n for n, m in project.metrics.items() if isinstance(m, ManualMetric)]
+    return series(store, names) if names else {}

@@ -15,7 +15,8 @@ import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from daypulse.errors import ConfigError, Issue
-from daypulse.spec.model import Metric, Project
+from daypulse.spec import packs
+from daypulse.spec.model import METRIC_KINDS, Metric, Project
 from daypulse.spec.validate import validate_project
 
 DEFAULT_CONFIG = "daypulse.yml"
@@ -47,8 +48,23 @@ class Located:
             for i, item in enumerate(node.value):
                 self._walk(item, path + (i,))
 
+        self.overlays: dict[tuple, Located] = {}
+
+    def overlay(self, prefix: tuple, other: Located) -> None:
+        """Paths under ``prefix`` come from another file (a pack's metric)."""
+        self.overlays[prefix] = other
+
+    def _owner(self, path: tuple) -> Located:
+        for prefix, other in self.overlays.items():
+            if path[:len(prefix)] == prefix:
+                return other
+        return self
+
     def line(self, path: tuple) -> int | None:
         path = tuple(path)
+        owner = self._owner(path)
+        if owner is not self:
+            return owner.line(path)
         while path:
             if path in self.lines:
                 return self.lines[path]
@@ -56,7 +72,7 @@ class Located:
         return self.lines.get(())
 
     def issue(self, path: tuple, message: str, **kw) -> Issue:
-        return Issue(message, file=self.file, line=self.line(path), **kw)
+        return Issue(message, file=self._owner(tuple(path)).file, line=self.line(path), **kw)
 
 
 def _expand(value: Any, path: tuple, loc: Located, issues: list[Issue]) -> Any:
@@ -122,12 +138,12 @@ def _pydantic_issues(err: ValidationError, data: Any, loc: Located,
 
 
 def _is_tag(part: Any) -> bool:
-    return part in ("event", "state", "ratio", "cumulative", "sql")
+    return part in METRIC_KINDS
 
 
 def _hint(e: dict, metric: str | None) -> str | None:
     if e["type"] == "union_tag_invalid":
-        return "kind is one of event, state, ratio, cumulative, sql (a window is event + window: N)"
+        return ("kind is one of " + ", ".join(METRIC_KINDS) + " (a window is event + window: N)")
     if e["type"] == "extra_forbidden" and metric:
         return "see docs/metrics.md for the settings of each metric kind"
     return None
@@ -151,6 +167,7 @@ def parse_project(text: str, file: str = DEFAULT_CONFIG, base: Path | None = Non
         raise ConfigError([loc.issue((), "the project file must be a mapping of settings")])
     issues: list[Issue] = []
     data = _expand(raw, (), loc, issues) if check_env else raw
+    _include_packs(data, loc, issues)
     for m in (data.get("metrics") if isinstance(data.get("metrics"), dict) else {}).values():
         if isinstance(m, dict) and "kind" not in m:
             m["kind"] = "event"  # the default kind; pydantic needs the tag spelled out
@@ -186,6 +203,31 @@ def parse_project(text: str, file: str = DEFAULT_CONFIG, base: Path | None = Non
     if errors:
         raise ConfigError(issues)
     return project
+
+
+def _include_packs(data: dict, loc: Located, issues: list[Issue]) -> None:
+    """Merge the metrics of ``include:``d packs in front of the project's own (which win)."""
+    include = data.get("include")
+    if not include or not isinstance(include, list):
+        return
+    settings = {k: data.get(k) or {} for k in ("params", "columns")}
+    exclude = data.get("exclude") or []
+    if not all(isinstance(v, dict) for v in settings.values()) or not isinstance(exclude, list):
+        return  # the settings' own validation reports their shape
+
+    def issue(path: tuple, message: str, **kw) -> None:
+        issues.append(loc.issue(path, message, **kw))
+
+    found, origin = packs.expand(include, settings["params"], settings["columns"], exclude, issue)
+    own = data.get("metrics") if isinstance(data.get("metrics"), dict) else {}
+    merged = {k: v for k, v in found.items() if k not in own}
+    files: dict[str, Located] = {}
+    for name in merged:
+        pack = origin[name]
+        if pack.name not in files:
+            files[pack.name] = Located(pack.file, yaml.compose(pack.text, Loader=yaml.SafeLoader))
+        loc.overlay(("metrics", name), files[pack.name])
+    data["metrics"] = {**merged, **(own or {})}
 
 
 def load_project(path: str | os.PathLike | None = None) -> Project:

@@ -67,6 +67,56 @@ class StateMetric(TableMetric):
     end: str | None = None
 
 
+class MovementMetric(TableMetric):
+    """Per-entity changes of a state value between consecutive local days (MRR movements).
+
+    Each ``entity`` (a customer) has, at the end of every day, the sum of ``column`` over
+    its rows open then (``start``/``end`` as for a state metric). A day on which that value
+    changes is one movement, classified by the value before and after it.
+    """
+
+    kind: Literal["movement"]
+    entity: str
+    column: str
+    start: str
+    end: str | None = None
+    movement: Literal["new", "expansion", "contraction", "churn", "reactivation"]
+    measure: Literal["sum", "count"] = "sum"  # the amount moved, or entities that moved
+    cohort: Literal["all", "existing"] = "all"  # existing: value > 0 when the period began
+
+
+class LifecycleMetric(TableMetric):
+    """Entities by how their activity in a period relates to the previous period."""
+
+    kind: Literal["lifecycle"]
+    time: str
+    column: str  # the entity, e.g. user_id
+    status: Literal["new", "returning", "resurrecting", "dormant"]
+    measure: Literal["count"] = "count"
+
+
+class ManualMetric(MetricBase):
+    """A value typed in by people (burn rate, runway), kept in the store's manual_values."""
+
+    kind: Literal["manual"]
+
+
+class DerivedMetric(MetricBase):
+    """Arithmetic over other metrics' values for the same period and dimension values."""
+
+    kind: Literal["derived"]
+    expr: str
+
+    @property
+    def parts(self) -> list[str]:
+        from daypulse.spec.expr import names
+
+        try:
+            return names(self.expr)
+        except ValueError:
+            return []
+
+
 class RatioMetric(MetricBase):
     kind: Literal["ratio"]
     numerator: str
@@ -90,10 +140,12 @@ class SqlMetric(MetricBase):
 
 
 Metric = Annotated[
-    EventMetric | StateMetric | RatioMetric | CumulativeMetric | SqlMetric,
+    EventMetric | StateMetric | RatioMetric | CumulativeMetric | SqlMetric | MovementMetric
+    | LifecycleMetric | ManualMetric | DerivedMetric,
     Field(discriminator="kind"),
 ]
-METRIC_KINDS = ("event", "state", "ratio", "cumulative", "sql")
+METRIC_KINDS = ("event", "state", "ratio", "cumulative", "sql", "movement", "lifecycle", "manual",
+                "derived")
 
 
 class ComputeSettings(Strict):
@@ -111,8 +163,10 @@ class Project(BaseModel):
     source: str
     store: str = "sqlite:///daypulse.db"
     include: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)  # pack metrics not to use
+    params: dict[str, Any] = Field(default_factory=dict)  # values the packs' $name refer to
     tables: dict[str, str | TableSpec] = Field(default_factory=dict)
-    columns: dict[str, str] = Field(default_factory=dict)
+    columns: dict[str, str | None] = Field(default_factory=dict)
     metrics: dict[str, Metric] = Field(default_factory=dict)
     compute: ComputeSettings = Field(default_factory=ComputeSettings)
     # Sections later layers read (reports, delivery); kept as data until those land.
@@ -137,7 +191,7 @@ class Project(BaseModel):
         m = self.metrics[name]
         body = m.model_dump(exclude={"label", "description", "formula", "format", "good"})
         body["_calendar"] = [self.timezone, self.week_start]
-        if isinstance(m, (EventMetric, StateMetric)):
+        if isinstance(m, TableMetric):
             body["_table"] = self.table(m.table).model_dump()
         for part in depends_on(m):
             body[f"_part_{part}"] = self._definition(part) if part in self.metrics else None
@@ -149,4 +203,6 @@ def depends_on(m: Any) -> list[str]:
         return [m.numerator, m.denominator]
     if isinstance(m, CumulativeMetric):
         return [m.of]
+    if isinstance(m, DerivedMetric):
+        return m.parts
     return []

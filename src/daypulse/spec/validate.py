@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING
 
 from daypulse.calendar import zone
 from daypulse.errors import Issue
+from daypulse.spec import expr
 from daypulse.spec.model import (
     METRIC_NAME,
     WHERE_OPERATORS,
     CumulativeMetric,
+    DerivedMetric,
     EventMetric,
     Project,
     SqlMetric,
@@ -41,9 +43,15 @@ def validate_project(project: Project, loc: Located, declared: set[str] | None =
                                     " starting with a letter", metric=name))
         if isinstance(m, TableMetric):
             issues += _table_metric(name, m, loc)
+        if isinstance(m, DerivedMetric):
+            try:
+                expr.parse(m.expr)
+            except ValueError as exc:
+                issues.append(loc.issue(at + ("expr",), f"expr: {exc}", metric=name))
         for part in depends_on(m):
             if part not in known:
-                field = "of" if isinstance(m, CumulativeMetric) else (
+                field = "of" if isinstance(m, CumulativeMetric) else "expr" if isinstance(
+                    m, DerivedMetric) else (
                     "numerator" if part == getattr(m, "numerator", None) else "denominator")
                 issues.append(loc.issue(at + (field,), f"refers to unknown metric {part!r}",
                                         metric=name, hint=_close(part, project.metrics)))
@@ -58,11 +66,6 @@ def validate_project(project: Project, loc: Located, declared: set[str] | None =
                     issues.append(loc.issue(at + ("sql",), f"the SQL does not use {p}",
                                             metric=name, level="warning",
                                             hint="filter on the range so only needed rows are read"))
-    for setting in ("include", "columns"):
-        if getattr(project, setting):
-            issues.append(loc.issue((setting,), f"{setting}: is read by the built-in metric"
-                                    " packs, which this version does not ship yet; it has no"
-                                    " effect", level="warning"))
     issues += _cycles(project, loc)
     return issues
 
@@ -88,6 +91,14 @@ def _table_metric(name: str, m: TableMetric, loc: Located) -> list[Issue]:
                 out.append(loc.issue(at + ("breakdowns", i), f"breakdown names unknown"
                                      f" dimension {d!r}", metric=name,
                                      hint="declare it under dimensions: first"))
+    for dim, col in m.dimensions.items():
+        if isinstance(col, str) and col.startswith("@"):
+            if col != "@hour":
+                out.append(loc.issue(at + ("dimensions", dim), f"unknown computed dimension"
+                                     f" {col!r}", metric=name, hint="@hour is the hour of the local day"))
+            elif not isinstance(m, EventMetric):
+                out.append(loc.issue(at + ("dimensions", dim), "@hour needs a metric with a time"
+                                     " (kind: event)", metric=name))
     if isinstance(m, EventMetric) and m.window is not None and m.window < 1:
         out.append(loc.issue(at + ("window",), "window must be 1 or more days", metric=name))
     return out

@@ -62,3 +62,24 @@ class Run(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     range_start: Mapped[date | None] = mapped_column(Date, nullable=True)
     range_end: Mapped[date | None] = mapped_column(Date, nullable=True)
+
+
+class ManualValueRow(Base):
+    """A value typed in by a person for a ``kind: manual`` metric (burn rate, runway...).
+
+    It holds from ``effective_from`` until the next row of the same metric: a step function
+    the engine carries forward. One value per metric and day; setting it again replaces it.
+    """
+
+    __tablename__ = "manual_values"
+    __table_args__ = (
+        UniqueConstraint("metric", "effective_from", name="uq_manual_values_day"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    metric: Mapped[str] = mapped_column(String(200))
+    effective_from: Mapped[date] = mapped_column(Date)
+    value: Mapped[float] = mapped_column(VALUE)  # in cents for currency metrics
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    set_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

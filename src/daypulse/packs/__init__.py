@@ -1,0 +1,1 @@
+"""Built-in metric packs (YAML); see daypulse.spec.packs and docs/packs.md."""
