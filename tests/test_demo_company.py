@@ -25,15 +25,55 @@ COLUMNS = {
     "plans": ["id", "name", "interval", "amount_cents", "is_free"],
     "subscriptions": ["id", "user_id", "tenant", "plan_id", "status", "started_at",
                       "trial_ends_at", "canceled_at", "mrr_cents"],
-    "subscription_periods": ["id", "subscription_id", "user_id", "tenant", "plan_id",
+    "subscription_periods": ["id", "subscription_id", "user_id", "tenant", "plan_id", "status",
                              "mrr_cents", "valid_from", "valid_to"],
     "payments": ["id", "subscription_id", "user_id", "tenant", "created_at", "amount_cents",
-                 "status"],
+                 "status", "fee_cents"],
     "events": ["id", "user_id", "tenant", "occurred_at", "kind", "platform", "plan"],
-    "jobs": ["id", "tenant", "kind", "created_at", "finished_at", "status", "duration_ms"],
+    "jobs": ["id", "tenant", "kind", "created_at", "finished_at", "status", "duration_s"],
     "ai_usage": ["id", "tenant", "occurred_at", "model", "requests", "tokens", "cost_cents"],
-    "leads": ["id", "created_at", "source", "status", "owner", "converted_at"],
-    "calls": ["id", "lead_id", "staff", "started_at", "duration_s", "outcome", "successful"],
+    "api_requests": ["occurred_at", "requests", "errors"],
+    "leads": ["id", "created_at", "branch", "source", "status", "staff", "contacted_at",
+              "qualified_at", "converted_at", "lost_at"],
+    "calls": ["id", "lead_id", "branch", "staff", "started_at", "status", "outcome",
+              "duration_s"],
+    "posts": ["id", "created_at", "published_at", "platform", "status", "campaign"],
+    "post_stats": ["post_id", "platform", "occurred_at", "views", "likes", "comments", "shares"],
+    "ad_spend": ["occurred_at", "campaign", "platform", "spend_cents", "impressions", "clicks",
+                 "conversions"],
+}
+
+# Column types the metric packs rely on (the others are checked by name only).
+TYPES = {
+    ("subscriptions", "started_at"): "TIMESTAMP",  # naive UTC
+    ("subscriptions", "mrr_cents"): "BIGINT",
+    ("subscriptions", "tenant"): "VARCHAR",
+    ("subscription_periods", "status"): "VARCHAR",
+    ("payments", "fee_cents"): "BIGINT",
+    ("jobs", "duration_s"): "DOUBLE",
+    ("api_requests", "occurred_at"): "TIMESTAMP",
+    ("api_requests", "requests"): "BIGINT",
+    ("api_requests", "errors"): "BIGINT",
+    ("leads", "lost_at"): "TIMESTAMP",
+    ("calls", "outcome"): "VARCHAR",
+    ("calls", "duration_s"): "BIGINT",
+    ("post_stats", "views"): "BIGINT",
+    ("ad_spend", "spend_cents"): "BIGINT",
+}
+
+# Every value each categorical column takes (a contract: packs select on these).
+VOCABULARY = {
+    ("subscriptions", "status"): {"trialing", "active", "past_due", "canceled"},
+    ("subscription_periods", "status"): {"trialing", "active", "past_due"},
+    ("payments", "status"): {"succeeded", "failed"},
+    ("leads", "status"): {"new", "contacted", "qualified", "converted", "lost"},
+    ("leads", "branch"): {"downtown", "uptown", "riverside", "airport"},
+    ("leads", "staff"): {"asha", "ben", "carmen", "dev", "elif", "farah"},
+    ("calls", "status"): {"completed", "missed", "failed"},
+    ("calls", "outcome"): {"interested", "not_interested", "wrong_number", "callback", None},
+    ("posts", "platform"): {"tiktok", "instagram", "youtube_shorts"},
+    ("posts", "status"): {"draft", "ready", "approved", "posted", "failed"},
+    ("ad_spend", "platform"): {"google", "meta", "tiktok"},
 }
 
 # Timestamp columns that must lie inside the generated history [utc_start, utc_end).
@@ -45,8 +85,12 @@ IN_RANGE = {
     "events": ["occurred_at"],
     "jobs": ["created_at", "finished_at"],
     "ai_usage": ["occurred_at"],
-    "leads": ["created_at", "converted_at"],
+    "api_requests": ["occurred_at"],
+    "leads": ["created_at", "contacted_at", "qualified_at", "converted_at", "lost_at"],
     "calls": ["started_at"],
+    "posts": ["created_at", "published_at"],
+    "post_stats": ["occurred_at"],
+    "ad_spend": ["occurred_at"],
 }
 
 LOCAL = "CAST(({} + INTERVAL 330 MINUTE) AS DATE)"  # Asia/Kolkata local date of a naive UTC ts
@@ -68,8 +112,9 @@ def one(con, sql: str, *params):
 def checksum(path: Path) -> dict[str, str]:
     con = duckdb.connect(str(path), read_only=True)
     try:
-        return {t: one(con, f"SELECT md5(string_agg(CAST(t AS VARCHAR), '|' ORDER BY id))"
-                            f" FROM \"{t}\" AS t")[0] for t in COLUMNS}
+        return {t: one(con, f"SELECT md5(string_agg(CAST(t AS VARCHAR), '|'"
+                            f" ORDER BY CAST(t AS VARCHAR))) FROM \"{t}\" AS t")[0]
+                for t in COLUMNS}
     finally:
         con.close()
 
@@ -127,10 +172,15 @@ def test_tables_have_the_expected_columns(company):
             "SELECT column_name FROM information_schema.columns WHERE table_name = ?"
             " ORDER BY ordinal_position", [table]).fetchall()]
         assert got == columns, table
-    types = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns"
-                             " WHERE table_name = 'subscriptions'").fetchall())
-    assert types["started_at"] == "TIMESTAMP"  # naive UTC
-    assert types["mrr_cents"] == "BIGINT" and types["tenant"] == "VARCHAR"
+    types = {(t, c): d for t, c, d in con.execute(
+        "SELECT table_name, column_name, data_type FROM information_schema.columns").fetchall()}
+    for key, expected in TYPES.items():
+        assert types[key] == expected, key
+    for (table, column), values in VOCABULARY.items():
+        seen = {r[0] for r in con.execute(f'SELECT DISTINCT "{column}" FROM "{table}"').fetchall()}
+        # Posts wait in ready/approved for a day or so: only the last days' few posts may be.
+        maybe = {"ready", "approved"} if (table, column) == ("posts", "status") else set()
+        assert values - maybe <= seen <= values, (table, column, seen)
 
 
 def test_timestamps_lie_in_the_history(company):
@@ -243,6 +293,234 @@ def test_incidents_are_visible(company):
     before = sum(cancels.get(inc["churn_wave"] - timedelta(days=k), 0) for k in range(1, 8))
     assert wave > 2 * max(before, 1)
 
+    def daily_sum(table: str, columns: str) -> dict[date, tuple]:
+        return {r[0]: r[1:] for r in con.execute(
+            f"SELECT {LOCAL.format('occurred_at')}, {columns} FROM {table} GROUP BY 1").fetchall()}
+
+    # The signup campaign is a burst of ad spend that brings conversions.
+    ads = daily_sum("ad_spend", "sum(spend_cents), sum(conversions)")
+    for i in (0, 1):
+        usual = sum(ads[inc["signup_campaign"] - timedelta(days=k)][i] for k in range(7, 35)) / 28
+        assert ads[inc["signup_campaign"]][i] > 3 * usual
+
+    # During the outage most API requests fail; otherwise a few in a thousand do.
+    api = daily_sum("api_requests", "sum(requests), sum(errors)")
+    assert api[inc["outage"]][1] > 0.3 * api[inc["outage"]][0]
+    for k in (-7, 7):
+        requests, errors = api[inc["outage"] + timedelta(days=k)]
+        assert 0.001 * requests < errors < 0.01 * requests
+
+
+def test_subscription_periods_follow_the_billing(company):
+    _, con = company
+    # A subscription's periods are contiguous (a change closes one period and opens the next
+    # at the same instant), each one changes the plan or the status, and only the first one
+    # may be the trial, which brings no MRR.
+    assert one(con, """
+        WITH p AS (SELECT *, lead(valid_from) OVER w AS next_from, lead(status) OVER w AS next_status,
+                          lead(plan_id) OVER w AS next_plan, row_number() OVER w AS k
+                   FROM subscription_periods
+                   WINDOW w AS (PARTITION BY subscription_id ORDER BY valid_from))
+        SELECT count(*) FILTER (WHERE next_from IS NOT NULL AND valid_to IS DISTINCT FROM next_from),
+               count(*) FILTER (WHERE next_status = status AND next_plan = plan_id),
+               count(*) FILTER (WHERE status = 'trialing' AND (k > 1 OR mrr_cents <> 0)),
+               count(*) FILTER (WHERE valid_to <= valid_from)
+        FROM p""") == (0, 0, 0, 0)
+    # Today's status is the open period's, or canceled when the last one ended (at canceled_at).
+    assert one(con, """
+        WITH last AS (SELECT * FROM subscription_periods QUALIFY row_number() OVER
+                        (PARTITION BY subscription_id ORDER BY valid_from DESC) = 1)
+        SELECT count(*) FROM subscriptions s LEFT JOIN last l ON l.subscription_id = s.id
+        WHERE l.id IS NULL OR l.valid_to IS DISTINCT FROM s.canceled_at OR l.plan_id <> s.plan_id
+           OR s.status <> CASE WHEN l.valid_to IS NULL THEN l.status ELSE 'canceled' END""")[0] == 0
+    # past_due starts at a failed payment (or continues across a plan change) and is left
+    # for active only at a succeeded payment (the retry); every failed payment is in one.
+    started, recovered, unpaid = one(con, """
+        WITH p AS (SELECT *, lag(status) OVER w AS prev, lead(status) OVER w AS next
+                   FROM subscription_periods
+                   WINDOW w AS (PARTITION BY subscription_id ORDER BY valid_from))
+        SELECT count(*) FILTER (WHERE status = 'past_due' AND prev IS DISTINCT FROM 'past_due'
+                                  AND NOT EXISTS (SELECT 1 FROM payments y
+                                      WHERE y.subscription_id = p.subscription_id
+                                        AND y.created_at = p.valid_from AND y.status = 'failed')),
+               count(*) FILTER (WHERE status = 'past_due' AND next = 'active'
+                                  AND NOT EXISTS (SELECT 1 FROM payments y
+                                      WHERE y.subscription_id = p.subscription_id
+                                        AND y.created_at = p.valid_to AND y.status = 'succeeded')),
+               (SELECT count(*) FROM payments y WHERE status = 'failed' AND NOT EXISTS (
+                    SELECT 1 FROM subscription_periods q
+                    WHERE q.subscription_id = y.subscription_id AND q.status = 'past_due'
+                      AND q.valid_from <= y.created_at
+                      AND (q.valid_to IS NULL OR q.valid_to > y.created_at)))
+        FROM p""")
+    assert started == recovered == unpaid == 0
+    # Both ways out of past_due happen: recovering, and being cancelled while past_due.
+    back, cancelled = one(con, """
+        WITH p AS (SELECT *, lead(status) OVER (PARTITION BY subscription_id ORDER BY valid_from)
+                             AS next FROM subscription_periods)
+        SELECT count(*) FILTER (WHERE status = 'past_due' AND next = 'active'),
+               count(*) FILTER (WHERE status = 'past_due' AND next IS NULL AND valid_to IS NOT NULL)
+        FROM p""")
+    assert back > 0 and cancelled > 0
+    # Payments fall in a paid period; fees only on succeeded ones.
+    assert one(con, """
+        SELECT count(*) FROM payments y WHERE NOT EXISTS (
+            SELECT 1 FROM subscription_periods q WHERE q.subscription_id = y.subscription_id
+               AND q.status <> 'trialing' AND q.valid_from <= y.created_at
+               AND (q.valid_to IS NULL OR q.valid_to > y.created_at))""")[0] == 0
+    assert one(con, """
+        SELECT count(*) FILTER (WHERE status = 'failed' AND fee_cents <> 0),
+               count(*) FILTER (WHERE status = 'succeeded'
+                                  AND fee_cents <> round(amount_cents * 0.029) + 30),
+               count(*) FILTER (WHERE status = 'failed') > 0
+        FROM payments""") == (0, 0, True)
+
+
+def test_leads_move_through_the_funnel(company):
+    _, con = company
+    # Timestamps in funnel order, each stage implying the ones before; status = latest stage.
+    assert one(con, """
+        SELECT count(*) FROM leads WHERE NOT (
+            (contacted_at IS NULL OR contacted_at > created_at)
+            AND (qualified_at IS NULL OR contacted_at < qualified_at)
+            AND (converted_at IS NULL OR qualified_at < converted_at)
+            AND (lost_at IS NULL OR (converted_at IS NULL
+                 AND lost_at > greatest(created_at, contacted_at, qualified_at)))
+            AND status = CASE WHEN lost_at IS NOT NULL THEN 'lost'
+                              WHEN converted_at IS NOT NULL THEN 'converted'
+                              WHEN qualified_at IS NOT NULL THEN 'qualified'
+                              WHEN contacted_at IS NOT NULL THEN 'contacted' ELSE 'new' END)
+        """)[0] == 0
+    # Lost leads were lost at every stage but the last.
+    lost_at = {r[0] for r in con.execute("""
+        SELECT CASE WHEN qualified_at IS NOT NULL THEN 'qualified'
+                    WHEN contacted_at IS NOT NULL THEN 'contacted' ELSE 'new' END
+        FROM leads WHERE status = 'lost'""").fetchall()}
+    assert lost_at == {"new", "contacted", "qualified"}
+    # A realistic funnel for leads old enough to have gone through it...
+    contacted, qualified, converted = one(con, """
+        SELECT avg((contacted_at IS NOT NULL)::INT), avg((qualified_at IS NOT NULL)::INT),
+               avg((converted_at IS NOT NULL)::INT)
+        FROM leads WHERE created_at < (SELECT max(created_at) - INTERVAL 60 DAY FROM leads)""")
+    assert 0.6 < contacted < 0.8 and 0.25 < qualified < 0.45 and 0.07 < converted < 0.18
+    # ...while the newest leads are mostly still new or contacted.
+    assert one(con, """
+        SELECT avg((status IN ('new', 'contacted'))::INT) FROM leads
+        WHERE created_at >= (SELECT max(created_at) - INTERVAL 3 DAY FROM leads)""")[0] > 0.8
+    # Being contacted and qualified are completed calls by the lead's owner.
+    assert one(con, """
+        SELECT count(*) FROM leads l, unnest([l.contacted_at, l.qualified_at]) AS s(stamp)
+        WHERE s.stamp IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM calls c WHERE c.lead_id = l.id AND c.started_at = s.stamp
+               AND c.status = 'completed')""")[0] == 0
+
+
+def test_calls_are_made_in_sales_hours(company):
+    _, con = company
+    # Outcome and duration only for completed calls; calls by the owner, at the lead's branch,
+    # after the lead came in and no later than it was won or lost.
+    assert one(con, """
+        SELECT count(*) FROM calls c JOIN leads l ON l.id = c.lead_id
+        WHERE (c.outcome IS NULL) <> (c.status <> 'completed')
+           OR (c.duration_s > 0) <> (c.status = 'completed')
+           OR c.staff <> l.staff OR c.branch <> l.branch OR c.started_at <= l.created_at
+           OR c.started_at > coalesce(l.converted_at, l.lost_at, 'infinity'::TIMESTAMP)
+        """)[0] == 0
+    assert one(con, "SELECT count(*) FROM calls c LEFT JOIN leads l ON l.id = c.lead_id"
+                    " WHERE l.id IS NULL")[0] == 0
+    # Local working hours 09:00-20:00, Monday to Saturday, busiest late morning and evening.
+    hours = dict(con.execute("""
+        SELECT hour(started_at + INTERVAL 330 MINUTE), count(*) FROM calls GROUP BY 1""").fetchall())
+    assert set(hours) == set(range(9, 20))
+    assert hours[11] > 1.5 * hours[9] and hours[11] > 1.5 * hours[13]
+    days = dict(con.execute(f"SELECT isodow({LOCAL.format('started_at')}), count(*) FROM calls"
+                            " GROUP BY 1").fetchall())
+    assert 7 not in days and days[6] < 0.7 * days[3]
+    # A leaderboard has something to say: staff differ in volume and in success.
+    board = con.execute("""
+        SELECT staff, count(*), avg((status = 'completed')::INT), avg((outcome = 'interested')::INT)
+        FROM calls GROUP BY 1""").fetchall()
+    assert len(board) == 6
+    volumes, completed = [r[1] for r in board], [r[2] for r in board]
+    assert max(volumes) > 1.3 * min(volumes) and max(completed) - min(completed) > 0.08
+
+
+def test_jobs_durations(company):
+    _, con = company
+    assert one(con, """
+        SELECT count(*) FROM jobs
+        WHERE (duration_s IS NULL) <> (status = 'running')
+           OR abs(epoch(finished_at) - epoch(created_at) - duration_s) > 0.001
+           OR duration_s <= 0""")[0] == 0
+
+
+def test_api_requests_one_row_per_hour(company):
+    summary, con = company
+    lo, hi = (datetime.fromisoformat(summary[k]) for k in ("utc_start", "utc_end"))
+    rows, distinct, first, last, off_hour, bad = one(con, """
+        SELECT count(*), count(DISTINCT occurred_at), min(occurred_at), max(occurred_at),
+               count(*) FILTER (WHERE date_trunc('hour', occurred_at) <> occurred_at),
+               count(*) FILTER (WHERE errors < 0 OR errors > requests OR requests <= 0)
+        FROM api_requests""")
+    assert off_hour == bad == 0 and rows == distinct
+    # Every whole UTC hour starting inside the history, no gaps.
+    assert first == lo.replace(minute=0) + timedelta(hours=1) and last == hi.replace(minute=0)
+    assert rows == (last - first) // timedelta(hours=1) + 1 == 730 * 24
+    # Daily seasonality follows local (IST) working hours; traffic grows.
+    night, day, early, late = one(con, """
+        SELECT avg(requests) FILTER (WHERE hour(occurred_at + INTERVAL 330 MINUTE) = 3),
+               avg(requests) FILTER (WHERE hour(occurred_at + INTERVAL 330 MINUTE) = 11),
+               avg(requests) FILTER (WHERE occurred_at < ? + INTERVAL 90 DAY),
+               avg(requests) FILTER (WHERE occurred_at >= ? - INTERVAL 90 DAY)
+        FROM api_requests""", lo, hi)
+    assert day > 3 * night and late > 2 * early
+
+
+def test_posts_and_their_stats(company):
+    summary, con = company
+    assert one(con, """
+        SELECT count(*) FROM posts WHERE (published_at IS NOT NULL) <> (status = 'posted')
+            OR published_at <= created_at""")[0] == 0
+    assert one(con, "SELECT count(*) / (SELECT count(DISTINCT {}) FROM posts) FROM posts"
+                    .format(LOCAL.format("created_at")))[0] > 0.5  # a few posts a day
+    # Stats: only posted posts, one row per local day from the publishing day for 30 days,
+    # stamped at the start of the local day.
+    assert one(con, f"""
+        SELECT count(*) FROM post_stats s LEFT JOIN posts p ON p.id = s.post_id
+        WHERE p.status IS DISTINCT FROM 'posted' OR s.platform <> p.platform
+           OR {LOCAL.format('s.occurred_at')} < {LOCAL.format('p.published_at')}
+           OR {LOCAL.format('s.occurred_at')} >= {LOCAL.format('p.published_at')} + 30
+           OR CAST(s.occurred_at + INTERVAL 330 MINUTE AS TIME) <> TIME '00:00'""")[0] == 0
+    assert one(con, "SELECT count(*) - count(DISTINCT (post_id, occurred_at)) FROM post_stats")[0] == 0
+    full, days = one(con, f"""
+        SELECT count(*) FILTER (WHERE n <> 30), count(*) FROM (
+            SELECT p.id, count(s.post_id) AS n FROM posts p LEFT JOIN post_stats s ON s.post_id = p.id
+            WHERE p.status = 'posted'
+              AND {LOCAL.format('p.published_at')} <= DATE '{summary["end"]}' - 29 GROUP BY 1)""")
+    assert full == 0 and days > 0
+    # Views decay after publishing; engagement is a small share of views.
+    first_day, tenth_day, likes, comments, shares = one(con, f"""
+        SELECT sum(views) FILTER (WHERE d = 0), sum(views) FILTER (WHERE d = 9),
+               sum(likes) / sum(views), sum(comments) / sum(views), sum(shares) / sum(views)
+        FROM (SELECT s.*, {LOCAL.format('s.occurred_at')} - {LOCAL.format('p.published_at')} AS d
+              FROM post_stats s JOIN posts p ON p.id = s.post_id)""")
+    assert first_day > 10 * tenth_day
+    assert 0.03 < likes < 0.05 and 0.003 < comments < 0.007 and 0.006 < shares < 0.01
+
+
+def test_ad_spend_per_day_and_campaign(company):
+    _, con = company
+    assert one(con, f"""
+        SELECT count(*) - count(DISTINCT (occurred_at, campaign)),
+               count(*) FILTER (WHERE CAST(occurred_at + INTERVAL 330 MINUTE AS TIME) <> TIME '00:00'),
+               count(*) FILTER (WHERE NOT (0 < spend_cents AND clicks <= impressions
+                                           AND conversions <= clicks)),
+               count(DISTINCT {LOCAL.format('occurred_at')})
+        FROM ad_spend""") == (0, 0, 0, 730)
+    # One platform per campaign.
+    assert one(con, "SELECT max(n) FROM (SELECT count(DISTINCT platform) AS n FROM ad_spend"
+                    " GROUP BY campaign)")[0] == 1
+
 
 def test_project_file_matches_the_data(company):
     summary, con = company
@@ -264,14 +542,14 @@ def test_project_file_matches_the_data(company):
         assert m.description, name
         if not hasattr(m, "table"):
             continue
-        used = {getattr(m, k, None) for k in ("time", "start", "end", "column")}
-        used |= set(m.where) | set(m.dimensions.values())
+        used = {getattr(m, k, None) for k in ("time", "start", "end", "column", "entity")}
+        used |= set(m.where) | {c for c in m.dimensions.values() if not c.startswith("@")}
         assert used - {None} <= columns[m.table], name
         for column, cond in m.where.items():  # where values that select nothing are typos
             values = cond if not isinstance(cond, dict) else next(iter(cond.values()))
             values = values if isinstance(values, list) else [values]
             seen = {r[0] for r in con.execute(f'SELECT DISTINCT "{column}" FROM "{m.table}"')
                     .fetchall()}
-            if isinstance(cond, dict) and next(iter(cond)) in ("gt", "ge", "lt", "le"):
+            if isinstance(cond, dict) and next(iter(cond)) in ("gt", "ge", "lt", "le", "is_null"):
                 continue
             assert set(values) <= seen, (name, column, values)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from daypulse.calendar import SECONDS_PER_DAY, Calendar, day_num, zone
 from daypulse.compile import changes, kinds
@@ -42,8 +43,9 @@ ManualSeries = dict[str, list[tuple[date, object]]]
 Dims = tuple[tuple[str, str], ...]
 
 
-@dataclass(frozen=True)
-class MetricValue:
+class MetricValue(NamedTuple):
+    """One stored number. A tuple: millions are made per run, so construction must be cheap."""
+
     metric: str
     grain: str
     period_start: date
@@ -148,16 +150,17 @@ def compute_values(project: Project, start: date, end: date, metrics: Iterable[s
         if key[0] == "single":
             (name,) = members
             raw = _execute(members, _run, src, project, name, project.metrics[name], plan, as_of)
-            by_member = {name: raw}
+            by_member = {name: _columns(raw)}
         else:
             ctx = kinds.Ctx(src, project, plan)
             raw = _execute(members, _run_group, ctx, key, members, as_of)
-            by_member = {n: _member_rows(raw, n) for n in members}
+            cols = raw.to_pydict()
+            by_member = {n: _member_columns(cols, n) for n in members}
         for n, rows in by_member.items():
-            values, keys = _collect(rows, members[n])
+            values, keys = _collect(rows, members[n], drop_empty=key[0] != "single")
             results[n].update(values)
             seen[n].update(keys)
-        report(list(members), t0, len(raw))
+        report(list(members), t0, len(next(iter(by_member.values()))["grain"]))
     for name in order:  # parts come first in this order
         m = project.metrics[name]
         if isinstance(m, ManualMetric):
@@ -194,7 +197,7 @@ def _run_group(ctx, key, members: dict[str, set], as_of: datetime) -> list[dict]
         expr = changes.lifecycle_group(ctx, metrics)
     else:
         expr = kinds.run_group(ctx, key, metrics, members)
-    return expr.to_pyarrow().to_pylist()
+    return expr.to_pyarrow()
 
 
 def _group_key(project: Project, name: str, m) -> tuple:
@@ -248,9 +251,19 @@ def _jobs(project: Project, names: list[str], grains_of: dict) -> dict[tuple, di
     return jobs
 
 
-def _member_rows(raw: list[dict], name: str) -> list[dict]:
-    value, n = f"value__{name}", f"n__{name}"
-    return [{**r, "value": r[value], "n": r[n]} for r in raw if r[n]]
+def _member_columns(cols: dict[str, list], name: str) -> dict[str, list]:
+    """One member's value and n columns out of a shared query's result."""
+    out = {k: v for k, v in cols.items() if not k.startswith(("value__", "n__"))}
+    out["value"], out["n"] = cols[f"value__{name}"], cols[f"n__{name}"]
+    return out
+
+
+def _columns(raw) -> dict[str, list]:
+    """A query's rows as {column: values} (Arrow does this in C; kind: sql gives dicts)."""
+    if isinstance(raw, list):
+        keys = list(raw[0]) if raw else ["grain", "period", "gset", "value", "n"]
+        return {k: [r.get(k) for r in raw] for k in keys}
+    return raw.to_pydict()
 
 
 def _run(src, project: Project, name: str, m, plan: Plan, as_of: datetime) -> list[dict]:
@@ -265,7 +278,7 @@ def _run(src, project: Project, name: str, m, plan: Plan, as_of: datetime) -> li
         expr = kinds.cumulative(ctx, name, m, project.metrics[m.of])
     else:
         raise TypeError(type(m))
-    return expr.to_pyarrow().to_pylist()
+    return expr.to_pyarrow()
 
 
 def compiled_sql(project: Project, name: str, start: date, end: date,
@@ -343,19 +356,23 @@ def _sql_rows(src, project: Project, name: str, m: SqlMetric, plan: Plan) -> lis
     return out
 
 
-def _collect(raw: list[dict], grains) -> tuple[dict, dict]:
-    """{grain: {(period, dims): value}} and {grain: {dims seen}} from a query's rows,
-    for the grains this query computed for the metric."""
+def _collect(cols: dict[str, list], grains, drop_empty: bool = False) -> tuple[dict, dict]:
+    """{grain: {(period, dims): value}} and {grain: {dims seen}} from a query's columns, for
+    the grains this query computed for the metric. ``drop_empty``: rows where nothing
+    contributed (n = 0) are left to zero-fill (a shared query's other members made them)."""
     values: dict[str, dict] = {g: {} for g in grains}
     seen: dict[str, set] = {g: {()} for g in grains}  # the total always has a row
-    for rec in raw:
-        g = rec["grain"]
-        if g not in values:
+    dim_cols = {k[2:]: v for k, v in cols.items() if k.startswith("d_")}
+    names_of: dict[str, tuple[str, ...]] = {}
+    rows = zip(cols["grain"], cols["period"], cols["gset"], cols["value"], cols["n"], strict=True)
+    for i, (g, period, gset, value, n) in enumerate(rows):
+        if g not in values or (drop_empty and not n):
             continue
-        gset = [d for d in rec["gset"].split(",") if d]
-        dims = tuple(sorted((d, rec[f"d_{d}"]) for d in gset))
-        values[g][(rec["period"], dims)] = rec["value"]
-        if rec["n"]:
+        if gset not in names_of:
+            names_of[gset] = tuple(sorted(d for d in gset.split(",") if d))
+        dims = tuple((d, dim_cols[d][i]) for d in names_of[gset])
+        values[g][(period, dims)] = value
+        if n:
             seen[g].add(dims)
     return values, seen
 
@@ -368,6 +385,7 @@ def _derived(project: Project, results, seen, m, plan: Plan) -> tuple[dict, dict
     """
     parts = depends_on(m)
     zeros = {p: _zero(project, project.metrics[p]) for p in parts}
+    formula = arithmetic.compiled(m.expr) if isinstance(m, DerivedMetric) else None
     values, keys = {}, {}
     for g, span in plan.spans.items():
         of = {p: results[p].get(g, {}) for p in parts}
@@ -381,7 +399,7 @@ def _derived(project: Project, results, seen, m, plan: Plan) -> tuple[dict, dict
                     n, d = got[m.numerator], got[m.denominator]
                     values[g][(pn, dims)] = None if n is None or not d else float(n) / float(d)
                 else:
-                    values[g][(pn, dims)] = arithmetic.evaluate(m.expr, got)
+                    values[g][(pn, dims)] = formula(got)
     return values, keys
 
 
@@ -407,10 +425,10 @@ def _zero_filled(project: Project, name: str, plan: Plan, values: dict,
     out = []
     for g, span in plan.spans.items():
         by_key = values.get(g, {})
+        keys = sorted(seen.get(g, {()}))
         for p in span.periods:
             pn = day_num(p)
-            for dims in sorted(seen.get(g, {()})):
-                out.append(MetricValue(name, g, p, dims, by_key.get((pn, dims), zero)))
+            out += [MetricValue(name, g, p, dims, by_key.get((pn, dims), zero)) for dims in keys]
     return out
 
 

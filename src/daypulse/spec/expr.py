@@ -14,8 +14,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from functools import lru_cache
 
-_BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-           ast.Div: None}
+_BINARY = (ast.Add, ast.Sub, ast.Mult, ast.Div)
 
 
 @lru_cache(maxsize=512)
@@ -26,18 +25,16 @@ def parse(text: str) -> ast.expr:
     except SyntaxError as exc:
         raise ValueError(f"not an arithmetic expression: {exc.msg}") from None
     for node in ast.walk(tree):
-        if isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Name, ast.Load)) or type(node) in _BINARY:
-            if isinstance(node, ast.BinOp) and type(node.op) not in _BINARY:
-                raise ValueError(f"operator {type(node.op).__name__} is not allowed (use + - * /)")
-            if isinstance(node, ast.UnaryOp) and not isinstance(node.op, (ast.USub, ast.UAdd)):
-                raise ValueError("only unary minus is allowed")
-            continue
-        if isinstance(node, (ast.USub, ast.UAdd)):
-            continue
-        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-            continue
-        raise ValueError(f"{ast.unparse(node)!r} is not allowed: use metric names, numbers,"
-                         " + - * / and parentheses")
+        if isinstance(node, ast.BinOp) and not isinstance(node.op, _BINARY):
+            raise ValueError(f"operator {type(node.op).__name__} is not allowed (use + - * /)")
+        if isinstance(node, ast.UnaryOp) and not isinstance(node.op, (ast.USub, ast.UAdd)):
+            raise ValueError("only unary minus is allowed")
+        if isinstance(node, ast.Constant) and type(node.value) not in (int, float):
+            raise ValueError(f"{ast.unparse(node)!r} is not allowed: only numbers")
+        if not isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Name, ast.Load, ast.Constant,
+                                 ast.USub, ast.UAdd, *_BINARY)):
+            raise ValueError(f"{ast.unparse(node)!r} is not allowed: use metric names, numbers,"
+                             " + - * / and parentheses")
     return tree
 
 
@@ -51,28 +48,62 @@ Number = int | float | Decimal | None
 
 
 def evaluate(text: str, values: Mapping[str, Number]) -> Number:
-    """The expression's value; integers stay integers until a
-    division, and DECIMAL values stay DECIMAL."""
-    return _eval(parse(text), values)
+    """The expression's value; integers stay integers until a division, DECIMAL stays DECIMAL."""
+    return compiled(text)(values)
 
 
-def _eval(node: ast.expr, values: Mapping[str, Number]) -> Number:
-    if isinstance(node, ast.Constant):
-        return node.value
-    if isinstance(node, ast.Name):
-        return values[node.id]
-    if isinstance(node, ast.UnaryOp):
-        v = _eval(node.operand, values)
-        return None if v is None else (-v if isinstance(node.op, ast.USub) else v)
-    assert isinstance(node, ast.BinOp)
-    left, right = _eval(node.left, values), _eval(node.right, values)
-    if left is None or right is None:
+def _add(a, b):
+    return None if a is None or b is None else _mix(a, b, operator.add)
+
+
+def _sub(a, b):
+    return None if a is None or b is None else _mix(a, b, operator.sub)
+
+
+def _mul(a, b):
+    return None if a is None or b is None else _mix(a, b, operator.mul)
+
+
+def _div(a, b):
+    if a is None or b is None or b == 0:
         return None
-    if isinstance(left, float) or isinstance(right, float):  # Decimal does not mix with float
-        left, right = float(left), float(right)
-    if isinstance(node.op, ast.Div):
-        if right == 0:
-            return None
-        return Decimal(left) / Decimal(right) if isinstance(left, Decimal) or isinstance(
-            right, Decimal) else left / right
-    return _BINARY[type(node.op)](left, right)
+    if isinstance(a, Decimal) or isinstance(b, Decimal):
+        return _mix(a, b, lambda x, y: Decimal(x) / Decimal(y) if not isinstance(x, float) else x / y)
+    return a / b
+
+
+def _neg(a):
+    return None if a is None else -a
+
+
+def _mix(a, b, op):
+    if isinstance(a, float) or isinstance(b, float):  # Decimal does not mix with float
+        return op(float(a), float(b))
+    return op(a, b)
+
+
+_CALLS = {ast.Add: "_add", ast.Sub: "_sub", ast.Mult: "_mul", ast.Div: "_div"}
+
+
+@lru_cache(maxsize=512)
+def compiled(text: str):
+    """``evaluate`` as a Python function of the values dict, for millions of calls.
+
+    The source is generated from the checked tree (only names, numbers and the helpers
+    above), so nothing but arithmetic can run.
+    """
+
+    def source(node: ast.expr) -> str:
+        if isinstance(node, ast.Constant):
+            return repr(node.value)
+        if isinstance(node, ast.Name):
+            return f"v[{node.id!r}]"
+        if isinstance(node, ast.UnaryOp):
+            inner = source(node.operand)
+            return f"_neg({inner})" if isinstance(node.op, ast.USub) else inner
+        assert isinstance(node, ast.BinOp)
+        return f"{_CALLS[type(node.op)]}({source(node.left)}, {source(node.right)})"
+
+    helpers = {"_add": _add, "_sub": _sub, "_mul": _mul, "_div": _div, "_neg": _neg,
+               "__builtins__": {}}
+    return eval(f"lambda v: {source(parse(text))}", helpers)  # the tree was checked
