@@ -30,6 +30,7 @@ def run_demo(directory: Path, *, days: int, info, console, progress) -> None:
         Path(f"{store_file}{suffix}").unlink(missing_ok=True)
     project = load_project(directory / PROJECT_FILE)
     store = open_store(project.store)
+    _type_in_finance(store, first, last)
     names = list(project.metrics)
     t1 = time.perf_counter()
     with progress(len(with_parts(project, names)), "metrics") as step:
@@ -43,29 +44,56 @@ def run_demo(directory: Path, *, days: int, info, console, progress) -> None:
          " --format jsonl --metric signups | head   (definitions: daypulse metrics)")
 
 
+def _type_in_finance(store, first: date, last: date) -> None:
+    """What a finance team would have typed in with `daypulse manual set`: burn rate and
+    runway, revised once a quarter."""
+    from decimal import Decimal
+
+    from daypulse.store.manual import set_value
+
+    burn, runway, day = 3_800_000, 26, first
+    while day <= last:
+        set_value(store, "burn_rate", day, Decimal(burn), note="demo: quarterly plan", set_by="demo")
+        set_value(store, "runway", day, Decimal(runway), note="demo: quarterly plan", set_by="demo")
+        burn, runway, day = burn + 350_000, max(runway - 2, 9), day + timedelta(days=91)
+
+
 def _print_summary(project, values, end, console, Table) -> None:
+    """One table per pack: the last day, the day before, a week before, and the month so far."""
+    from daypulse.spec.packs import load_pack
+
     day = {(v.metric, v.period_start): v.value for v in values
            if v.grain == "day" and not v.dims}
-    prev = end - timedelta(days=1)
-    week_ago = end - timedelta(days=7)
-    t = Table(title=f"{project.name}: {end} ({project.timezone})")
-    for col in ("metric", "value", "day before", "a week before"):
-        t.add_column(col, overflow="fold")
-    for name, m in project.metrics.items():
-        if (name, end) not in day:
-            continue
-        t.add_row(m.label or name, _fmt(m, day[(name, end)]), _fmt(m, day.get((name, prev))),
-                  _fmt(m, day.get((name, week_ago))))
-    console.print(t)
+    month = {v.metric: v.value for v in values
+             if v.grain == "month" and not v.dims and v.period_start == end.replace(day=1)}
+    prev, week_ago = end - timedelta(days=1), end - timedelta(days=7)
+    groups = {name: list(load_pack(name).metrics) for name in project.include}
+    shown = {n for names in groups.values() for n in names}
+    groups[project.name] = [n for n in project.metrics if n not in shown]
+    for group, names in groups.items():
+        t = Table(title=f"{group}: {end} ({project.timezone})", title_justify="left")
+        for col in ("metric", "value", "day before", "a week before", "month so far"):
+            t.add_column(col, overflow="fold", justify="left" if col == "metric" else "right")
+        for name in names:
+            m = project.metrics.get(name)
+            if m is None or ((name, end) not in day and name not in month):
+                continue
+            t.add_row(m.label or name, _fmt(m, day.get((name, end))), _fmt(m, day.get((name, prev))),
+                      _fmt(m, day.get((name, week_ago))), _fmt(m, month.get(name)))
+        if t.row_count:
+            console.print(t)
 
 
 def _fmt(m, v) -> str:
     if v is None:
         return "-"
     if m.format == "currency":
-        return f"${float(v) / 100:,.2f}"
+        sign = "-" if v < 0 else ""
+        return f"{sign}${abs(float(v)) / 100:,.2f}"
     if m.format == "percent":
         return f"{float(v) * 100:.1f}%"
+    if m.format == "duration":
+        return f"{float(v):,.0f}s" if float(v) < 600 else f"{float(v) / 60:,.1f}min"
     if isinstance(v, float) and not v.is_integer():
         return f"{v:,.2f}"
     return f"{int(v):,}"

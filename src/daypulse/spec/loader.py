@@ -221,13 +221,17 @@ def _include_packs(data: dict, loc: Located, issues: list[Issue]) -> None:
     found, origin = packs.expand(include, settings["params"], settings["columns"], exclude, issue)
     own = data.get("metrics") if isinstance(data.get("metrics"), dict) else {}
     merged = {k: v for k, v in found.items() if k not in own}
+    _overlay_packs(loc, {k: origin[k] for k in merged})
+    data["metrics"] = {**merged, **(own or {})}
+
+
+def _overlay_packs(loc: Located, origin: dict) -> None:
+    """Problems in a pack's metric point at the pack file's line, not the project's."""
     files: dict[str, Located] = {}
-    for name in merged:
-        pack = origin[name]
+    for name, pack in origin.items():
         if pack.name not in files:
             files[pack.name] = Located(pack.file, yaml.compose(pack.text, Loader=yaml.SafeLoader))
         loc.overlay(("metrics", name), files[pack.name])
-    data["metrics"] = {**merged, **(own or {})}
 
 
 def load_project(path: str | os.PathLike | None = None) -> Project:
@@ -247,6 +251,18 @@ def locate(path: str | os.PathLike) -> Located:
     """Line numbers of a project file, for issues found after loading (e.g. by `check`)."""
     p = Path(path)
     try:
-        return Located(str(p), yaml.compose(p.read_text(), Loader=yaml.SafeLoader))
+        text = p.read_text()
+        loc = Located(str(p), yaml.compose(text, Loader=yaml.SafeLoader))
+        raw = yaml.safe_load(text) or {}
     except (OSError, yaml.YAMLError):
         return Located(str(p), None)
+    include = raw.get("include") if isinstance(raw, dict) else None
+    if isinstance(include, list):
+        own = raw.get("metrics") if isinstance(raw.get("metrics"), dict) else {}
+        origin = {}
+        for name in include:
+            if name in packs.PACKS:
+                pack = packs.load_pack(name)
+                origin.update({m: pack for m in pack.metrics if m not in own})
+        _overlay_packs(loc, origin)
+    return loc
