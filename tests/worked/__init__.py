@@ -28,7 +28,7 @@ def at(utc: str, local: str) -> datetime:
 
 @dataclass
 class Table:
-    columns: dict[str, str]  # column -> int | str | bool | ts
+    columns: dict[str, str]  # column -> int | str | bool | ts | float
     rows: list[dict]
 
     @classmethod

@@ -20,7 +20,8 @@ BACKENDS = ("duckdb", "sqlite", "postgres", "spark")
 def _arrow(table: Table):
     import pyarrow as pa
 
-    types = {"int": pa.int64(), "str": pa.string(), "bool": pa.bool_(), "ts": pa.timestamp("us")}
+    types = {"int": pa.int64(), "str": pa.string(), "bool": pa.bool_(), "ts": pa.timestamp("us"),
+             "float": pa.float64()}
     return pa.table({c: pa.array([r[c] for r in table.rows], types[t])
                      for c, t in table.columns.items()})
 
@@ -53,7 +54,7 @@ def _sqlite_value(v, kind: str):
 def _sqlite(story: Story, folder: Path):
     path = folder / f"{story.key}.sqlite"
     path.unlink(missing_ok=True)
-    declared = {"int": "BIGINT", "str": "TEXT", "bool": "BOOLEAN", "ts": "TIMESTAMP"}
+    declared = {"int": "BIGINT", "str": "TEXT", "bool": "BOOLEAN", "ts": "TIMESTAMP", "float": "DOUBLE"}
     con = sqlite3.connect(path)
     try:
         for name, table in story.tables.items():
@@ -72,7 +73,8 @@ def _sqlite(story: Story, folder: Path):
 def _postgres(story: Story, schema: str, url: str):
     import psycopg
 
-    declared = {"int": "bigint", "str": "text", "bool": "boolean", "ts": "timestamp"}
+    declared = {"int": "bigint", "str": "text", "bool": "boolean", "ts": "timestamp",
+                "float": "double precision"}
     with psycopg.connect(url, autocommit=True) as con:
         con.execute(f"CREATE SCHEMA {schema}")
         for name, table in story.tables.items():

@@ -585,11 +585,13 @@ def _subscription_block(rng, cal: _Calendar, inc: dict, user, start, tier, annua
         hit = convert & (tier > 0) & (paid_start < w0) & (cancel > w0) & (u < 0.12)
         cancel = np.where(hit, w0 + (rng.random(m) * 7 * DAY).astype(np.int64), cancel)
     plan0 = np.where(tier == 0, 1, 2 * tier + annual)
-    # One plan change for some paying customers: mostly upgrades.
+    # One plan change for some paying customers: Starter mostly upgrades, Pro and Business
+    # downgrade about as often as they upgrade (so contraction MRR is not a rarity).
     lo, hi = paid_start, np.minimum(cancel, cal.end_us)
-    new_tier = np.where(rng.random(m) < 0.7, np.minimum(tier + 1, 3), np.maximum(tier - 1, 1))
+    p_up = np.where(tier == 1, 0.8, 0.45)
+    new_tier = np.where(rng.random(m) < p_up, np.minimum(tier + 1, 3), np.maximum(tier - 1, 1))
     change = (convert & (tier > 0) & (new_tier != tier) & (hi - lo > 7 * DAY)
-              & (rng.random(m) < 0.15))
+              & (rng.random(m) < 0.2))
     change_at = np.where(change, lo + DAY + (rng.random(m) * (hi - lo - 2 * DAY)).astype(np.int64),
                          -1)
     plan1 = np.where(change, 2 * new_tier + annual, plan0)
