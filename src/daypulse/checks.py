@@ -23,39 +23,57 @@ def source_issues(project: Project, con, loc) -> list[Issue]:
     for name, m in project.metrics.items():
         if not isinstance(m, TableMetric):
             continue
-        at = ("metrics", name)
-        physical = project.table(m.table).name
-        if physical not in tables:
-            try:
-                tables[physical] = warehouse.table(con, physical).schema()
-            except DaypulseError as exc:
-                tables[physical] = None
-                issues.append(loc.issue(at + ("table",), str(exc), metric=name,
-                                        hint="map it under tables: or check the source URL"))
-        schema = tables[physical]
-        if schema is None:
-            continue
-        wanted = {"column": m.column}
-        if isinstance(m, (EventMetric, LifecycleMetric)):
-            wanted["time"] = m.time
-        if isinstance(m, (StateMetric, MovementMetric)):
-            wanted.update(start=m.start, end=m.end)
-        if isinstance(m, MovementMetric):
-            wanted["entity"] = m.entity
-        wanted.update({f"dimensions.{d}": c for d, c in m.dimensions.items()
-                       if not c.startswith("@")})
-        wanted.update({f"where.{c}": c for c in m.where})
-        for setting, col in wanted.items():
-            if col and col not in schema.names:
-                path = at + tuple(setting.split("."))
-                issues.append(loc.issue(path, f"{setting}: column {col!r} is not in table"
-                                        f" {physical!r}", metric=name,
-                                        hint="its columns: " + ", ".join(schema.names[:30])))
-            elif col and setting in ("time", "start", "end"):
-                typ = schema[col]
-                if not (typ.is_timestamp() or typ.is_date() or typ.is_string()):
-                    issues.append(loc.issue(at + (setting,), f"{setting}: column {col!r} is"
-                                            f" {typ}, not a timestamp", metric=name))
+        issues += _table_issues(project, con, loc, tables, name, m, ("metrics", name), _wanted(m))
+        if isinstance(m, EventMetric) and m.during is not None:
+            d = m.during
+            wanted = {"entity": d.entity, "start": d.start, "end": d.end}
+            wanted.update({f"where.{c}": c for c in d.where})
+            issues += _table_issues(project, con, loc, tables, name, d, ("metrics", name, "during"),
+                                    wanted)
+    return issues
+
+
+def _wanted(m: TableMetric) -> dict[str, str | None]:
+    """The columns a metric names, by the setting that names them."""
+    wanted = {"column": m.column}
+    if isinstance(m, (EventMetric, LifecycleMetric)):
+        wanted["time"] = m.time
+    if isinstance(m, (StateMetric, MovementMetric)):
+        wanted.update(start=m.start, end=m.end)
+    if isinstance(m, MovementMetric):
+        wanted["entity"] = m.entity
+    if isinstance(m, EventMetric) and m.during is not None:
+        wanted["during.match"] = m.during.match or m.during.entity
+    wanted.update({f"dimensions.{d}": c for d, c in m.dimensions.items() if not c.startswith("@")})
+    wanted.update({f"where.{c}": c for c in m.where})
+    return wanted
+
+
+def _table_issues(project, con, loc, tables: dict, name: str, m, at: tuple,
+                  wanted: dict) -> list[Issue]:
+    issues = []
+    physical = project.table(m.table).name
+    if physical not in tables:
+        try:
+            tables[physical] = warehouse.table(con, physical).schema()
+        except DaypulseError as exc:
+            tables[physical] = None
+            issues.append(loc.issue(at + ("table",), str(exc), metric=name,
+                                    hint="map it under tables: or check the source URL"))
+    schema = tables[physical]
+    if schema is None:
+        return issues
+    for setting, col in wanted.items():
+        if col and col not in schema.names:
+            path = at + tuple(setting.split("."))
+            issues.append(loc.issue(path, f"{setting}: column {col!r} is not in table"
+                                    f" {physical!r}", metric=name,
+                                    hint="its columns: " + ", ".join(schema.names[:30])))
+        elif col and setting in ("time", "start", "end"):
+            typ = schema[col]
+            if not (typ.is_timestamp() or typ.is_date() or typ.is_string()):
+                issues.append(loc.issue(at + (setting,), f"{setting}: column {col!r} is"
+                                        f" {typ}, not a timestamp", metric=name))
     return issues
 
 

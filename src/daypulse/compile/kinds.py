@@ -75,6 +75,8 @@ def base_rows(ctx: Ctx, name: str, m: TableMetric, time_col: str, first: date, l
               extra: dict | None = None) -> tuple[ir.Table, list[str]]:
     """Rows whose ``time_col`` falls in local days [first, last]: day, v, dimensions."""
     t, local = R.metric_table(ctx.src, ctx.project, name, m)
+    if getattr(m, "during", None) is not None:
+        t = R.during(ctx.src, ctx.project, t, m, name, local)
     ts, local = R.time_column(t, time_col, name, "time", local)
     t = t.filter(R.prefilter(t, ts, first, last))
     e = R.epoch(ctx.src, ts)
@@ -125,6 +127,8 @@ def event_group(ctx: Ctx, members: list[tuple[str, EventMetric]],
     preds = {name: R.where_filter(t, m.where, name) for name, m in members}
     if all(preds.values()):  # read only rows some metric needs
         t = t.filter(ibis.or_(*[ibis.and_(*p) for p in preds.values()]))
+    if m0.during is not None:  # the same for every member (it is part of the group key)
+        t = R.during(ctx.src, ctx.project, t, m0, name0, local)
     ts, local = R.time_column(t, m0.time, name0, "time", local)
     t = t.filter(R.prefilter(t, ts, plan.first_day, plan.last_day))
     e = R.epoch(ctx.src, ts)
@@ -208,8 +212,9 @@ def rolling_key(project, m: EventMetric) -> tuple:
 
 
 def _shape(project, m: EventMetric) -> tuple:
+    during = m.during.model_dump_json() if m.during else None
     return (project.table(m.table), m.time, tuple(m.dimensions.items()),
-            tuple(tuple(b) for b in m.breakdowns))
+            tuple(tuple(b) for b in m.breakdowns), during)
 
 
 def run_group(ctx: Ctx, key: tuple, members: list[tuple[str, EventMetric]],

@@ -190,3 +190,25 @@ def grouping_sets(m: TableMetric) -> list[tuple[str, ...]]:
         if key not in sets:
             sets.append(key)
     return sets
+
+
+def during(src: Source, project, t: ir.Table, m, name: str, local: bool) -> ir.Table:
+    """``t`` restricted to rows whose entity had an open row in ``m.during.table`` at the
+    row's time (start <= time < end, or no end): a semi-join the engine runs."""
+    d = m.during
+    spec = project.table(d.table)
+    if (spec.timestamps == "local") != local:
+        raise ConfigError([Issue(f"during: {d.table!r} and {m.table!r} must both use"
+                                 " timestamps: local or both UTC", metric=name)])
+    other = warehouse.table(src.con, spec.name)
+    preds = where_filter(other, d.where, name)
+    if preds:
+        other = other.filter(*preds)
+    te = epoch(src, time_column(t, m.time, name, "time", local)[0])
+    starts = epoch(src, time_column(other, d.start, name, "during.start", local)[0])
+    cond = [column(other, d.entity, name, "during.entity")
+            == column(t, d.match or d.entity, name, "during.match"), starts <= te]
+    if d.end:
+        end_ts = time_column(other, d.end, name, "during.end", local)[0]
+        cond.append(end_ts.isnull() | (epoch(src, end_ts) > te))
+    return t.semi_join(other, cond)

@@ -54,11 +54,24 @@ class TableMetric(MetricBase):
     breakdowns: list[list[str]] = Field(default_factory=list)
 
 
+class During(Strict):
+    """Keep only rows whose entity had a row open in another table at the row's time, e.g.
+    captures made while the user had an open subscription (a semi-join, in the source)."""
+
+    table: str
+    entity: str  # the entity column of `table` (a subscription's user_id)
+    match: str | None = None  # the metric table's column holding the same entity (default: same name)
+    start: str
+    end: str | None = None  # NULL: still open
+    where: dict[str, WhereValue] = Field(default_factory=dict)
+
+
 class EventMetric(TableMetric):
     kind: Literal["event"] = "event"
     time: str
     window: int | None = None
     approx: bool = False
+    during: During | None = None
 
 
 class StateMetric(TableMetric):
@@ -193,6 +206,8 @@ class Project(BaseModel):
         body["_calendar"] = [self.timezone, self.week_start]
         if isinstance(m, TableMetric):
             body["_table"] = self.table(m.table).model_dump()
+        if getattr(m, "during", None) is not None:
+            body["_during_table"] = self.table(m.during.table).model_dump()
         for part in depends_on(m):
             body[f"_part_{part}"] = self._definition(part) if part in self.metrics else None
         return body

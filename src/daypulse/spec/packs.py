@@ -28,7 +28,7 @@ from daypulse.errors import Issue
 PACKS = ("saas", "product", "sales", "ops", "marketing")
 _PARAM = re.compile(r"^\$([a-z_][a-z0-9_]*)$")
 # Settings of a metric that name one column of its table.
-_COLUMN_SETTINGS = ("time", "start", "end", "column", "entity")
+_COLUMN_SETTINGS = ("time", "start", "end", "column", "entity")  # and during's, recursively
 
 
 @dataclass
@@ -136,6 +136,15 @@ def _map_columns(body: dict, columns: dict, used: set[str]) -> dict:
             if new is not None:
                 where[new] = cond
         body["where"] = where
+    during = body.get("during")
+    if isinstance(during, dict) and isinstance(during.get("table"), str):
+        # The match column is the metric table's; the rest are the other table's.
+        match = during.get("match") or during.get("entity")
+        during = _map_columns({**during, "match": None}, columns, used)
+        if isinstance(match, str):
+            hit, new = mapped(match)
+            during["match"] = new if new is not None else match
+        body["during"] = during
     if isinstance(body.get("dimensions"), dict):
         dims, dropped = {}, set()
         for dim, col in body["dimensions"].items():

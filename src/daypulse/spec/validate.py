@@ -76,15 +76,9 @@ def _table_metric(name: str, m: TableMetric, loc: Located) -> list[Issue]:
     if m.measure in NEEDS_COLUMN and not m.column:
         out.append(loc.issue(at + ("measure",), f"measure {m.measure} needs a column",
                              metric=name, hint="add column: <the column to measure>"))
-    for col, cond in m.where.items():
-        if isinstance(cond, dict):
-            for op, value in cond.items():
-                if op not in WHERE_OPERATORS:
-                    out.append(loc.issue(at + ("where", col), f"unknown operator {op!r}",
-                                         metric=name, hint="one of " + " ".join(WHERE_OPERATORS)))
-                elif problem := _operand_problem(op, value):
-                    out.append(loc.issue(at + ("where", col, op), f"where.{col}.{op}: {problem}",
-                                         metric=name))
+    out += _where_issues(at, m.where, name, loc)
+    if isinstance(m, EventMetric) and m.during is not None:
+        out += _where_issues(at + ("during",), m.during.where, name, loc)
     for i, combo in enumerate(m.breakdowns):
         for d in combo:
             if d not in m.dimensions:
@@ -101,6 +95,20 @@ def _table_metric(name: str, m: TableMetric, loc: Located) -> list[Issue]:
                                      " (kind: event)", metric=name))
     if isinstance(m, EventMetric) and m.window is not None and m.window < 1:
         out.append(loc.issue(at + ("window",), "window must be 1 or more days", metric=name))
+    return out
+
+
+def _where_issues(at: tuple, where: dict, name: str, loc: Located) -> list[Issue]:
+    out = []
+    for col, cond in where.items():
+        if isinstance(cond, dict):
+            for op, value in cond.items():
+                if op not in WHERE_OPERATORS:
+                    out.append(loc.issue(at + ("where", col), f"unknown operator {op!r}",
+                                         metric=name, hint="one of " + " ".join(WHERE_OPERATORS)))
+                elif problem := _operand_problem(op, value):
+                    out.append(loc.issue(at + ("where", col, op), f"where.{col}.{op}: {problem}",
+                                         metric=name))
     return out
 
 
