@@ -441,6 +441,73 @@ def list_metrics(
     out.print(t)
 
 
+# -- report ------------------------------------------------------------------------------
+
+@app.command()
+def report(
+    name: Annotated[str, typer.Argument(
+        metavar="NAME", help="daily, weekly, monthly, leads, leads-weekly, or a report defined"
+                             " under reports: in daypulse.yml.", show_default=False)],
+    on: Annotated[str | None, typer.Option(
+        "--date", help="Report on the period containing this day (YYYY-MM-DD; default: the last"
+                       " complete day, week or month in the project's zone).",
+        show_default=False)] = None,
+    fmt: Annotated[str, typer.Option(
+        "--format", "-f", help="text, markdown (md), html, slack (the Block Kit JSON that would be"
+                               " posted) or json.")] = "text",
+    out_path: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Write to this file (HTML and Markdown also write their charts as PNG"
+                            " files in a folder beside it) instead of printing.",
+        show_default=False)] = None,
+    charts: Annotated[bool, typer.Option(
+        "--charts/--no-charts", help="Draw the report's charts.")] = True,
+    send: Annotated[bool, typer.Option(
+        "--send", help="Deliver to the report's subscriptions (comes with delivery; refused"
+                       " for now).")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Render a report; its period is computed first if missing or stale.
+
+    Examples: daypulse report daily; daypulse report weekly --date 2026-03-02 --format html
+    --out weekly.html; daypulse report daily --format slack.
+    """
+    from daypulse.report.content import build_report
+    from daypulse.report.output import FORMATS, rendered, write
+
+    if fmt not in FORMATS:
+        raise UsageError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
+    if send:
+        raise UsageError("--send: delivery is not built yet; render with --format and --out")
+    day = _date("--date", on)
+    project = _project(config)
+    store = _store(project)
+    rep = build_report(project, store, name, on=day, with_charts=charts and fmt != "text", info=_info)
+    template_dir = _template_dir(project, name, config)
+    if out_path is None:
+        sys.stdout.write(rendered(rep, fmt, template_dir))
+        if not rep.has_data:
+            _info(f"{rep.title}, {rep.period_label}: no data for this period")
+        return
+    for path in write(rep, fmt, out_path, template_dir):
+        _info(f"wrote {path}")
+
+
+def _template_dir(project, name: str, config) -> Path | None:
+    """A report's `template:` folder, relative to daypulse.yml."""
+    from daypulse.report.spec import load_report
+    from daypulse.spec.loader import config_path
+
+    folder = load_report(project, name).template
+    if not folder:
+        return None
+    path = Path(folder)
+    if not path.is_absolute():
+        path = config_path(config).resolve().parent / path
+    if not path.is_dir():
+        raise UsageError(f"reports.{name}.template: {path} is not a folder")
+    return path
+
+
 # -- demo --------------------------------------------------------------------------------
 
 @app.command()

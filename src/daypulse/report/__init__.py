@@ -1,0 +1,1 @@
+"""Reports: definitions, content computed once from the store, charts and renderers."""

@@ -1,0 +1,240 @@
+"""A report's content from the store: values, comparisons, sparklines, what changed, charts.
+
+The period's values (and those its comparisons, sparklines, anomaly history and charts read)
+are computed first when they are missing or were computed with an older definition, so a
+report never shows stale numbers. Everything after that reads stored values only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from daypulse.calendar import Calendar
+from daypulse.engine.compute import MetricValue, metric_grains
+from daypulse.errors import UsageError
+from daypulse.report import whatchanged
+from daypulse.report.model import Breakdown, BreakdownRow, Delta, Line, Report, Section
+from daypulse.report.spec import ReportSpec, load_report
+from daypulse.store import read
+
+COMPARISON_LABELS = {
+    ("previous", "day"): "vs day before", ("previous", "week"): "vs week before",
+    ("previous", "month"): "vs month before", ("same_weekday", "day"): "vs same weekday last week",
+    ("last_year", "day"): "vs a year before", ("last_year", "week"): "vs a year before",
+    ("last_year", "month"): "vs a year before",
+}
+
+
+@dataclass(frozen=True)
+class Period:
+    grain: str
+    start: date
+    end: date  # last local day
+    complete: bool  # False when the period is not over yet (a report "so far")
+
+
+def resolve_period(cal: Calendar, grain: str, today: date, on: date | None) -> Period:
+    """The period a report covers: the one containing ``on``, else the last complete one."""
+    if on is None:
+        current = cal.period_start(grain, today)
+        start = cal.period_start(grain, current - timedelta(days=1))
+    else:
+        if on > today:
+            raise UsageError(f"--date {on} is in the future (today is {today} in {cal.tz})")
+        start = cal.period_start(grain, on)
+    end = cal.period_end(grain, start)
+    return Period(grain, start, end, end < today)
+
+
+def shift(cal: Calendar, grain: str, start: date, n: int) -> date:
+    """The start of the period ``n`` periods before the one starting at ``start``."""
+    d = start
+    for _ in range(n):
+        d = cal.period_start(grain, d - timedelta(days=1))
+    return d
+
+
+def comparison_start(cal: Calendar, key: str, grain: str, start: date) -> date | None:
+    if key == "previous":
+        return shift(cal, grain, start, 1)
+    if key == "same_weekday":
+        return start - timedelta(days=7) if grain == "day" else None
+    if key == "last_year":
+        try:
+            return cal.period_start(grain, start.replace(year=start.year - 1))
+        except ValueError:  # 29 February
+            return cal.period_start(grain, start.replace(year=start.year - 1, day=28))
+    return None
+
+
+def build_report(project, store, name: str, *, on: date | None = None,
+                 as_of: datetime | None = None, with_charts: bool = True,
+                 compute: bool = True, info=None) -> Report:
+    spec = load_report(project, name)
+    as_of = as_of or datetime.now(UTC)
+    cal = Calendar(project.timezone, project.week_start)
+    today = cal.today(as_of)
+    period = resolve_period(cal, spec.period, today, on)
+    notes = []
+    metrics = [m for m in spec.metrics if m in project.metrics]
+    left_out = [m for m in spec.metrics if m not in project.metrics]
+    if left_out:
+        notes.append("Not in this project, left out: " + ", ".join(left_out) + ".")
+    unavailable = [m for m in metrics if spec.period not in metric_grains(project, m, [spec.period])]
+    if unavailable:
+        notes.append(f"Not computed by {spec.period}, left out: " + ", ".join(unavailable) + ".")
+        metrics = [m for m in metrics if m not in unavailable]
+    if not period.complete:
+        notes.append(f"The period is not over yet: values so far (as of {as_of:%Y-%m-%d %H:%M} UTC).")
+    first = _first_needed(cal, spec, period)
+    day_grain_from = _first_day_needed(spec, period)
+    if compute:
+        _ensure_fresh(project, store, spec, metrics, period, first, day_grain_from, today, as_of, info)
+    key = _dims_key(spec.filter)
+    vals = read.values(store, metrics, spec.period, first, period.start, key)
+    sections = [_section(project, store, cal, spec, period, s, vals, key) for s in spec.sections]
+    sections = [s for s in sections if s.lines or s.breakdowns]
+    lines = [ln for s in sections for ln in s.lines]
+    has_data = any(ln.value not in (None, 0) for ln in lines) or any(s.breakdowns for s in sections)
+    if not has_data:
+        notes.insert(0, "No data for this period: every metric is empty or zero.")
+    changes, anomalies = whatchanged.find(project, store, cal, spec, period, lines, vals, key)
+    lines_by_metric = {ln.metric: ln for ln in lines}
+    for metric, text in anomalies.items():
+        if metric in lines_by_metric:
+            ln = lines_by_metric[metric]
+            object.__setattr__(ln, "anomaly", text)  # frozen dataclass, built just above
+    charts = []
+    if with_charts and spec.charts:
+        from daypulse.report.chartdata import build_charts
+
+        charts = build_charts(project, store, cal, spec, period, key)
+    title = spec.title + (f" — {', '.join(f'{k} {v}' for k, v in spec.filter.items())}" if spec.filter else "")
+    return Report(name=name, title=title, project=project.name, timezone=project.timezone,
+                  grain=spec.period, start=period.start, end=period.end,
+                  period_label=period_label(period), generated_at=as_of, filter=dict(spec.filter),
+                  sections=sections, changes=changes, charts=charts, notes=notes, has_data=has_data)
+
+
+def period_label(p: Period) -> str:
+    if p.grain == "day":
+        return f"{p.start:%A} {p.start.day} {p.start:%B %Y}"
+    if p.grain == "week":
+        return f"Week of {p.start.day} {p.start:%B %Y} ({p.start.day} {p.start:%b} – {p.end.day} {p.end:%b})"
+    return f"{p.start:%B %Y}"
+
+
+def _dims_key(filter_: dict[str, str]) -> str:
+    return MetricValue("", "", date.min, tuple(sorted(filter_.items())), None).dims_key
+
+
+def _first_needed(cal: Calendar, spec: ReportSpec, period: Period) -> date:
+    """The earliest period start (in the report's grain) anything in the report reads."""
+    back = max([spec.spark, spec.changes.history * (7 if spec.period == "day" else 1) + 1]
+               + [c.periods * 2 for c in spec.charts if c.kind == "line"] + [2])
+    first = shift(cal, spec.period, period.start, back)
+    if "last_year" in spec.compare:
+        first = min(first, comparison_start(cal, "last_year", spec.period, period.start))
+    return first
+
+
+def _first_day_needed(spec: ReportSpec, period: Period) -> date | None:
+    """Heatmaps read day-grain values by hour."""
+    days = [c.periods for c in spec.charts if c.kind == "heatmap"]
+    return period.end - timedelta(days=max(days) - 1) if days else None
+
+
+def _ensure_fresh(project, store, spec, metrics, period, first, day_from, today, as_of, info) -> None:
+    """Compute what the report reads when it is missing or stale (a definition changed)."""
+    from daypulse.engine.compute import with_parts
+    from daypulse.engine.run import run_compute
+
+    cal = Calendar(project.timezone, project.week_start)
+    last = min(period.end, today)
+    plans = [(spec.period, first, last)]
+    if day_from is not None:
+        plans.append(("day", day_from, last))
+    needed = with_parts(project, metrics)
+    for grain, lo, hi in plans:
+        hashes = {m: project.definition_hash(m) for m in metrics if grain in metric_grains(project, m, [grain])}
+        expected = len(cal.periods(grain, lo, hi))
+        have = read.fresh_counts(store, hashes, grain, lo, hi)
+        stale = [m for m in hashes if have.get(m, 0) < expected]
+        if stale:
+            if info:
+                info(f"computing {len(stale)} metric(s) at {grain} grain for {lo}..{hi} before the report")
+            run_compute(project, store, lo, hi, metrics=[m for m in needed if m in stale] or stale,
+                        grains=[grain], as_of=as_of, params={"why": f"report {spec.title}"})
+
+
+def verdict(change, good: str) -> str:
+    if change is None:
+        return "none"
+    if change == 0:
+        return "flat"
+    return "good" if (change > 0) == (good == "up") else "bad"
+
+
+def _num(v, fmt: str):
+    """Stored values come back as floats on SQLite; counts and cents read as integers."""
+    if isinstance(v, float) and fmt in ("integer", "currency") and v.is_integer():
+        return int(v)
+    return v
+
+
+def _section(project, store, cal, spec, period, s, vals, key) -> Section:
+    from daypulse.describe import describe
+
+    lines = []
+    for metric in s.metrics:
+        if metric not in project.metrics or ((metric, period.start) not in vals and not _stored(vals, metric)):
+            continue
+        m = project.metrics[metric]
+        value = _num(vals.get((metric, period.start)), m.format)
+        deltas = []
+        for cmp in spec.compare:
+            at = comparison_start(cal, cmp, spec.period, period.start)
+            if at is None:
+                continue
+            base = _num(vals.get((metric, at)), m.format)
+            change = None if value is None or base is None else value - base
+            pct = None if change is None or not base else change / abs(base)
+            deltas.append(Delta(cmp, COMPARISON_LABELS.get((cmp, spec.period), f"vs {cmp}"), base,
+                                change, pct, verdict(change, m.good)))
+        spark = [_num(vals.get((metric, shift(cal, spec.period, period.start, n))), m.format)
+                 for n in range(spec.spark - 1, -1, -1)] if spec.spark else []
+        lines.append(Line(metric, m.label or metric, (m.description or "").strip(),
+                          describe(project, metric), m.format, m.good, value, deltas, spark))
+    breakdowns = [b for b in (_breakdown(project, store, cal, spec, period, b, key) for b in s.breakdowns) if b]
+    return Section(s.title, lines, breakdowns)
+
+
+def _stored(vals, metric) -> bool:
+    return any(k[0] == metric for k in vals)
+
+
+def _breakdown(project, store, cal, spec, period, b, key) -> Breakdown | None:
+    names = [n for n in [b.metric, *b.also] if n in project.metrics]
+    if b.metric not in project.metrics:
+        return None
+    prev = shift(cal, spec.period, period.start, 1)
+    rows = read.by_dimension(store, names, spec.period, prev, period.start, b.by, spec.filter)
+    if not rows:
+        return None
+    fmts = [project.metrics[n].format for n in names]
+    labels = sorted({v for (m, p, v) in rows if p == period.start})
+    main = {v: _num(rows.get((b.metric, period.start, v)), fmts[0]) for v in labels}
+    order = sorted(labels, key=lambda v: (main[v] is None, -(main[v] or 0), v))
+    if b.by == "hour" or all(v.isdigit() for v in labels):
+        order = sorted(labels)  # hours read best in order
+    out = []
+    for v in order[:b.top]:
+        cur = main[v]
+        before = _num(rows.get((b.metric, prev, v)), fmts[0])
+        out.append(BreakdownRow(v, [_num(rows.get((n, period.start, v)), f) for n, f in zip(names, fmts)],
+                                None if cur is None or before is None else cur - before))
+    totals = read.values(store, names, spec.period, period.start, period.start, _dims_key(spec.filter))
+    return Breakdown(b.title or f"{project.metrics[b.metric].label or b.metric} by {b.by}", b.by,
+                     [project.metrics[n].label or n for n in names], fmts, out,
+                     [_num(totals.get((n, period.start)), f) for n, f in zip(names, fmts)])

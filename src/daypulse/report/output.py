@@ -1,0 +1,57 @@
+"""A rendered report as text or files: what `daypulse report` prints or writes with --out."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from daypulse.errors import UsageError
+
+FORMATS = ("text", "markdown", "md", "html", "slack", "json")
+
+
+def rendered(report, fmt: str, template_dir: Path | None = None) -> str:
+    """The report in one format, as a string (HTML keeps ``cid:`` chart references)."""
+    if fmt not in FORMATS:
+        raise UsageError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
+    if fmt == "slack":
+        from daypulse.report.slack import render_slack
+
+        msg = render_slack(report)
+        return json.dumps({**msg.payload(), "thread": msg.thread}, indent=2, ensure_ascii=False)
+    from daypulse.report.render import render
+
+    return render(report, "markdown" if fmt == "md" else fmt, template_dir)
+
+
+def write(report, fmt: str, out: Path, template_dir: Path | None = None) -> list[Path]:
+    """Write the report to ``out``; HTML and Markdown get their charts as PNG files in a
+    folder beside it (``weekly.html`` -> ``weekly_charts/chart-1-mrr.png``), referenced by
+    relative paths so the file opens in a browser. Each file is written whole (temp + rename)."""
+    text = rendered(report, fmt, template_dir)
+    written = []
+    if fmt in ("html", "markdown", "md") and report.charts:
+        folder = out.with_name(f"{out.stem}_charts")
+        folder.mkdir(parents=True, exist_ok=True)
+        for c in report.charts:
+            written.append(_atomic(folder / f"{c.id}.png", c.png))
+            text = text.replace(f"cid:{c.id}", f"{folder.name}/{c.id}.png")
+        if fmt != "html":  # Markdown shows the charts as images after the text
+            text += "\n" + "\n".join(f"![{c.alt}]({folder.name}/{c.id}.png)" for c in report.charts) + "\n"
+    written.insert(0, _atomic(out, text.encode()))
+    return written
+
+
+def _atomic(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,170 @@
+"""Report definitions: ``reports:`` in daypulse.yml, plus the built-in ones (builtin.yml).
+
+A report is sections of metrics, a period (a day, a week or a month), the comparisons shown
+next to each number, charts, breakdowns by a dimension, and what "what changed" looks for.
+Definitions are validated against the project: every metric, dimension and grain named must
+exist, with file and line for each problem.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from daypulse.errors import ConfigError, Issue
+
+Comparison = Literal["previous", "same_weekday", "last_year"]
+REPORT_NAME = r"^[a-z][a-z0-9_-]*$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Breakdown(Strict):
+    """A table of one metric (and companions) per value of a dimension: a staff leaderboard."""
+
+    metric: str
+    by: str  # a dimension of the metric
+    also: list[str] = Field(default_factory=list)  # more metrics in columns (same dimension)
+    top: int = Field(10, ge=1, le=50)
+    title: str | None = None
+
+
+class Section(Strict):
+    title: str
+    metrics: list[str] = Field(default_factory=list)
+    breakdowns: list[Breakdown] = Field(default_factory=list)
+
+
+class Chart(Strict):
+    metric: str
+    kind: Literal["line", "bar", "heatmap"] = "line"
+    periods: int = Field(30, ge=2, le=400)  # line: how many periods back (days for a daily report)
+    by: str | None = None  # bar: a dimension; heatmap: the hour dimension (rows are days)
+    top: int = Field(12, ge=1, le=30)
+    title: str | None = None
+
+
+class Changes(Strict):
+    """What "what changed" looks for."""
+
+    top: int = Field(5, ge=0, le=20)  # largest moves listed
+    min_change: float = Field(0.1, ge=0)  # a move smaller than this fraction is not news
+    anomalies: bool = True
+    history: int = Field(8, ge=3, le=52)  # same-weekday (or same-period) values judged against
+    min_history: int = Field(4, ge=3, le=52)  # fewer than this: no anomaly verdict
+    threshold: float = Field(3.5, gt=0)  # robust z-score (median / MAD) beyond which it is odd
+    drivers: int = Field(3, ge=0, le=10)  # dimension values that drove a move, per move
+
+
+class ReportSpec(Strict):
+    title: str
+    description: str | None = None
+    period: Literal["day", "week", "month"] = "day"
+    compare: list[Comparison] = Field(default_factory=lambda: ["previous", "same_weekday"])
+    spark: int = Field(14, ge=0, le=120)  # periods in each metric's sparkline
+    filter: dict[str, str] = Field(default_factory=dict)  # one dimension value: {tenant: acme}
+    sections: list[Section]
+    charts: list[Chart] = Field(default_factory=list)
+    changes: Changes = Field(default_factory=Changes)
+    template: str | None = None  # a folder of templates overriding the built-in ones
+
+    @property
+    def metrics(self) -> list[str]:
+        """Every metric the report reads, in order of appearance."""
+        names: list[str] = []
+        for s in self.sections:
+            names += s.metrics
+            for b in s.breakdowns:
+                names += [b.metric, *b.also]
+        names += [c.metric for c in self.charts]
+        return list(dict.fromkeys(names))
+
+
+def builtin_reports() -> dict[str, dict]:
+    text = resources.files("daypulse.report").joinpath("builtin.yml").read_text()
+    return yaml.safe_load(text)["reports"]
+
+
+def report_names(project) -> list[str]:
+    return list(dict.fromkeys([*builtin_reports(), *project.reports]))
+
+
+def load_report(project, name: str) -> ReportSpec:
+    """The project's definition of ``name``, else the built-in one; ConfigError listing every
+    problem (unknown metrics, dimensions...) or a UsageError for an unknown name."""
+    from daypulse.errors import UsageError
+
+    own = project.reports
+    if name in own:
+        raw, origin = own[name], "daypulse.yml"
+    elif name in (builtin := builtin_reports()):
+        raw, origin = builtin[name], "daypulse/report/builtin.yml"
+    else:
+        import difflib
+
+        names = report_names(project)
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise UsageError(f"unknown report {name!r}{hint}; reports: {', '.join(names)}")
+    try:
+        spec = ReportSpec.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError([Issue(f"reports.{name}: {'.'.join(map(str, e['loc']))}: {e['msg']}",
+                                 file=origin) for e in err.errors()]) from None
+    issues = check_report(project, name, spec, origin)
+    if issues:
+        raise ConfigError(issues)
+    return spec
+
+
+def check_report(project, name: str, spec: ReportSpec, origin: str) -> list[Issue]:
+    """Names the report uses must exist in the project (a built-in report may mention pack
+    metrics the project does not include: those are dropped, not errors)."""
+    issues = []
+    builtin = origin != "daypulse.yml"
+    missing = [m for m in spec.metrics if m not in project.metrics]
+    if missing and not builtin:
+        issues.append(Issue(f"reports.{name}: unknown metric(s) {', '.join(missing)}", file=origin,
+                            hint="see `daypulse metrics`"))
+    for s in spec.sections:
+        for b in s.breakdowns:
+            issues += _dimension_issue(project, name, b.metric, b.by, origin)
+    for c in spec.charts:
+        if c.kind in ("bar", "heatmap") and not c.by:
+            issues.append(Issue(f"reports.{name}: a {c.kind} chart of {c.metric} needs by: <dimension>",
+                                file=origin))
+        elif c.by:
+            issues += _dimension_issue(project, name, c.metric, c.by, origin)
+    for dim in spec.filter:
+        if not any(dim in _dimensions(project, m) for m in spec.metrics if m in project.metrics):
+            issues.append(Issue(f"reports.{name}: filter: no metric of the report has a dimension"
+                                f" {dim!r}", file=origin))
+    return issues
+
+
+def _dimension_issue(project, name, metric, dim, origin) -> list[Issue]:
+    if metric not in project.metrics or dim in _dimensions(project, metric):
+        return []
+    return [Issue(f"reports.{name}: metric {metric!r} has no dimension {dim!r}", file=origin,
+                  hint="its dimensions: " + (", ".join(_dimensions(project, metric)) or "none"))]
+
+
+def _dimensions(project, metric: str) -> set[str]:
+    """The dimensions a metric is stored by (a ratio or derived metric: its parts')."""
+    from daypulse.spec.model import depends_on
+
+    m = project.metrics[metric]
+    dims = set(getattr(m, "dimensions", None) or {})
+    if isinstance(getattr(m, "dimensions", None), list):  # kind: sql
+        dims = set(m.dimensions)
+    for part in depends_on(m):
+        if part in project.metrics:
+            dims |= _dimensions(project, part)
+    if getattr(m, "of", None) in project.metrics:
+        dims |= _dimensions(project, m.of)
+    return dims
