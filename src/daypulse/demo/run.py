@@ -40,8 +40,29 @@ def run_demo(directory: Path, *, days: int, info, console, progress) -> None:
     info(f"computed {len(names)} metrics x day/week/month: {len(outcome.values):,} values"
          f" in {time.perf_counter() - t1:.1f}s, stored in {store_file}")
     _print_summary(project, outcome.values, last, console, Table)
+    t2 = time.perf_counter()
+    written = _write_reports(project, store, directory / "reports", last)
+    info(f"wrote the daily and weekly reports ({len(written)} files, {time.perf_counter() - t2:.1f}s):"
+         f" {', '.join(str(p) for p in written if p.suffix in ('.html', '.md'))}")
     info(f"done in {time.perf_counter() - t0:.1f}s. Next: cd {directory} && daypulse export"
          " --format jsonl --metric signups | head   (definitions: daypulse metrics)")
+
+
+def _write_reports(project, store, folder: Path, last: date) -> list[Path]:
+    """The daily report for the last day and the weekly one for the last complete week, as
+    HTML (charts as PNG files beside it) and Markdown."""
+    from daypulse.calendar import Calendar
+    from daypulse.report.content import build_report
+    from daypulse.report.output import write
+
+    cal = Calendar(project.timezone, project.week_start)
+    written = []
+    week = last if cal.period_end("week", last) == last else cal.period_start("week", last) - timedelta(days=1)
+    for name, on in (("daily", last), ("weekly", week)):
+        report = build_report(project, store, name, on=on)
+        for fmt, suffix in (("html", "html"), ("markdown", "md")):
+            written += write(report, fmt, folder / f"{name}.{suffix}")
+    return written
 
 
 def _type_in_finance(store, first: date, last: date) -> None:
