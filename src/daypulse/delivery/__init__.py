@@ -1,0 +1,1 @@
+"""Delivery: subscriptions, schedules and the periods they deliver (pure logic; sending lives in channels)."""

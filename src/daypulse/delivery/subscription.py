@@ -1,0 +1,295 @@
+"""Subscriptions: which report goes where, and when (``subscriptions:`` in daypulse.yml, or the CLI).
+
+.. code-block:: yaml
+
+    subscriptions:
+      - name: ops-daily                 # optional; lower case, digits, - and _
+        report: daily
+        schedule: daily at 00:01        # or {at: "00:01", days: [mon]}, or {cron: "1 0 * * *"}
+        timezone: Asia/Kolkata          # IANA; default: the project's
+        channel: slack-bot              # slack-webhook | slack-bot | email | webhook | file | a configured channel
+        to: C0123456789
+        filter: {tenant: acme}          # optional
+        template: templates/ops         # optional
+        active: true
+        catch_up: latest                # latest | all | none
+        grace: 6h                       # default 24h
+
+``to`` by channel kind: slack-bot → a channel **ID** (C…/G…/D…; ``files_upload_v2`` refuses
+names); email → one or more addresses (a list or comma-separated; always a list once parsed);
+webhook and slack-webhook → an http(s) URL; file → a folder. With a channel configured in the
+project (``channels``: name → kind) ``to`` may be left out and is checked against that kind.
+
+:func:`parse_subscription` / :func:`parse_subscriptions` raise one ConfigError listing every
+problem (with file:line when given the loader's ``Located``); :func:`subscription_from_options`
+raises a UsageError naming the flags. Both exit 2.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+
+from daypulse.delivery.schedule import (
+    CATCH_UP,
+    DEFAULT_GRACE,
+    Schedule,
+    check_zone,
+    error_message,
+    parse_duration,
+)
+from daypulse.errors import ConfigError, Issue, UsageError
+
+if TYPE_CHECKING:
+    from daypulse.spec.loader import Located
+
+CHANNEL_KINDS = ("slack-webhook", "slack-bot", "email", "webhook", "file")
+NAME = r"^[a-z][a-z0-9_-]*$"
+_SLACK_ID = re.compile(r"^[CGD][A-Z0-9]{8,}$")
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
+# CLI flag of each field (schedule fields are flat on the command line).
+FLAGS = {("schedule", "at"): "--at", ("schedule", "days"): "--days", ("schedule", "day_of_month"): "--day-of-month",
+         ("schedule", "cron"): "--cron", ("schedule",): "--at/--cron"}
+
+
+class SubscriptionSpec(BaseModel):
+    """One subscription. Validate with context ``{"timezone": project zone, "channels": {name: kind},
+    "reports": [names]}`` (all optional) — or use :func:`parse_subscription`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str | None = None
+    report: str
+    schedule: Schedule
+    timezone: str
+    channel: str
+    to: str | list[str] | None = Field(None, validate_default=True)  # after channel: checked by its kind
+    filter: dict[str, str] = Field(default_factory=dict)
+    template: str | None = None
+    active: bool = True
+    catch_up: str = "latest"
+    grace: timedelta = DEFAULT_GRACE
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults(cls, data: Any, info: ValidationInfo) -> Any:
+        zone = (info.context or {}).get("timezone")
+        if isinstance(data, dict) and data.get("timezone") is None and zone:
+            data = {**data, "timezone": zone}
+        return data
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(NAME, v):
+            raise ValueError(f"invalid name {v!r} (lower case letters, digits, - and _, starting with a letter)")
+        return v
+
+    @field_validator("report")
+    @classmethod
+    def _report(cls, v: str, info: ValidationInfo) -> str:
+        known = (info.context or {}).get("reports")
+        if known is not None and v not in known:
+            raise ValueError(f"unknown report {v!r}{_did_you_mean(v, known)}; reports: {', '.join(known)}")
+        if known is None and not re.match(NAME, v):
+            raise ValueError(f"invalid report name {v!r}")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, v: str) -> str:
+        return check_zone(v)
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, v: str, info: ValidationInfo) -> str:
+        configured = _configured(info)
+        if v in CHANNEL_KINDS or v in configured:
+            return v
+        names = [*CHANNEL_KINDS, *configured]
+        raise ValueError(f"unknown channel {v!r}{_did_you_mean(v, names)}; channels: {', '.join(names)}")
+
+    @field_validator("to", mode="before")
+    @classmethod
+    def _to(cls, v: Any, info: ValidationInfo) -> str | list[str] | None:
+        channel = info.data.get("channel")
+        if channel is None:  # the channel itself was invalid: reported there
+            return v
+        kind = channel if channel in CHANNEL_KINDS else _configured(info).get(channel)
+        if v is None or v == "" or v == []:
+            if channel in CHANNEL_KINDS:
+                raise ValueError(f"channel {channel} needs a target (to: {_TARGETS[channel]})")
+            return None
+        if kind == "email":
+            return check_emails(v)
+        if isinstance(v, list):
+            raise ValueError(f"channel {channel} takes one target, not a list")
+        return check_target(kind, str(v))
+
+    @field_validator("filter", mode="before")
+    @classmethod
+    def _filter(cls, v: Any) -> Any:
+        if isinstance(v, str):  # CLI: tenant=acme,region=eu
+            pairs = [p.split("=", 1) for p in v.split(",") if p.strip()]
+            if any(len(p) != 2 or not p[0].strip() for p in pairs):
+                raise ValueError(f"invalid filter {v!r} (expected dimension=value, e.g. tenant=acme)")
+            return {k.strip(): val.strip() for k, val in pairs}
+        if isinstance(v, dict):  # YAML may read tenant: 42 as a number
+            return {k: str(val) if isinstance(val, int | float) and not isinstance(val, bool) else val
+                    for k, val in v.items()}
+        return v
+
+    @field_validator("catch_up", mode="before")
+    @classmethod
+    def _catch_up(cls, v: Any) -> str:
+        if v not in CATCH_UP:
+            raise ValueError(f"unknown catch_up {v!r} (expected latest, all or none)")
+        return v
+
+    @field_validator("grace", mode="before")
+    @classmethod
+    def _grace(cls, v: Any) -> timedelta:
+        return parse_duration(v)
+
+    @property
+    def label(self) -> str:
+        """How lists and logs name it: its name, else report → channel."""
+        return self.name or f"{self.report} → {self.channel}"
+
+
+_TARGETS = {
+    "slack-bot": "a Slack channel ID like C1234567890",
+    "slack-webhook": "the webhook URL, https://hooks.slack.com/services/...",
+    "email": "one or more email addresses",
+    "webhook": "an http:// or https:// URL",
+    "file": "a folder",
+}
+
+
+def check_target(kind: str | None, target: str) -> str:
+    """``target`` if it suits a channel of ``kind`` (None: a configured channel of unknown kind)."""
+    target = target.strip()
+    if kind == "slack-bot":
+        if not _SLACK_ID.match(target):
+            what = "a channel name" if target.startswith("#") or target.islower() else "not a channel ID"
+            raise ValueError(f"slack-bot target {target!r} is {what}: give the channel ID (like C1234567890,"
+                             " in the channel's details in Slack), because files_upload_v2 needs an ID")
+        return target
+    if kind in ("webhook", "slack-webhook"):
+        return check_url(target)
+    if kind == "email":
+        return check_emails(target)[0]
+    if kind == "file" and not target:
+        raise ValueError("file target is empty (expected a folder)")
+    return target
+
+
+def check_url(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname) and not re.search(r"\s", url)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"malformed URL {url!r} (expected an http:// or https:// URL with a host)")
+    return url
+
+
+def check_emails(value: str | list) -> list[str]:
+    items = value.split(",") if isinstance(value, str) else list(value)
+    addresses = [str(a).strip() for a in items if str(a).strip()]
+    if not addresses:
+        raise ValueError("no email address given")
+    for a in addresses:
+        if not _EMAIL.match(a) or ".." in a.split("@")[0]:
+            raise ValueError(f"malformed email address {a!r} (expected name@example.com)")
+    return addresses
+
+
+def _configured(info: ValidationInfo) -> Mapping[str, str]:
+    return (info.context or {}).get("channels") or {}
+
+
+def _did_you_mean(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(str(name), list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _context(project_timezone: str | None, channels: Mapping[str, str] | None,
+             reports: Iterable[str] | None) -> dict:
+    return {"timezone": project_timezone, "channels": dict(channels or {}),
+            "reports": list(reports) if reports is not None else None}
+
+
+def parse_subscriptions(raw: list, *, project_timezone: str, channels: Mapping[str, str] | None = None,
+                        reports: Iterable[str] | None = None, loc: Located | None = None,
+                        file: str = "daypulse.yml") -> list[SubscriptionSpec]:
+    """Every subscription under ``subscriptions:``; one ConfigError with all problems (and
+    duplicate names)."""
+    issues: list[Issue] = []
+    specs: list[SubscriptionSpec] = []
+    for i, item in enumerate(raw or []):
+        try:
+            specs.append(parse_subscription(item, project_timezone=project_timezone, channels=channels,
+                                            reports=reports, loc=loc, index=i, file=file))
+        except ConfigError as err:
+            issues += err.issues
+    seen: set[str | None] = set()
+    for i, spec in enumerate(specs):
+        if spec.name is not None and spec.name in seen:
+            issues.append(_issue(loc, file, i, ("name",), f"duplicate subscription name {spec.name!r}"))
+        seen.add(spec.name)
+    if issues:
+        raise ConfigError(issues)
+    return specs
+
+
+def parse_subscription(raw: Any, *, project_timezone: str, channels: Mapping[str, str] | None = None,
+                       reports: Iterable[str] | None = None, loc: Located | None = None, index: int = 0,
+                       file: str = "daypulse.yml") -> SubscriptionSpec:
+    """One subscription from daypulse.yml; ConfigError with an Issue per problem."""
+    if not isinstance(raw, dict):
+        raise ConfigError([_issue(loc, file, index, (), "a subscription is a mapping (report:, schedule:,"
+                                                       " channel:, to: ...)")])
+    try:
+        return SubscriptionSpec.model_validate(raw, context=_context(project_timezone, channels, reports))
+    except ValidationError as err:
+        raise ConfigError([_issue(loc, file, index, tuple(e["loc"]), error_message(e))
+                           for e in err.errors()]) from None
+
+
+def subscription_from_options(options: Mapping[str, Any], *, project_timezone: str,
+                              channels: Mapping[str, str] | None = None,
+                              reports: Iterable[str] | None = None) -> SubscriptionSpec:
+    """A subscription from CLI flags (flat: ``at``, ``days``, ``day_of_month``, ``cron`` beside
+    ``report``, ``channel``, ``to``...; None means not given). UsageError naming each flag."""
+    given = {k: v for k, v in options.items() if v is not None}
+    schedule = {k: given.pop(k) for k in ("at", "days", "day_of_month", "cron") if k in given}
+    try:
+        return SubscriptionSpec.model_validate({**given, "schedule": schedule},
+                                               context=_context(project_timezone, channels, reports))
+    except ValidationError as err:
+        problems = []
+        for e in err.errors():
+            where = tuple(e["loc"])
+            flag = FLAGS.get(where) or (f"--{str(where[0]).replace('_', '-')}" if where else "options")
+            problems.append(f"{flag}: {error_message(e)}")
+        raise UsageError("; ".join(problems)) from None
+
+
+def _issue(loc: Located | None, file: str, index: int, where: tuple, message: str) -> Issue:
+    path = f"subscriptions[{index}]" + "".join(f".{p}" if isinstance(p, str) else f"[{p}]" for p in where)
+    text = f"{path}: {message}"
+    if loc is not None:
+        return loc.issue(("subscriptions", index, *where), text)
+    return Issue(text, file=file)
