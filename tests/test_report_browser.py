@@ -12,6 +12,7 @@ import re
 import shutil
 
 import pytest
+
 from reportkit import sample_report
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

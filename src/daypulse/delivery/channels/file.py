@@ -1,0 +1,119 @@
+"""Files in a folder: ``{folder}/{key}.{html|json|md|txt}`` plus the charts as ``{key}-{chart}.png``.
+
+Each file is written to a temporary name in the same folder and renamed over the final one, so
+a reader never sees half a report; the charts are written first, the report last (its presence
+means the delivery is complete). Sending the same delivery again rewrites the same names with
+the same bytes (or leaves them when they already hold them): idempotent. In HTML the charts'
+``cid:`` sources point at the PNG files next to it, so the page opens in a browser.
+The key's characters that are not portable in file names (``:`` on Windows) become ``_``.
+
+Errors: a folder that cannot be created or written (permissions, a file in the way) is
+permanent; a full disk or an I/O error is transient.
+"""
+
+from __future__ import annotations
+
+import base64
+import errno
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from daypulse.delivery.channels.base import CheckResult, Outgoing, SendResult, safe_name, short
+from daypulse.errors import DaypulseError
+from daypulse.report.render import render
+
+EXTENSIONS = {"html": "html", "json": "json", "markdown": "md", "text": "txt"}
+TRANSIENT_ERRNOS = {errno.ENOSPC, errno.EIO, errno.EAGAIN, errno.EBUSY, errno.EDQUOT, errno.EINTR}
+
+
+class FileSettings(BaseModel):
+    """``kind: file``."""
+
+    model_config = ConfigDict(extra="forbid")
+    folder: str | None = Field(None, description="default folder when a delivery names none (created if missing)")
+    format: Literal["html", "json", "markdown", "text"] = "html"
+
+
+class FileChannel:
+    name = "file"
+    Settings = FileSettings
+
+    def __init__(self, settings: FileSettings):
+        self.settings = settings
+
+    @classmethod
+    def from_settings(cls, settings: FileSettings, env: Mapping[str, str]) -> FileChannel:
+        return cls(settings)
+
+    def check(self, target: str | list[str] | None = None) -> CheckResult:
+        folder = self._folder(target)
+        if folder is None:
+            return CheckResult(False, "file: no folder (give the delivery a target or set `folder`)")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".daypulse-check-"):
+                pass
+        except OSError as err:
+            return CheckResult(False, f"file: {folder} is not writable: {err.strerror or err}")
+        return CheckResult(True, f"file: {folder} is writable")
+
+    def render(self, outgoing: Outgoing) -> dict:
+        report = outgoing.report
+        if report is None:
+            raise ValueError("render needs the report (the Outgoing has only a payload)")
+        stem = safe_name(outgoing.key)
+        charts = [{"name": f"{stem}-{c.id}.png", "id": c.id, "png": base64.b64encode(c.png).decode("ascii")}
+                  for c in report.charts]
+        content = render(report, self.settings.format, outgoing.template_dir)
+        if self.settings.format == "html":
+            for c in charts:
+                content = content.replace(f'src="cid:{c["id"]}"', f'src="{c["name"]}"')
+        return {"name": f"{stem}.{EXTENSIONS[self.settings.format]}", "content": content,
+                "charts": [{"name": c["name"], "png": c["png"]} for c in charts]}
+
+    def send(self, outgoing: Outgoing) -> SendResult:
+        folder = self._folder(outgoing.target)
+        if folder is None:
+            return SendResult.failed("file: no folder (give the delivery a target or set `folder`)", transient=False)
+        try:
+            payload = outgoing.payload if outgoing.payload is not None else self.render(outgoing)
+        except DaypulseError as err:
+            return SendResult.failed(f"file: {err}", transient=False)
+        path = folder / payload["name"]
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            unchanged = [_write(folder / c["name"], base64.b64decode(c["png"])) for c in payload["charts"]]
+            unchanged.append(_write(path, payload["content"].encode("utf-8")))
+        except OSError as err:
+            return SendResult.failed(f"file: cannot write {path}: {short(err.strerror or str(err))}",
+                                     transient=err.errno in TRANSIENT_ERRNOS)
+        return SendResult.sent(str(path), note="already written, unchanged" if all(unchanged) else None)
+
+    def _folder(self, target: str | list[str] | None) -> Path | None:
+        folder = target if target is not None else self.settings.folder
+        return Path(folder).expanduser() if isinstance(folder, str) and folder else None
+
+
+def _write(path: Path, data: bytes) -> bool:
+    """Write ``data`` to ``path`` atomically; True when the file already held exactly that."""
+    try:
+        if path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data:
+            return True
+    except OSError:
+        pass
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return False
