@@ -7,7 +7,7 @@ report never shows stale numbers. Everything after that reads stored values only
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
 from daypulse.calendar import Calendar
@@ -100,11 +100,8 @@ def build_report(project, store, name: str, *, on: date | None = None,
     if not has_data:
         notes.insert(0, "No data for this period: every metric is empty or zero.")
     changes, anomalies = whatchanged.find(project, store, cal, spec, period, lines, vals, key)
-    lines_by_metric = {ln.metric: ln for ln in lines}
-    for metric, text in anomalies.items():
-        if metric in lines_by_metric:
-            ln = lines_by_metric[metric]
-            object.__setattr__(ln, "anomaly", text)  # frozen dataclass, built just above
+    sections = [replace(s, lines=[replace(ln, anomaly=anomalies.get(ln.metric)) for ln in s.lines])
+                for s in sections]
     charts = []
     if with_charts and spec.charts:
         from daypulse.report.chartdata import build_charts
@@ -147,7 +144,6 @@ def _first_day_needed(spec: ReportSpec, period: Period) -> date | None:
 
 def _ensure_fresh(project, store, spec, metrics, period, first, day_from, today, as_of, info) -> None:
     """Compute what the report reads when it is missing or stale (a definition changed)."""
-    from daypulse.engine.compute import with_parts
     from daypulse.engine.run import run_compute
 
     cal = Calendar(project.timezone, project.week_start)
@@ -155,7 +151,6 @@ def _ensure_fresh(project, store, spec, metrics, period, first, day_from, today,
     plans = [(spec.period, first, last)]
     if day_from is not None:
         plans.append(("day", day_from, last))
-    needed = with_parts(project, metrics)
     for grain, lo, hi in plans:
         hashes = {m: project.definition_hash(m) for m in metrics if grain in metric_grains(project, m, [grain])}
         expected = len(cal.periods(grain, lo, hi))
@@ -164,8 +159,8 @@ def _ensure_fresh(project, store, spec, metrics, period, first, day_from, today,
         if stale:
             if info:
                 info(f"computing {len(stale)} metric(s) at {grain} grain for {lo}..{hi} before the report")
-            run_compute(project, store, lo, hi, metrics=[m for m in needed if m in stale] or stale,
-                        grains=[grain], as_of=as_of, params={"why": f"report {spec.title}"})
+            run_compute(project, store, lo, hi, metrics=stale, grains=[grain], as_of=as_of,
+                        params={"why": f"report {spec.title}"})
 
 
 def verdict(change, good: str) -> str:
