@@ -32,5 +32,11 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/engine.py
 
+# Every pack metric over the demo company (4 backends) and the 10M-event company (DuckDB,
+# PostgreSQL): bench/packs.py --help for the flags, bench/README.md for the figures.
+.PHONY: bench-packs
+bench-packs: $(STAMP)
+	$(BIN)/python bench/packs.py
+
 clean:
 	rm -rf $(VENV) demo .pytest_cache

@@ -2,10 +2,19 @@
 
 ``make_dataset(zone)`` returns a :class:`Dataset`: rows for the tables ``users``, ``events``,
 ``subscriptions`` (naive UTC timestamps) and ``events_local`` (naive local wall times), their
-column types, the date range to compute, an ``as_of`` instant and a project dict whose
-metrics cover every kind, measure and ``where`` operator. Many rows sit exactly at a local
+column types, the date range to compute, an ``as_of`` instant (long after the range) and an
+``as_of_today`` instant (mid-afternoon inside the range), and a project dict whose metrics
+cover every kind, measure and ``where`` operator. Many rows sit exactly at a local
 midnight, at midnight ± 1 µs and ± 1 s, at DST change instants ± 1 µs / 1 s, inside repeated
 hours, and subscriptions open and close exactly on end-of-day instants.
+
+Subscriptions belong to a ``customer`` (the entity of the movement metrics) with a ``plan``.
+Besides random ones, hand-made customers (ids 900 and up, see ``movement_rows``) upgrade and
+downgrade at one instant (at a DST change, at a local midnight), change and change back
+within a day, churn and come back, hold overlapping rows, cancel exactly at "now" of
+``as_of_today``, and have history long before the range in the other DST offset. Events
+reach back months before the range (users returning after a gap, see ``history_events``)
+for the lifecycle metrics, which read all history.
 
 Boundary instants come from :mod:`tests.reference` (zoneinfo), never from daypulse.
 """
@@ -43,7 +52,8 @@ SCHEMA: dict[str, dict[str, str]] = {
     "events": {"id": "int", "user_id": "int", "occurred_at": "ts", "tenant": "str",
                "kind": "str", "amount_cents": "int", "priority": "int"},
     "subscriptions": {"id": "int", "user_id": "int", "tenant": "str", "started_at": "ts",
-                      "canceled_at": "ts", "mrr_cents": "int"},
+                      "canceled_at": "ts", "mrr_cents": "int", "customer": "int",
+                      "plan": "str"},
     "events_local": {"id": "int", "user_id": "int", "occurred_at": "ts", "tenant": "str",
                      "kind": "str"},
 }
@@ -101,6 +111,76 @@ def metrics() -> dict:
                          "dimensions": {"tenant": "tenant"}},
         "local_wau": {"table": "events_local", "time": "occurred_at",
                       "measure": "count_distinct", "column": "user_id", "window": 7},
+        **hour_metrics(), **movement_metrics(), **lifecycle_metrics(), **derived_metrics(),
+    }
+
+
+def hour_metrics() -> dict:
+    ev = {"table": "events", "time": "occurred_at"}
+    return {
+        "events_by_hour": {**ev, "dimensions": {"hour": "@hour", "tenant": "tenant"},
+                           "breakdowns": [["hour", "tenant"]]},
+        "users_by_hour": {**ev, "measure": "count_distinct", "column": "user_id",
+                          "dimensions": {"hour": "@hour", "tenant": "tenant"},
+                          "breakdowns": [["hour", "tenant"]]},
+        "wau_by_hour": {**ev, "measure": "count_distinct", "column": "user_id", "window": 7,
+                        "dimensions": {"hour": "@hour"}},
+        "local_by_hour": {"table": "events_local", "time": "occurred_at",
+                          "dimensions": {"hour": "@hour"}},
+    }
+
+
+def movement_metrics() -> dict:
+    sub = {"kind": "movement", "table": "subscriptions", "entity": "customer",
+           "column": "mrr_cents", "start": "started_at", "end": "canceled_at"}
+    by = {"dimensions": {"tenant": "tenant", "plan": "plan"}, "breakdowns": [["tenant", "plan"]]}
+    out = {f"{kind}_mrr": {**sub, "movement": kind, **by}
+           for kind in ("new", "expansion", "contraction", "churn", "reactivation")}
+    out.update({  # the same dimensions: one query for all of them
+        "new_customers": {**sub, "movement": "new", "measure": "count", **by},
+        "churned_customers": {**sub, "movement": "churn", "measure": "count", **by},
+        "reactivations": {**sub, "movement": "reactivation", "measure": "count", **by},
+        "expansions_existing": {**sub, "movement": "expansion", "measure": "count",
+                                "cohort": "existing", **by},
+        "reactivations_existing": {**sub, "movement": "reactivation", "measure": "count",
+                                   "cohort": "existing", **by},
+        "churn_mrr_existing": {**sub, "movement": "churn", "cohort": "existing", **by},
+        "contraction_mrr_existing": {**sub, "movement": "contraction", "cohort": "existing",
+                                     **by},
+        "paid_churn": {**sub, "movement": "churn", "where": {"plan": {"ne": "free"}},
+                       "dimensions": {"tenant": "tenant"}},
+    })
+    return out
+
+
+def lifecycle_metrics() -> dict:
+    lc = {"kind": "lifecycle", "table": "events", "time": "occurred_at", "column": "user_id"}
+    out = {f"users_{st}": {**lc, "status": st, "dimensions": {"tenant": "tenant"}}
+           for st in ("new", "returning", "resurrecting", "dormant")}
+    buyers = {**lc, "where": {"kind": {"in": ["purchase", "export"]}}}
+    out.update({
+        "buyers_resurrecting": {**buyers, "status": "resurrecting"},
+        "buyers_dormant": {**buyers, "status": "dormant"},
+        "local_returning": {"kind": "lifecycle", "table": "events_local",
+                            "time": "occurred_at", "column": "user_id", "status": "returning"},
+    })
+    return out
+
+
+def derived_metrics() -> dict:
+    def d(expr: str) -> dict:
+        return {"kind": "derived", "expr": expr}
+
+    return {
+        "net_new_mrr": d("new_mrr + expansion_mrr + reactivation_mrr - contraction_mrr"
+                         " - churn_mrr"),
+        "quick_ratio": d("(new_mrr + expansion_mrr + reactivation_mrr)"
+                         " / (contraction_mrr + churn_mrr)"),
+        "net_new_dollars": d("net_new_mrr / 100"),  # a derived part
+        "stickiness_pct": d("stickiness * 100"),  # a ratio part (NULL where MAU is 0)
+        "revenue_per_event": d("revenue / events_total"),  # parts with other dimensions
+        "ticket_spread": d("max_amount - avg_ticket"),  # NULL zero-fill of avg/max
+        "existing_score": d("-churn_mrr_existing + 2 * (expansions_existing - 1)"),
     }
 
 
@@ -114,7 +194,9 @@ class Dataset:
     tables: dict[str, list[dict]]
     grains: tuple[str, ...] = ("day", "week", "month")
     transitions: list[datetime] = field(default_factory=list)
+    as_of_today: datetime | None = None
     _expected: dict | None = None
+    _expected_today: dict | None = None
 
     @property
     def key(self) -> str:
@@ -138,6 +220,15 @@ class Dataset:
                 self.project("duckdb:///unused", {n: n for n in SCHEMA}), self.tables,
                 self.start, self.end, self.grains, self.as_of)
         return self._expected
+
+    @property
+    def expected_today(self) -> dict:
+        """The reference with ``as_of_today``: its day is the last one computed."""
+        if self._expected_today is None:
+            self._expected_today = expected_values(
+                self.project("duckdb:///unused", {n: n for n in SCHEMA}), self.tables,
+                self.start, self.end, self.grains, self.as_of_today)
+        return self._expected_today
 
 
 def transitions(zone: str, lo: datetime, hi: datetime) -> list[datetime]:
@@ -284,6 +375,18 @@ def make_dataset(zone: str, seed: int = 7) -> Dataset:
                      "canceled_at": _naive(starts[first + timedelta(days=b)]),
                      "mrr_cents": 4900})
 
+    # Customers and plans for the movement metrics, from a stream of their own (the rows
+    # above stay what they were): 40 customers over 262 rows overlap a lot.
+    crnd = random.Random(f"{zone}:{seed}:customers")
+    for sub in subs:
+        sub["customer"] = crnd.randrange(1, 41)
+        sub["plan"] = crnd.choice(PLANS)
+    as_of_today = starts[last - timedelta(days=3)] + timedelta(hours=13, microseconds=1)
+    for row in movement_rows(zone, first, last, changes, as_of_today):
+        subs.append({"id": len(subs) + 1, "user_id": row["customer"], **row})
+    for row in history_events(zone, first, last, rnd):
+        events.append({"id": len(events) + 1, **row})
+
     # naive local wall times: midnight ± 1 µs / 1 s of every day, random times, and (where
     # a zone skips or repeats wall times) times that do not exist or exist twice.
     local_times = []
@@ -304,7 +407,145 @@ def make_dataset(zone: str, seed: int = 7) -> Dataset:
     return Dataset(zone=zone, start=first, end=last, week_start=week_start, as_of=as_of,
                    tables={"users": users, "events": events, "subscriptions": subs,
                            "events_local": events_local},
-                   transitions=changes)
+                   transitions=changes, as_of_today=as_of_today)
+
+
+def other_offset_day(zone: str, first: date) -> date:
+    """A day 150-400 days before ``first`` whose UTC offset differs from the offset at the
+    range's start (the other side of DST); Kolkata has none, so just 200 days before."""
+    tz = ZoneInfo(zone)
+    ref = (day_start(zone, first) - timedelta(days=3)).astimezone(tz).utcoffset()
+    for k in range(150, 400):
+        d = first - timedelta(days=k)
+        if (day_start(zone, d) + timedelta(hours=12)).astimezone(tz).utcoffset() != ref:
+            return d
+    return first - timedelta(days=200)
+
+
+def movement_rows(zone: str, first: date, last: date, changes: list[datetime],
+                  now: datetime) -> list[dict]:
+    """Hand-made subscriptions (customers 900+) for the movement metrics: see the comments.
+
+    ``now`` is ``as_of_today``: a microsecond past a whole second, so rows at now - 1 µs
+    started (and ended) before now, rows at now + 1 µs after it.
+    """
+    def day(k: int) -> datetime:  # start of the range's k-th day (0 = first)
+        return day_start(zone, first + timedelta(days=k))
+
+    h, mn = timedelta(hours=1), timedelta(minutes=1)
+    hist = day_start(zone, other_offset_day(zone, first) + timedelta(days=1))
+    in_range = [c for c in changes if day(0) <= c < day((last - first).days + 1)]
+    rows = [
+        # 900 upgrades at the first DST change in range (Kolkata: a local midnight): one row
+        # closes at the instant the next opens. Total: expansion; per plan: pro churns,
+        # team is new.
+        (900, "acme", "pro", day(-10), (in_range or [day(20)])[0], 2900),
+        (900, "acme", "team", (in_range or [day(20)])[0], None, 9900),
+        # 901 downgrades exactly at local midnight: contraction on day 4, not day 3
+        (901, "beta", "team", day(-30), day(4), 14900),
+        (901, "beta", "pro", day(4), None, 2900),
+        # 902: a row opened and closed within day 6 nets out; 903 cancels and resubscribes
+        # on day 8 at the same price (nothing), then holds a 900 for 1 µs across midnight
+        # into day 9 (expansion on day 8, contraction on day 9)
+        (902, "acme", "pro", day(-5) + 3 * h, None, 2900),
+        (902, "acme", "pro", day(6) + 2 * h, day(6) + 5 * h, 5000),
+        (903, "Apex", "pro", day(-3) + h, day(8) + 3 * h, 2900),
+        (903, "Apex", "pro", day(8) + 8 * h, None, 2900),
+        (903, "Apex", "pro", day(9) - US, day(9), 900),
+        # 904 churns on day 10 (started long before the range), reactivates on day 13 in
+        # another plan, churns again on day 17 and comes back within the week on day 19
+        (904, "umbrella", "pro", day(-50) + 5 * h, day(10) + 2 * h, 4900),
+        (904, "umbrella", "team", day(13) + h, day(17), 9900),
+        (904, "umbrella", "team", day(19) - SEC, None, 900),
+        # 905: two rows starting at one instant (new = their sum), an overlapping third
+        # (expansion on day 6, contraction on day 12), the second ends on day 15's start
+        (905, "acme", "team", day(2) + 3 * h, None, 9900),
+        (905, "acme", "team", day(2) + 3 * h, day(15), 900),
+        (905, "acme", "pro", day(7) - SEC, day(12) + SEC, 2900),
+        # 906 was paid across one midnight long ago, in the other DST offset (23:40 to
+        # 00:20 local): its subscription on day 5 is a reactivation, not new
+        (906, "beta", "pro", hist - 20 * mn, hist + 20 * mn, 2900),
+        (906, "beta", "pro", day(5) + 4 * h, None, 2900),
+        # 907: history in the other offset, then back on the range's first day
+        (907, None, "team", hist - timedelta(days=9), hist + 3 * h, 4900),
+        (907, None, "team", day(0), None, 4900),
+        # 908: a row that ends before it starts, a NULL amount, a zero amount: no movement
+        # until a real one on day 21
+        (908, "acme", "free", day(3) + h, day(3), 900),
+        (908, "acme", "free", day(3) + 2 * h, None, None),
+        (908, "acme", "free", day(3) + 3 * h, day(25), 0),
+        (908, "acme", "pro", day(21) + 59 * mn, None, 1900),
+        # 909-912 around now (as_of_today): started/ended at now - 1 µs (before now: open /
+        # closed), at now + 1 µs (after now), at now - 1 s
+        (909, "acme", "pro", now - US, None, 2900),
+        (910, "acme", "pro", now + US, None, 900),
+        (911, "Apex", "team", day(-10), now - US, 9900),
+        (912, "Apex", "team", day(-10), now + US, 4900),
+        (913, "beta", "pro", day(-10), now - SEC, 1900),
+        (913, "beta", "pro", now - SEC, None, 500),
+    ]
+    # Around every DST change in range: an upgrade at the change instant - 1 µs, a
+    # downgrade at the second reading of a repeated wall time (or just after a gap), a
+    # row that opens before the change and closes after it on the same day (nothing).
+    for i, c in enumerate(in_range):
+        tz = ZoneInfo(zone)
+        wall = (c + 20 * mn).astimezone(tz).replace(tzinfo=None)
+        second = wall.replace(tzinfo=tz, fold=1).astimezone(UTC)
+        cust = 920 + 10 * i
+        rows += [
+            (cust, "acme", "pro", c - timedelta(days=3), c - US, 2900),
+            (cust, "acme", "team", c - US, second, 9900),
+            (cust, "acme", "pro", second, None, 4900),
+            (cust + 1, "beta", "team", c - 40 * mn, c + 20 * mn, 9900),
+            (cust + 2, "Apex", "pro", c - timedelta(days=20), c, 2900),
+            (cust + 2, "Apex", "pro", c + timedelta(days=1), None, 2900),
+        ]
+    return [{"customer": cu, "tenant": t, "plan": pl, "started_at": _naive(a),
+             "canceled_at": None if b is None else _naive(b), "mrr_cents": v}
+            for cu, t, pl, a, b, v in rows]
+
+
+def history_events(zone: str, first: date, last: date, rnd: random.Random) -> list[dict]:
+    """Events months before the range (for lifecycle's "ever active") and hand-made users
+    (500+) active with gaps of days, weeks and months, on the first and last microsecond of
+    weeks and months."""
+    def at(d: date, delta=timedelta(0)) -> datetime:
+        return day_start(zone, d) + delta
+
+    hist = other_offset_day(zone, first)
+    out = []
+
+    def add(user: int, ts: datetime, tenant: str | None = "acme", kind: str = "purchase"):
+        out.append({"user_id": user, "occurred_at": _naive(ts), "tenant": tenant,
+                    "kind": kind, "amount_cents": 700 if kind == "purchase" else None,
+                    "priority": 1})
+
+    # Users 1..40 were active once long ago (some at a midnight in the other DST offset):
+    # their first activity in range resurrects them instead of making them new.
+    for user in range(1, 41):
+        d = hist - timedelta(days=rnd.randrange(0, 60))
+        add(user, at(d, rnd.choice((timedelta(0), -US, US, timedelta(hours=rnd.randrange(24))))),
+            rnd.choice(TENANTS + [None]), rnd.choice(KINDS))
+    # 500: weekly at local midnight for the whole range (returning weekly, dormant daily)
+    for k in range(-14, (last - first).days + 8, 7):
+        add(500, at(first + timedelta(days=k)))
+    # 501: the last microsecond of months and the first of the month after the next
+    month = first.replace(day=1)
+    for _ in range(4):
+        nxt = (month + timedelta(days=32)).replace(day=1)
+        add(501, at(nxt, -US), "beta")
+        month = (nxt + timedelta(days=32)).replace(day=1)
+        add(501, at(month), "beta")
+    # 502: in history (other offset) and then once in the range's third week
+    add(502, at(hist, timedelta(hours=23, minutes=40)), "Apex")
+    add(502, at(first + timedelta(days=15), timedelta(hours=9)), "Apex")
+    # 503: on the day before the range only (dormant on its first day, week or month)
+    add(503, at(first - timedelta(days=1), timedelta(hours=23)), "umbrella", "export")
+    # 504: every other day across the range, in two tenants (entities per tenant)
+    for k in range(0, (last - first).days + 1, 2):
+        add(504, at(first + timedelta(days=k), timedelta(hours=k % 24)),
+            "acme" if k % 4 else "beta", "export")
+    return out
 
 
 def columns(table: str) -> list[str]:

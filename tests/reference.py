@@ -26,23 +26,49 @@ Rules (the engine's contract, restated):
   zero-fill standing in).
 * cumulative: the measure of ``of`` over [start of the reset period containing D, D];
   week/month: the value at the period's last day.
+* movement: each entity (per dimension value: the key is (entity, dimension values)) has at
+  the end of every day D the sum of ``column`` over its rows open at E (the state rule, E =
+  start of D+1, or ``as_of`` if earlier). Day D compares V(D-1) ("before") with V(D)
+  ("after"): new (before 0, after > 0, never above 0 at the end of any earlier day; history
+  is walked day by day from the entity's first row), reactivation (the same, but above 0
+  once before), expansion (before > 0, after > before), contraction (before > 0, 0 < after
+  < before), churn (before > 0, after 0). ``sum`` adds the amounts, ``count`` counts
+  (entity, day) movements; a week/month is the sum over its days (through as_of's date);
+  ``cohort: existing`` keeps entities with V(day before the period) > 0.
+* lifecycle: each entity (per dimension value) active (a row whose time is on a local day
+  of the period, days clamped to as_of's date) in period P: new (no activity before P),
+  returning (active in P-1), resurrecting (not in P-1, some activity before it); dormant:
+  active in P-1, not in P. The value is the number of entities.
+* derived: ``expr`` evaluated per period and dimension values (those of any part); a part
+  without a row takes its zero-fill (0 for counts, sums, movements and lifecycle counts;
+  None for avg/min/max, ratios, derived and manual). None propagates; x / 0 is None;
+  int + - * int stays int, a division gives a float (or a Decimal, with a Decimal part).
+* manual: the typed-in value (``manual={metric: [(from_date, value)]}``) of the latest
+  date <= D; week/month: at the period's last day (or as_of's date). Total only.
+* ``"@hour"`` as a dimension column: the hour (``"00".."23"``) of the local wall time of
+  the metric's ``time`` (for ``timestamps: local`` tables, of the naive value itself).
 * A period's days are clamped to days <= the local date of ``as_of`` (periods starting
   after it are not computed).
 * Dimensions: each on its own, plus declared breakdown combos, plus the total computed
   directly. Values become strings: NULL -> "(null)", booleans "true"/"false".
 * Zero-fill: every period has a total row; in each grouping, every value *seen* (a row with
-  it contributes to at least one output period of that grain in the range) gets a row for
-  every period of that grain; missing -> 0 for count/count_distinct/sum, None otherwise.
+  it contributes to at least one output period of that grain in the range: for a measure
+  with a column, a row whose column is not NULL) gets a row for every period of that
+  grain; missing -> 0 for count/count_distinct/sum, None otherwise. For movement and
+  lifecycle metrics a value is seen where it has a movement / entity of the status.
 """
 
 from __future__ import annotations
 
+import json
+import operator
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
 NULL_DIM = "(null)"
+HOUR = "@hour"
 ZERO_MEASURES = ("count", "count_distinct", "sum")
 DEFAULT_GRAINS = ("day", "week", "month")
 
@@ -208,18 +234,94 @@ def dim_string(v) -> str:
     return str(v)
 
 
+def classify_movement(before, after, once_above_zero: bool):
+    """(movement, amount) between two end-of-day values of one entity, or None."""
+    if before == 0 and after > 0:
+        return ("reactivation" if once_above_zero else "new"), after
+    if before > 0 and after > before:
+        return "expansion", after - before
+    if before > 0 and 0 < after < before:
+        return "contraction", before - after
+    if before > 0 and after == 0:
+        return "churn", before
+    return None
+
+
+class Maybe:
+    """A number or NULL (None) for :func:`evaluate`: NULL in, NULL out; x / 0 is NULL."""
+
+    __slots__ = ("v",)
+
+    def __init__(self, v):
+        self.v = v.v if isinstance(v, Maybe) else v
+
+    def _apply(self, other, fn, swap=False):
+        a, b = self.v, Maybe(other).v
+        if swap:
+            a, b = b, a
+        if a is None or b is None:
+            return Maybe(None)
+        if isinstance(a, float) or isinstance(b, float):
+            a, b = float(a), float(b)
+        return Maybe(fn(a, b))
+
+    def __add__(self, o):
+        return self._apply(o, operator.add)
+
+    def __radd__(self, o):
+        return self._apply(o, operator.add, swap=True)
+
+    def __sub__(self, o):
+        return self._apply(o, operator.sub)
+
+    def __rsub__(self, o):
+        return self._apply(o, operator.sub, swap=True)
+
+    def __mul__(self, o):
+        return self._apply(o, operator.mul)
+
+    def __rmul__(self, o):
+        return self._apply(o, operator.mul, swap=True)
+
+    def __truediv__(self, o):
+        return self._apply(o, _divide)
+
+    def __rtruediv__(self, o):
+        return self._apply(o, _divide, swap=True)
+
+    def __neg__(self):
+        return Maybe(None if self.v is None else -self.v)
+
+    def __pos__(self):
+        return self
+
+
+def _divide(a, b):
+    return None if b == 0 else a / b
+
+
+def evaluate(expr: str, values: dict):
+    """``expr`` (names, numbers, + - * /, parentheses) over ``values`` with NULL semantics."""
+    assert re.fullmatch(r"[A-Za-z0-9_.+\-*/() ]+", expr), expr
+    got = eval(expr, {"__builtins__": {}}, {k: Maybe(v) for k, v in values.items()})
+    return Maybe(got).v
+
+
 # -- the reference ------------------------------------------------------------------------------
 
 class Reference:
-    def __init__(self, project: dict, tables: dict[str, list[dict]], as_of: datetime):
+    def __init__(self, project: dict, tables: dict[str, list[dict]], as_of: datetime,
+                 manual: dict | None = None):
         self.project = project
+        self.manual = manual or {}
         self.tables = tables
         self.zone = project.get("timezone", "UTC")
         self.week_start = project.get("week_start", "monday")
-        self.as_of = as_utc(as_of)
+        self.as_of = as_utc(as_of).replace(microsecond=0)  # daypulse's "now" is a whole second
         self.as_of_date = self.as_of.astimezone(ZoneInfo(self.zone)).date()
         self.metrics = project["metrics"]
         self._parts: dict[tuple, dict] = {}
+        self._dims: dict[tuple, tuple] = {}
 
     # tables
     def is_local(self, logical: str) -> bool:
@@ -257,8 +359,20 @@ class Reference:
         return out
 
     def dims_key(self, m: dict, grouping: tuple[str, ...], row: dict) -> tuple:
-        dims = m.get("dimensions") or {}
-        return tuple(sorted((d, dim_string(row.get(dims[d]))) for d in grouping))
+        memo = (id(m), grouping, id(row))  # rows and metric dicts outlive the Reference
+        if memo not in self._dims:
+            dims = m.get("dimensions") or {}
+            self._dims[memo] = tuple(sorted((d, self.dim_value(m, dims[d], row))
+                                            for d in grouping))
+        return self._dims[memo]
+
+    def dim_value(self, m: dict, col: str, row: dict) -> str:
+        if col == HOUR:  # the hour of the local wall time of the metric's time
+            ts = row[m["time"]]
+            wall = ts if self.is_local(m["table"]) else \
+                as_utc(ts).astimezone(ZoneInfo(self.zone))
+            return f"{wall.hour:02d}"
+        return dim_string(row.get(col))
 
     def evaluated(self, grain: str, start: date, end: date) -> list[tuple[date, date, date]]:
         """(period_start, first day, last day) per period, days clamped to as_of's date."""
@@ -326,8 +440,11 @@ class Reference:
         return self.base(m["of"]) if self.kind(name) == "cumulative" else m
 
     def zero_of(self, name: str):
-        if self.kind(name) == "ratio":
+        kind = self.kind(name)
+        if kind in ("ratio", "derived", "manual"):
             return None
+        if kind in ("movement", "lifecycle"):
+            return 0
         return 0 if self.base(name).get("measure", "count") in ("count", "count_distinct", "sum") \
             else None
 
@@ -347,6 +464,14 @@ class Reference:
                 nv = num.get(k, self.zero_of(m["numerator"]))
                 dv = den.get(k, self.zero_of(m["denominator"]))
                 out[k] = None if (nv is None or dv is None or dv == 0) else float(nv) / float(dv)
+        elif kind == "derived":
+            out = self.derived(name, grain, start, end)
+        elif kind == "manual":
+            out = self.manual_values(name, grain, start, end)
+        elif kind == "movement":
+            out = self.movement(name, grain, start, end)
+        elif kind == "lifecycle":
+            out = self.lifecycle(name, grain, start, end)
         elif kind == "sql":
             # By design: the SQL is the definition. tests/test_sql_metric.py checks kind: sql
             # against the equivalent event metric on every backend instead.
@@ -361,24 +486,207 @@ class Reference:
                 seen = set()
                 for rows in contributing.values():
                     for r in rows:
-                        seen.add(self.dims_key(base, grouping, r))
+                        # a row contributes through its measured value: a NULL one adds
+                        # nothing (plain count without a column counts every row)
+                        if column is None or r.get(column) is not None:
+                            seen.add(self.dims_key(base, grouping, r))
                 if grouping == ():
                     seen = {()}
                 for p, rows in contributing.items():
                     buckets: dict[tuple, list] = {k: [] for k in seen}
                     for r in rows:
-                        buckets[self.dims_key(base, grouping, r)].append(r)
+                        k = self.dims_key(base, grouping, r)
+                        if k in buckets:  # else only NULL values: never contributes
+                            buckets[k].append(r)
                     for k, rs in buckets.items():
                         out[(p, k)] = measure(meas, column, rs) if rs else empty_value(meas)
         self._parts[key] = out
         return out
 
 
+    # -- movement ----------------------------------------------------------------------------
+
+    def end_values(self, name: str, upto: date) -> tuple[date, dict[date, dict]]:
+        """(first day, {day: {key: value at the end of day}}) for the days from the day
+        before the first row starts through ``upto``; key = (grouping, entity, dims).
+
+        Walked one day at a time: a row counts at the end of day D when start < E and
+        (end NULL or end >= E), E = the end of D (or as_of); NULL amounts add nothing.
+        """
+        m = self.metrics[name]
+        table, ent, col = m["table"], m["entity"], m["column"]
+        sig = json.dumps([table, ent, col, m["start"], m.get("end"), m.get("where"),
+                          m.get("dimensions"), m.get("breakdowns")], sort_keys=True, default=str)
+        cached = self._parts.get(("end_values", sig))
+        if cached is None:
+            # per row: start and end instants, its keys, its amount (NULL adds nothing)
+            rows = []
+            for r in self.filtered(name):
+                if r.get(ent) is None or r.get(m["start"]) is None:
+                    continue
+                t = r.get(m["end"]) if m.get("end") else None
+                rows.append((self.instant(table, r[m["start"]]),
+                             None if t is None else self.instant(table, t),
+                             [(g, r[ent], self.dims_key(m, g, r)) for g in self.groupings(name)],
+                             r[col] if r[col] is not None else 0))
+            starts = [self.row_date(table, r[m["start"]]) for r in self.filtered(name)
+                      if r.get(ent) is not None and r.get(m["start"]) is not None]
+            first = (min(starts) if starts else upto) - timedelta(days=1)
+            cached = (first, {}, rows, sig)
+            self._parts[("end_values", sig)] = cached
+        first, by_day, rows, _ = cached
+        for d in days(first, upto):
+            if d in by_day:
+                continue
+            e = self.end_of_day(table, d)
+            vals: dict[tuple, object] = {}
+            for s, t, keys, amount in rows:
+                if s < e and (t is None or t >= e):
+                    for key in keys:
+                        vals[key] = vals.get(key, 0) + amount
+            by_day[d] = vals
+        return first, by_day
+
+    def day_moves(self, name: str, upto: date) -> dict[date, list]:
+        """{day: [(key, movement, amount)]} from the day after the first through ``upto``."""
+        m = self.metrics[name]
+        first, by_day = self.end_values(name, upto)
+        sig = self._parts[("end_values", json.dumps(
+            [m["table"], m["entity"], m["column"], m["start"], m.get("end"), m.get("where"),
+             m.get("dimensions"), m.get("breakdowns")], sort_keys=True, default=str))][3]
+        if ("moves", sig, upto) not in self._parts:
+            moves: dict[date, list] = {}
+            positive_since: dict[tuple, date] = {}  # first day a key ended above 0
+            for d in days(first, upto):
+                moves[d] = []
+                if d > first:
+                    prev = d - timedelta(days=1)
+                    for key in set(by_day[prev]) | set(by_day[d]):
+                        before, after = by_day[prev].get(key, 0), by_day[d].get(key, 0)
+                        once = key in positive_since and positive_since[key] < d
+                        mv = classify_movement(before, after, once)
+                        if mv:
+                            moves[d].append((key, *mv))
+                for key, v in by_day[d].items():
+                    if v > 0:
+                        positive_since.setdefault(key, d)
+            self._parts[("moves", sig, upto)] = moves
+        return self._parts[("moves", sig, upto)]
+
+    def movement(self, name: str, grain: str, start: date, end: date) -> dict:
+        m = self.metrics[name]
+        kind, meas = m["movement"], m.get("measure", "sum")
+        evaluated = self.evaluated(grain, start, end)
+        upto = max(last for _, _, last in evaluated)
+        first, by_day = self.end_values(name, upto)
+        moves = self.day_moves(name, upto)
+
+        def value(key, d):
+            return by_day[d].get(key, 0) if d >= first else 0
+
+        out: dict[tuple, object] = {}
+        for grouping in self.groupings(name):
+            per_period: dict[date, dict[tuple, list]] = {}
+            seen = {()} if grouping == () else set()
+            for p, lo, hi in evaluated:
+                acc: dict[tuple, list] = {}
+                for d in days(lo, hi):
+                    for key, mv, amount in moves.get(d, []):
+                        g, _, dk = key
+                        if g != grouping or mv != kind:
+                            continue
+                        if m.get("cohort", "all") == "existing" and \
+                                not value(key, lo - timedelta(days=1)) > 0:
+                            continue
+                        acc.setdefault(dk, []).append(amount)
+                        seen.add(dk)
+                per_period[p] = acc
+            for p, acc in per_period.items():
+                for dk in seen:
+                    amounts = acc.get(dk, [])
+                    out[(p, dk)] = len(amounts) if meas == "count" else sum(amounts)
+        return out
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def activity(self, name: str) -> dict[tuple, set]:
+        """{(grouping, entity, dims): local dates active} over all history through as_of's
+        date (a day's rows count whatever their time in the day, as for events)."""
+        m = self.metrics[name]
+        sig = json.dumps([m["table"], m["time"], m["column"], m.get("where"),
+                          m.get("dimensions"), m.get("breakdowns")], sort_keys=True, default=str)
+        if ("activity", sig) not in self._parts:
+            out: dict[tuple, set] = {}
+            for r in self.filtered(name):
+                ts, ent = r.get(m["time"]), r.get(m["column"])
+                if ts is None or ent is None:
+                    continue
+                d = self.row_date(m["table"], ts)
+                if d > self.as_of_date:
+                    continue
+                for g in self.groupings(name):
+                    out.setdefault((g, ent, self.dims_key(m, g, r)), set()).add(d)
+            self._parts[("activity", sig)] = (sig, out)
+        return self._parts[("activity", sig)]
+
+    def lifecycle(self, name: str, grain: str, start: date, end: date) -> dict:
+        sig, activity = self.activity(name)
+        evaluated = self.evaluated(grain, start, end)
+        key = ("statuses", sig, grain, start, end)
+        if key not in self._parts:
+            # {(grouping, dims, period): {status: entities}}
+            statuses: dict[tuple, dict[str, int]] = {}
+            for (g, _, dk), dates in activity.items():
+                active = {period_start(grain, d, self.week_start) for d in dates}
+                first_active = min(active)
+                for p, _, _ in evaluated:
+                    prev = period_start(grain, p - timedelta(days=1), self.week_start)
+                    now, before = p in active, prev in active
+                    st = ("new" if now and first_active == p else
+                          "returning" if now and before else
+                          "resurrecting" if now else
+                          "dormant" if before else None)
+                    if st:
+                        c = statuses.setdefault((g, dk, p), {})
+                        c[st] = c.get(st, 0) + 1
+            self._parts[key] = statuses
+        statuses = self._parts[key]
+        status = self.metrics[name]["status"]
+        out: dict[tuple, object] = {}
+        for grouping in self.groupings(name):
+            seen = {dk for (g, dk, _), c in statuses.items() if g == grouping and status in c}
+            if grouping == ():
+                seen = {()}
+            for p, _, _ in evaluated:
+                for dk in seen:
+                    out[(p, dk)] = statuses.get((grouping, dk, p), {}).get(status, 0)
+        return out
+
+    # -- derived and manual --------------------------------------------------------------------
+
+    def derived(self, name: str, grain: str, start: date, end: date) -> dict:
+        expr = self.metrics[name]["expr"]
+        parts = [t for t in dict.fromkeys(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", expr))
+                 if t in self.metrics]
+        got = {q: self.compute(q, grain, start, end) for q in parts}
+        keys = set().union(*(set(v) for v in got.values()))
+        return {k: evaluate(expr, {q: got[q].get(k, self.zero_of(q)) for q in parts})
+                for k in keys}
+
+    def manual_values(self, name: str, grain: str, start: date, end: date) -> dict:
+        series = sorted(self.manual.get(name, []))
+        out = {}
+        for p, _, last in self.evaluated(grain, start, end):
+            held = [v for d, v in series if d <= last]
+            out[(p, ())] = held[-1] if held else None
+        return out
+
+
 def expected_values(project: dict, tables: dict[str, list[dict]], start: date, end: date,
                     grains=DEFAULT_GRAINS, as_of: datetime | None = None,
-                    metrics=None) -> dict[tuple, object]:
+                    metrics=None, manual: dict | None = None) -> dict[tuple, object]:
     """{(metric, grain, period_start, dims): value} for every metric and grain."""
-    ref = Reference(project, tables, as_of or datetime.now(UTC))
+    ref = Reference(project, tables, as_of or datetime.now(UTC), manual)
     out = {}
     for name in metrics or project["metrics"]:
         for grain in grains:

@@ -177,7 +177,7 @@ def test_the_migration_upgrades_a_0001_store(store_url):
     with pytest.raises(StoreError, match=r"at schema 0001.*daypulse db upgrade"):
         open_store(store_url)
     assert old.upgrade() == ("0001", old.head())
-    assert old.head() == "0002"
+    assert old.head() >= "0002"
     store = open_store(store_url, create=False)
     with store.engine.connect() as conn:
         insp = inspect(conn)

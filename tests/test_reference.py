@@ -273,3 +273,288 @@ def test_datasets_pile_rows_on_boundaries(zone, dataset):
     assert {v for k, v in values.items() if k[0] == "users_by_flag"} and \
         {k[3] for k in values if k[0] == "users_by_flag"} == \
         {(), (("test", "true"),), (("test", "false"),)}
+
+
+# -- movement -----------------------------------------------------------------------------------
+# Kolkata (UTC+05:30): local day D ends at D 18:30 UTC. Mondays: 2026-01-05 and 2026-01-12.
+
+def _end(n: int) -> datetime:
+    return datetime(2026, 1, n, 18, 30)  # the end of local Jan n (= start of Jan n+1)
+
+
+def _mv(movement, **kw):
+    return {"kind": "movement", "table": "subs", "entity": "cust", "column": "amt",
+            "start": "s", "end": "e", "movement": movement, **kw}
+
+
+def _subs():
+    t = [  # (customer, tenant, start, end, amount)
+        (1, "a", datetime(2026, 1, 9, 12), _end(11), 100),        # new on Jan 9 (before range)
+        (1, "b", _end(11), datetime(2026, 1, 14, 10), 300),       # at midnight: expansion Jan 12
+        (1, "b", datetime(2026, 1, 13, 6), datetime(2026, 1, 13, 8), 1000),  # nets out in a day
+        (1, "b", datetime(2026, 1, 15, 10), None, 50),            # churn Jan 14, back Jan 15
+        (2, "a", datetime(2026, 1, 10, 10), datetime(2026, 1, 13, 10), 200),  # new Jan 10
+        (2, "a", datetime(2026, 1, 13, 10), None, 150),           # contraction Jan 13
+        (3, "a", datetime(2026, 1, 10, 10), None, None),          # a NULL amount: nothing
+        (4, "a", datetime(2026, 1, 14, 8, 59, 59, 999999), None, 70),  # new Jan 14
+    ]
+    return [{"id": i, "cust": c, "tenant": tn, "s": s, "e": e, "amt": a}
+            for i, (c, tn, s, e, a) in enumerate(t)]
+
+
+def test_movements_by_day_and_week():
+    p = project(new=_mv("new"), exp=_mv("expansion"), con=_mv("contraction"),
+                churn=_mv("churn"), react=_mv("reactivation"),
+                n_new=_mv("new", measure="count"),
+                react_existing=_mv("reactivation", cohort="existing"),
+                new_existing=_mv("new", cohort="existing"))
+    got = values(p, {"subs": _subs()}, date(2026, 1, 10), date(2026, 1, 16),
+                 grains=("day", "week"))
+
+    def daily(m):
+        return {n: got[(m, "day", date(2026, 1, n), ())] for n in range(10, 17)}
+
+    assert daily("new") == {10: 200, 11: 0, 12: 0, 13: 0, 14: 70, 15: 0, 16: 0}
+    assert daily("exp") == {10: 0, 11: 0, 12: 200, 13: 0, 14: 0, 15: 0, 16: 0}
+    assert daily("con") == {10: 0, 11: 0, 12: 0, 13: 50, 14: 0, 15: 0, 16: 0}
+    assert daily("churn") == {10: 0, 11: 0, 12: 0, 13: 0, 14: 300, 15: 0, 16: 0}
+    assert daily("react") == {10: 0, 11: 0, 12: 0, 13: 0, 14: 0, 15: 50, 16: 0}
+    assert daily("n_new") == {10: 1, 11: 0, 12: 0, 13: 0, 14: 1, 15: 0, 16: 0}
+    # a week is the sum of its days, all of them: Jan 9 (before the range) counts
+    assert got[("new", "week", date(2026, 1, 5), ())] == 300
+    assert got[("n_new", "week", date(2026, 1, 5), ())] == 2
+    assert got[("new", "week", date(2026, 1, 12), ())] == 70
+    # existing: above 0 when the period began. Customer 1 was (Jan 11: 100) when the week
+    # of Jan 12 began, not when Jan 15 did; "new" is never existing.
+    assert got[("react_existing", "week", date(2026, 1, 12), ())] == 50
+    assert got[("react_existing", "day", date(2026, 1, 15), ())] == 0
+    assert not any(v for k, v in got.items() if k[0] == "new_existing")
+
+
+def test_movements_track_the_entity_per_dimension_value():
+    p = project(new=_mv("new", dimensions={"tenant": "tenant"}),
+                exp=_mv("expansion", dimensions={"tenant": "tenant"}),
+                churn=_mv("churn", dimensions={"tenant": "tenant"}))
+    got = values(p, {"subs": _subs()}, date(2026, 1, 12), date(2026, 1, 12))
+    day = date(2026, 1, 12)
+    # in total customer 1 expands 100 -> 300; per tenant it leaves a and arrives in b
+    assert got[("exp", "day", day, ())] == 200
+    assert got[("churn", "day", day, (("tenant", "a"),))] == 100
+    assert got[("new", "day", day, (("tenant", "b"),))] == 300
+    assert ("exp", "day", day, (("tenant", "b"),)) not in got  # no expansion in b: unseen
+    assert got[("churn", "day", day, ())] == 0
+
+
+def test_movements_today_follow_the_state_rule_for_now():
+    # now = Jan 14 09:00 UTC (14:30 local): the 300 ending at 10:00 is still open (no churn
+    # yet); customer 4's row started a microsecond before now (new)
+    p = project(new=_mv("new"), churn=_mv("churn"))
+    as_of = datetime(2026, 1, 14, 9, tzinfo=UTC)
+    got = values(p, {"subs": _subs()}, date(2026, 1, 12), date(2026, 1, 16),
+                 grains=("day", "week"), as_of=as_of)
+    assert got[("churn", "day", date(2026, 1, 14), ())] == 0
+    assert got[("new", "day", date(2026, 1, 14), ())] == 70
+    assert got[("churn", "week", date(2026, 1, 12), ())] == 0
+    assert ("churn", "day", date(2026, 1, 15), ()) not in got
+    # a row starting exactly at now has not started
+    as_of = datetime(2026, 1, 14, 8, 59, 59, 999999, tzinfo=UTC)
+    got = values(p, {"subs": _subs()}, date(2026, 1, 14), date(2026, 1, 14), as_of=as_of)
+    assert got[("new", "day", date(2026, 1, 14), ())] == 0
+
+
+def test_movement_history_reaches_back_across_dst():
+    # New York: paid from 23:40 EST on 2025-03-08 to 00:20 on 03-09 (above 0 at the end of
+    # Mar 8 only), so coming back in November is a reactivation, not new
+    t = [{"id": 1, "cust": 1, "s": datetime(2025, 3, 9, 4, 40), "e": datetime(2025, 3, 9, 5, 20),
+          "amt": 10},
+         {"id": 2, "cust": 1, "s": datetime(2025, 11, 3, 15), "e": None, "amt": 20},
+         {"id": 3, "cust": 2, "s": datetime(2025, 3, 9, 5, 20), "e": datetime(2025, 3, 9, 5, 40),
+          "amt": 10},  # within one day: never above 0 at a day's end
+         {"id": 4, "cust": 2, "s": datetime(2025, 11, 3, 15), "e": None, "amt": 5}]
+    p = project("America/New_York", new=_mv("new"), react=_mv("reactivation"))
+    got = values(p, {"subs": t}, date(2025, 11, 3), date(2025, 11, 3))
+    assert got[("react", "day", date(2025, 11, 3), ())] == 20
+    assert got[("new", "day", date(2025, 11, 3), ())] == 5
+
+
+# -- lifecycle ----------------------------------------------------------------------------------
+
+def _lc(status, **kw):
+    return {"kind": "lifecycle", "table": "events", "time": "ts", "column": "user",
+            "status": status, **kw}
+
+
+def _activity():
+    at = lambda m, d, h=6: datetime(2025 + (m == 1), m, d, h)  # noqa: E731  (11:30 local)
+    t = [(1, at(1, 1)), (1, at(1, 13)),          # resurrecting in the week of Jan 12
+         (2, at(1, 6)), (2, at(1, 14, 12)),      # returning (Jan 14 17:30 local)
+         (3, at(1, 7)),                           # dormant in the week of Jan 12
+         (4, at(1, 15)),                          # new
+         (5, at(12, 20)),                         # only in December
+         (None, at(1, 13))]                       # no entity: ignored
+    return rows(*[ts for _, ts in t], user=[u for u, _ in t])
+
+
+def test_lifecycle_statuses_per_week_day_and_month():
+    p = project(new=_lc("new"), ret=_lc("returning"), res=_lc("resurrecting"),
+                dor=_lc("dormant"))
+    got = values(p, {"events": _activity()}, date(2026, 1, 12), date(2026, 1, 18),
+                 grains=("day", "week", "month"))
+
+    def at(grain, d):
+        return {m: got[(m, grain, d, ())] for m in ("new", "ret", "res", "dor")}
+
+    assert at("week", date(2026, 1, 12)) == {"new": 1, "ret": 1, "res": 1, "dor": 1}
+    assert at("day", date(2026, 1, 13)) == {"new": 0, "ret": 0, "res": 1, "dor": 0}
+    assert at("day", date(2026, 1, 14)) == {"new": 0, "ret": 0, "res": 1, "dor": 1}
+    assert at("day", date(2026, 1, 15)) == {"new": 1, "ret": 0, "res": 0, "dor": 1}
+    assert at("day", date(2026, 1, 16)) == {"new": 0, "ret": 0, "res": 0, "dor": 1}
+    assert at("day", date(2026, 1, 17)) == {"new": 0, "ret": 0, "res": 0, "dor": 0}
+    # January: 1-4 are new (1's first day is Jan 1); 5 was active in December only
+    assert at("month", date(2026, 1, 1)) == {"new": 4, "ret": 0, "res": 0, "dor": 1}
+
+
+def test_lifecycle_today_and_per_dimension_value():
+    p = project(new=_lc("new"), ret=_lc("returning", dimensions={"tenant": "tenant"}))
+    as_of = datetime(2026, 1, 14, 5, tzinfo=UTC)  # 10:30 local: 2's event at 17:30 counts
+    got = values(p, {"events": _activity()}, date(2026, 1, 12), date(2026, 1, 18),
+                 grains=("week",), as_of=as_of)
+    assert got[("new", "week", date(2026, 1, 12), ())] == 0  # 4 arrives tomorrow
+    assert got[("ret", "week", date(2026, 1, 12), ())] == 1
+    t = _activity()
+    for r in t:
+        r["tenant"] = "x" if r["ts"].day == 14 else "y"  # 2 switches tenant: not returning
+    got = values(p, {"events": t}, date(2026, 1, 12), date(2026, 1, 18), grains=("week",))
+    assert got[("ret", "week", date(2026, 1, 12), ())] == 1
+    # per tenant 2 is new in x and dormant in y: no tenant has a returning user
+    assert {k[3] for k in got if k[0] == "ret"} == {()}
+
+
+# -- derived, manual, @hour ---------------------------------------------------------------------
+
+def test_evaluate_null_division_and_types():
+    from decimal import Decimal
+
+    from reference import evaluate
+
+    assert evaluate("(a + b) * 2 - c", {"a": 1, "b": 2, "c": 4}) == 2
+    assert isinstance(evaluate("a + b", {"a": 1, "b": 2}), int)
+    assert evaluate("a / b", {"a": 1, "b": 4}) == 0.25
+    assert evaluate("a / b", {"a": 1, "b": 0}) is None
+    assert evaluate("a / (b - 1)", {"a": 1, "b": 1}) is None
+    assert evaluate("a + b", {"a": None, "b": 1}) is None
+    assert evaluate("-a + 1", {"a": 3}) == -2
+    assert evaluate("a * 100", {"a": 0.5}) == 50.0
+    assert evaluate("a / 1000", {"a": Decimal("12000.50")}) == Decimal("12.0005")
+    assert evaluate("a + b", {"a": Decimal("1.5"), "b": 0.5}) == 2.0
+
+
+def test_derived_zero_fills_missing_parts():
+    d1 = datetime(2026, 1, 10, 6)
+    t = rows(d1, d1, d1, tenant=["a", "a", "b"], amt=[5, 7, None])
+    p = project(n=ev(dimensions={"tenant": "tenant"}), s=ev(measure="sum", column="amt"),
+                hi=ev(measure="max", column="amt", dimensions={"tenant": "tenant"}),
+                per=({"kind": "derived", "expr": "s / n"}),
+                gap=({"kind": "derived", "expr": "n - s + 1"}),
+                mix=({"kind": "derived", "expr": "hi - n"}),
+                twice=({"kind": "derived", "expr": "gap * 2"}))
+    got = values(p, {"events": t}, date(2026, 1, 10), date(2026, 1, 11))
+    day, nxt = date(2026, 1, 10), date(2026, 1, 11)
+    a, b = (("tenant", "a"),), (("tenant", "b"),)
+    assert got[("per", "day", day, ())] == 4.0
+    assert got[("per", "day", day, a)] == 0.0   # s has no tenants: its zero-fill 0
+    assert got[("per", "day", nxt, ())] is None  # 0 / 0
+    assert got[("gap", "day", day, ())] == -8
+    assert got[("gap", "day", day, b)] == 2
+    assert got[("mix", "day", day, b)] is None   # hi never sees b (NULL amounts): None
+    assert got[("mix", "day", day, a)] == 5      # 7 - 2
+    assert got[("mix", "day", day, ())] == 4     # 7 - 3
+    assert got[("twice", "day", day, a)] == 6
+
+
+def test_manual_step_function_and_last_day():
+    from decimal import Decimal
+
+    p = project(burn={"kind": "manual"})
+    series = {"burn": [(date(2026, 1, 7), Decimal("5")), (date(2026, 1, 14), Decimal("9")),
+                       (date(2026, 1, 20), Decimal("1"))]}
+    got = expected_values(p, {}, date(2026, 1, 6), date(2026, 1, 14), ("day", "week", "month"),
+                          AS_OF, manual=series)
+    assert got[("burn", "day", date(2026, 1, 6), ())] is None
+    assert got[("burn", "day", date(2026, 1, 13), ())] == 5
+    assert got[("burn", "day", date(2026, 1, 14), ())] == 9
+    assert got[("burn", "week", date(2026, 1, 5), ())] == 5      # Sunday Jan 11
+    assert got[("burn", "week", date(2026, 1, 12), ())] == 9     # Sunday Jan 18
+    assert got[("burn", "month", date(2026, 1, 1), ())] == 1     # Jan 31
+    got = expected_values(p, {}, date(2026, 1, 6), date(2026, 1, 14), ("week", "month"),
+                          datetime(2026, 1, 13, 12, tzinfo=UTC), manual=series)
+    assert got == {("burn", "week", date(2026, 1, 5), ()): 5,
+                   ("burn", "week", date(2026, 1, 12), ()): 5,
+                   ("burn", "month", date(2026, 1, 1), ()): 5}
+
+
+def test_hour_of_the_local_day():
+    # New York, 2025-11-02: 01:00-02:00 happens twice (EDT, then EST from 06:00 UTC)
+    t = rows(datetime(2025, 11, 2, 4), datetime(2025, 11, 2, 5, 30), datetime(2025, 11, 2, 6),
+             datetime(2025, 11, 2, 6, 59, 59, 999999), datetime(2025, 11, 2, 7),
+             datetime(2025, 11, 3, 4, 59, 59, 999999))
+    p = project("America/New_York", n=ev(dimensions={"hour": "@hour"}))
+    got = values(p, {"events": t}, date(2025, 11, 2), date(2025, 11, 2))
+    hours = {k[3][0][1]: v for k, v in got.items() if k[3]}
+    assert hours == {"00": 1, "01": 3, "02": 1, "23": 1}
+    # a local-time table: the wall clock's own hour, even one that does not exist
+    p = project("America/New_York", tables={"events": {"name": "e", "timestamps": "local"}},
+                n=ev(dimensions={"hour": "@hour"}))
+    got = values(p, {"events": rows(datetime(2026, 3, 8, 2, 30))}, date(2026, 3, 8),
+                 date(2026, 3, 8))
+    assert got[("n", "day", date(2026, 3, 8), (("hour", "02"),))] == 1
+    # Lord Howe (+10:30 standard): 13:29:59 UTC is 23:59:59 local, 13:30 the next day's 00
+    t = rows(datetime(2026, 4, 6, 13, 29, 59), datetime(2026, 4, 6, 13, 30))
+    got = values(project("Australia/Lord_Howe", n=ev(dimensions={"hour": "@hour"})),
+                 {"events": t}, date(2026, 4, 6), date(2026, 4, 7))
+    assert got[("n", "day", date(2026, 4, 6), (("hour", "23"),))] == 1
+    assert got[("n", "day", date(2026, 4, 7), (("hour", "00"),))] == 1
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "America/Santiago"])
+def test_datasets_exercise_movements_lifecycle_and_hours(zone, dataset):
+    ds = dataset(zone)
+    for values in (ds.expected, ds.expected_today):
+        nonzero = {k[0] for k, v in values.items() if v}
+        for m in ("new_mrr", "expansion_mrr", "contraction_mrr", "churn_mrr", "reactivation_mrr",
+                  "new_customers", "churned_customers", "reactivations", "expansions_existing",
+                  "churn_mrr_existing", "contraction_mrr_existing", "paid_churn",
+                  "users_new", "users_returning", "users_resurrecting", "users_dormant",
+                  "buyers_resurrecting", "buyers_dormant", "local_returning"):
+            assert m in nonzero, m
+    values = ds.expected
+    # a reactivation within one week of an entity existing when the week began
+    assert any(v for k, v in values.items() if k[0] == "reactivations_existing"
+               and k[1] == "week")
+    # per-dimension movements (plan changes are churn + new per plan) and breakdowns
+    assert any(v for k, v in values.items() if k[0] == "churn_mrr"
+               and k[3] == (("plan", "pro"),))
+    assert any(len(k[3]) == 2 for k in values if k[0] == "new_mrr")
+    assert {k[3] for k in values if k[0] == "local_by_hour"} >= \
+        {(("hour", f"{h:02d}"),) for h in range(24)}
+    for m in ("quick_ratio", "stickiness_pct", "ticket_spread"):
+        assert any(v is None for k, v in values.items() if k[0] == m), m
+        assert any(v is not None for k, v in values.items() if k[0] == m), m
+    assert any(isinstance(v, float) and v < 0 for k, v in values.items()
+               if k[0] == "net_new_dollars")
+    # the hand-made customer 906 (history in the other DST offset) comes back in range
+    subs = [r for r in ds.tables["subscriptions"] if r["customer"] == 906]
+    assert subs[0]["started_at"] < datetime.combine(ds.start, datetime.min.time()) \
+        - timedelta(days=100)
+
+
+def test_a_value_with_only_null_measured_values_is_not_seen():
+    d = datetime(2026, 1, 10, 6)
+    t = rows(d, d, tenant=["a", "b"], amt=[5, None])
+    p = project(hi=ev(measure="max", column="amt", dimensions={"tenant": "tenant"}),
+                c=ev(column="amt", dimensions={"tenant": "tenant"}),
+                n=ev(dimensions={"tenant": "tenant"}))
+    got = values(p, {"events": t}, date(2026, 1, 10), date(2026, 1, 10))
+    assert {k[3] for k in got if k[0] == "hi"} == {(), (("tenant", "a"),)}
+    assert {k[3] for k in got if k[0] == "c"} == {(), (("tenant", "a"),)}
+    assert got[("n", "day", date(2026, 1, 10), (("tenant", "b"),))] == 1  # a row is a row

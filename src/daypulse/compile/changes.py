@@ -85,15 +85,24 @@ def _entity_days(ctx: Ctx, name: str, m: MovementMetric, now_epoch: int | None,
     return rows.filter(rows.v.notnull(), rows.entity.notnull(), rows.sd < rows.ed)
 
 
+def _earliest_day(ctx: Ctx, name: str, m: MovementMetric) -> date | None:
+    """The (UTC or wall-clock) date of the earliest start: one small aggregate query."""
+    t, local = R.metric_table(ctx.src, ctx.project, name, m)
+    ts, _ = R.time_column(t, m.start, name, "start", local)
+    first = ts.min().to_pyarrow().as_py()
+    return first.date() if first is not None else None
+
+
 def movement_group(ctx: Ctx, members: list[tuple[str, MovementMetric]],
                    now_epoch: int | None) -> ir.Table:
     plan = ctx.plan
     name0, m0 = members[0]
     last = plan.last_day
-    # Offsets must be exact from the day before the first period on (its end-of-day value
-    # is every first day's "before"); earlier change days only feed running sums.
-    exact_from = plan.first_day - timedelta(days=2)
-    rows = _entity_days(ctx, name0, m0, now_epoch, exact_from, last)
+    # Local days must be exact over the whole history read: whether a customer paid before
+    # depends on rows far back (a 40-minute row across midnight, dated with the wrong DST
+    # offset, would vanish). The CASE over offsets grows by two branches a year at most.
+    exact_from = min(plan.first_day, _earliest_day(ctx, name0, m0) or plan.first_day)
+    rows = _entity_days(ctx, name0, m0, now_epoch, exact_from - timedelta(days=2), last)
     dims = list(m0.dimensions)
     parts = []
     for gset in R.grouping_sets(m0):
@@ -113,8 +122,15 @@ def movement_group(ctx: Ctx, members: list[tuple[str, MovementMetric]],
             r = ch.filter(ch.day.between(day_num(span.first), day_num(span.last)))
             r = r.mutate(period=bucket(ctx.cal, g, r.day, span.first, span.last))
             if any(m.cohort == "existing" for _, m in members):
+                # The starting cohort: paying when the period began. A customer leaves it at
+                # its first churn in the period: what it does after (a reactivation, and any
+                # later movement of that reactivated MRR) is not the cohort's.
                 w = ibis.window(group_by=[*keys, "period"], order_by="day")
-                r = r.mutate(cohort=r.prev.first().over(w) > 0)
+                so_far = ibis.cumulative_window(group_by=[*keys, "period"], order_by="day")
+                churn = ibis.cases((r.a_churn.notnull(), 1), else_=0)
+                r = r.mutate(cohort=r.prev.first().over(w) > 0,
+                             churned_before=churn.sum().over(so_far) - churn)
+                r = r.mutate(cohort=r.cohort & (r.churned_before == 0))
             aggs = {}
             for name, m in members:
                 amount = r[f"a_{m.movement}"]

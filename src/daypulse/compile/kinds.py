@@ -435,6 +435,8 @@ def state(ctx: Ctx, name: str, m: StateMetric, now_epoch: int | None) -> ir.Tabl
             still_open = still_open | (ee >= now_epoch)  # ends later today: open now
         ed = ibis.cases((still_open, INF_DAY), else_=ed).cast("int64")
         lo = R.instant_of_day_start(cal, first + timedelta(days=1), local)
+        if now_epoch is not None:
+            lo = min(lo, now_epoch)  # the first day is today: open now is enough
         preds.append(end_ts.isnull() | (ee >= lo))  # still open at the end of the first day
         cols["ed"] = ed
     else:

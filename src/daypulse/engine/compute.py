@@ -120,7 +120,9 @@ def compute_values(project: Project, start: date, end: date, metrics: Iterable[s
     """
     if end < start:
         raise UsageError(f"the end date {end} is before the start date {start}")
-    as_of = as_of or datetime.now(UTC)
+    # "Now" is a whole second: rows are compared on whole epoch seconds, so a sub-second
+    # as_of would put a row starting within that second on either side.
+    as_of = (as_of or datetime.now(UTC)).replace(microsecond=0)
     cal = Calendar(project.timezone, project.week_start)
     today = cal.today(as_of)
     if start > today:

@@ -153,8 +153,12 @@ def _ensure_fresh(project, store, spec, metrics, period, first, day_from, today,
         plans.append(("day", day_from, last))
     for grain, lo, hi in plans:
         hashes = {m: project.definition_hash(m) for m in metrics if grain in metric_grains(project, m, [grain])}
-        expected = len(cal.periods(grain, lo, hi))
-        have = read.fresh_counts(store, hashes, grain, lo, hi)
+        periods = cal.periods(grain, lo, hi)
+        # A period not over at as_of is never fresh: it is recomputed "so far".
+        over_at = {p: datetime.fromtimestamp(cal.day_start(cal.period_end(grain, p) + timedelta(days=1)), UTC)
+                   for p in periods}
+        expected = len(periods)
+        have = read.fresh_counts(store, hashes, grain, lo, hi, {p: t for p, t in over_at.items() if t <= as_of})
         stale = [m for m in hashes if have.get(m, 0) < expected]
         if stale:
             if info:

@@ -95,8 +95,8 @@ def _with_drivers(project, store, spec, start, prev_start, c: Change, n: int) ->
     from daypulse.report.spec import _dimensions
 
     m = project.metrics[c.metric]
-    if m.format == "percent" or m.kind == "ratio":
-        return c  # a rate's per-value changes do not add up to its change
+    if m.format == "percent" or m.kind == "ratio" or (m.kind == "derived" and "/" in m.expr):
+        return c  # a rate's (or any quotient's) per-value changes do not add up to its change
     dims = sorted(_dimensions(project, c.metric) - set(spec.filter))
     best = None
     for dim in dims:

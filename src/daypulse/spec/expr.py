@@ -9,28 +9,35 @@ gives NULL.
 from __future__ import annotations
 
 import ast
+import math
 import operator
 from collections.abc import Mapping
 from decimal import Decimal
 from functools import lru_cache
 
 _BINARY = (ast.Add, ast.Sub, ast.Mult, ast.Div)
+MAX_LENGTH = 1000  # far beyond any formula; keeps the generated code's nesting shallow
 
 
 @lru_cache(maxsize=512)
 def parse(text: str) -> ast.expr:
     """The checked syntax tree; ValueError saying what is not allowed."""
+    if len(text) > MAX_LENGTH:
+        raise ValueError(f"the expression is longer than {MAX_LENGTH} characters")
     try:
         tree = ast.parse(text.strip(), mode="eval").body
     except SyntaxError as exc:
         raise ValueError(f"not an arithmetic expression: {exc.msg}") from None
+    except (RecursionError, MemoryError):
+        raise ValueError("the expression is nested too deeply") from None
     for node in ast.walk(tree):
         if isinstance(node, ast.BinOp) and not isinstance(node.op, _BINARY):
             raise ValueError(f"operator {type(node.op).__name__} is not allowed (use + - * /)")
         if isinstance(node, ast.UnaryOp) and not isinstance(node.op, (ast.USub, ast.UAdd)):
             raise ValueError("only unary minus is allowed")
-        if isinstance(node, ast.Constant) and type(node.value) not in (int, float):
-            raise ValueError(f"{ast.unparse(node)!r} is not allowed: only numbers")
+        if isinstance(node, ast.Constant) and (type(node.value) not in (int, float)
+                                               or not math.isfinite(node.value)):
+            raise ValueError(f"{ast.unparse(node)!r} is not allowed: only finite numbers")
         if not isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Name, ast.Load, ast.Constant,
                                  ast.USub, ast.UAdd, *_BINARY)):
             raise ValueError(f"{ast.unparse(node)!r} is not allowed: use metric names, numbers,"

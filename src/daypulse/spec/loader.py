@@ -34,6 +34,7 @@ class Located:
     def __init__(self, file: str, node: yaml.Node | None):
         self.file = file
         self.lines: dict[tuple, int] = {}
+        self.overlays: dict[tuple, Located] = {}
         if node is not None:
             self._walk(node, ())
 
@@ -48,7 +49,6 @@ class Located:
             for i, item in enumerate(node.value):
                 self._walk(item, path + (i,))
 
-        self.overlays: dict[tuple, Located] = {}
 
     def overlay(self, prefix: tuple, other: Located) -> None:
         """Paths under ``prefix`` come from another file (a pack's metric)."""

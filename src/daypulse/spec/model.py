@@ -126,7 +126,7 @@ class DerivedMetric(MetricBase):
 
         try:
             return names(self.expr)
-        except ValueError:
+        except (ValueError, RecursionError):  # reported by validation
             return []
 
 

@@ -45,9 +45,12 @@ def validate_project(project: Project, loc: Located, declared: set[str] | None =
             issues += _table_metric(name, m, loc)
         if isinstance(m, DerivedMetric):
             try:
-                expr.parse(m.expr)
+                expr.compiled(m.expr)  # parses and checks it, then builds what will run
             except ValueError as exc:
                 issues.append(loc.issue(at + ("expr",), f"expr: {exc}", metric=name))
+            except (SyntaxError, RecursionError, MemoryError):
+                issues.append(loc.issue(at + ("expr",), "expr: too deeply nested to evaluate;"
+                                        " split it into several derived metrics", metric=name))
         for part in depends_on(m):
             if part not in known:
                 field = "of" if isinstance(m, CumulativeMetric) else "expr" if isinstance(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import UTC, date, datetime
+from decimal import Decimal
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import select
 
 from daypulse.store.db import Store
 from daypulse.store.models import MetricValueRow as V
@@ -21,7 +22,15 @@ def values(store: Store, metrics: Iterable[str], grain: str, first: date, last: 
         V.metric.in_(metrics), V.grain == grain, V.period_start.between(first, last),
         V.dims_key == dims_key)
     with store.engine.connect() as conn:
-        return {(m, p): v for m, p, v in conn.execute(q)}
+        return {(m, p): _plain(v) for m, p, v in conn.execute(q)}
+
+
+def _plain(v):
+    """NUMERIC values (a PostgreSQL store) as int or float, as a SQLite store returns them,
+    so the report's arithmetic (medians, shares) never mixes Decimal with float."""
+    if isinstance(v, Decimal):
+        return int(v) if v == v.to_integral_value() else float(v)
+    return v
 
 
 def by_dimension(store: Store, metrics: Iterable[str], grain: str, first: date, last: date,
@@ -43,21 +52,26 @@ def by_dimension(store: Store, metrics: Iterable[str], grain: str, first: date, 
         for m, p, dims, v in conn.execute(q):
             if set(dims) != wanted or any(dims.get(k) != val for k, val in within.items()):
                 continue
-            out[(m, p, dims[dimension])] = v
+            out[(m, p, dims[dimension])] = _plain(v)
     return out
 
 
 def fresh_counts(store: Store, hashes: dict[str, str], grain: str, first: date, last: date,
-                 dims_key: str = "") -> dict[str, int]:
-    """Stored periods per metric in [first, last] computed with the current definition."""
+                 over_at: dict[date, datetime], dims_key: str = "") -> dict[str, int]:
+    """Stored periods per metric in [first, last] that are fresh: computed with the current
+    definition, and after the period was over (``over_at[period_start]``, the instant its last
+    day ended) — a week stored on its Wednesday is a partial week, not last week's number."""
     if not hashes:
         return {}
-    conds = [and_(V.metric == m, V.definition_hash == h) for m, h in hashes.items()]
-    from sqlalchemy import or_
-
-    q = (select(V.metric, func.count()).where(or_(*conds), V.grain == grain,
-                                               V.period_start.between(first, last),
-                                               V.dims_key == dims_key)
-         .group_by(V.metric))
+    q = select(V.metric, V.period_start, V.definition_hash, V.computed_at).where(
+        V.metric.in_(list(hashes)), V.grain == grain, V.period_start.between(first, last),
+        V.dims_key == dims_key)
+    out: dict[str, int] = {}
     with store.engine.connect() as conn:
-        return dict(conn.execute(q).all())
+        for m, p, h, at in conn.execute(q):
+            if at is not None and at.tzinfo is None:
+                at = at.replace(tzinfo=UTC)  # SQLite hands back naive UTC
+            over = over_at.get(p)
+            if h == hashes[m] and over is not None and at is not None and at >= over:
+                out[m] = out.get(m, 0) + 1
+    return out
