@@ -34,7 +34,8 @@ Rules (the engine's contract, restated):
   once before), expansion (before > 0, after > before), contraction (before > 0, 0 < after
   < before), churn (before > 0, after 0). ``sum`` adds the amounts, ``count`` counts
   (entity, day) movements; a week/month is the sum over its days (through as_of's date);
-  ``cohort: existing`` keeps entities with V(day before the period) > 0.
+  ``cohort: existing`` keeps entities with V(day before the period) > 0, up to and including
+  their first churn in the period (what follows a churn is not the starting cohort's).
 * lifecycle: each entity (per dimension value) active (a row whose time is on a local day
   of the period, days clamped to as_of's date) in period P: new (no activity before P),
   returning (active in P-1), resurrecting (not in P-1, some activity before it); dormant:
@@ -590,13 +591,18 @@ class Reference:
             seen = {()} if grouping == () else set()
             for p, lo, hi in evaluated:
                 acc: dict[tuple, list] = {}
+                left: set = set()  # starting customers that churned earlier in the period
                 for d in days(lo, hi):
                     for key, mv, amount in moves.get(d, []):
                         g, _, dk = key
-                        if g != grouping or mv != kind:
+                        if g != grouping:
                             continue
-                        if m.get("cohort", "all") == "existing" and \
-                                not value(key, lo - timedelta(days=1)) > 0:
+                        if m.get("cohort", "all") == "existing":
+                            if not value(key, lo - timedelta(days=1)) > 0 or key in left:
+                                continue
+                            if mv == "churn":
+                                left.add(key)  # out of the cohort after this movement
+                        if mv != kind:
                             continue
                         acc.setdefault(dk, []).append(amount)
                         seen.add(dk)

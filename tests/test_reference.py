@@ -324,9 +324,10 @@ def test_movements_by_day_and_week():
     assert got[("new", "week", date(2026, 1, 5), ())] == 300
     assert got[("n_new", "week", date(2026, 1, 5), ())] == 2
     assert got[("new", "week", date(2026, 1, 12), ())] == 70
-    # existing: above 0 when the period began. Customer 1 was (Jan 11: 100) when the week
-    # of Jan 12 began, not when Jan 15 did; "new" is never existing.
-    assert got[("react_existing", "week", date(2026, 1, 12), ())] == 50
+    # existing: above 0 when the period began, until its first churn in the period. Customer 1
+    # was (Jan 11: 100) when the week of Jan 12 began, but churned before coming back on Jan 15:
+    # that reactivation is not the starting cohort's. "new" is never existing.
+    assert got[("react_existing", "week", date(2026, 1, 12), ())] == 0
     assert got[("react_existing", "day", date(2026, 1, 15), ())] == 0
     assert not any(v for k, v in got.items() if k[0] == "new_existing")
 
@@ -528,9 +529,10 @@ def test_datasets_exercise_movements_lifecycle_and_hours(zone, dataset):
                   "buyers_resurrecting", "buyers_dormant", "local_returning"):
             assert m in nonzero, m
     values = ds.expected
-    # a reactivation within one week of an entity existing when the week began
-    assert any(v for k, v in values.items() if k[0] == "reactivations_existing"
-               and k[1] == "week")
+    # A reactivation within one week of an entity paying when the week began exists in the
+    # data, but the starting cohort never reactivates: a customer leaves it at its first churn.
+    assert any(v for k, v in values.items() if k[0] == "reactivations" and k[1] == "week")
+    assert not any(v for k, v in values.items() if k[0] == "reactivations_existing")
     # per-dimension movements (plan changes are churn + new per plan) and breakdowns
     assert any(v for k, v in values.items() if k[0] == "churn_mrr"
                and k[3] == (("plan", "pro"),))
