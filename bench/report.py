@@ -55,7 +55,7 @@ def main() -> None:
     from daypulse.report.render import render
     from daypulse.spec import load_project
     from daypulse.store import read
-    from daypulse.store.db import open_store
+    from daypulse.store.db import Store, open_store
 
     work = args.work / f"days{args.days}"
     work.mkdir(parents=True, exist_ok=True)
@@ -78,6 +78,7 @@ def main() -> None:
     from datetime import date
 
     last = date.fromisoformat(marker.read_text())
+    Store(project.store).upgrade()  # a cached store from an older release
     store = open_store(project.store, create=False)
 
     def timed(fn) -> tuple[float, object]:
