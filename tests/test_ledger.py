@@ -33,7 +33,7 @@ from daypulse.delivery.ledger import (
     stats,
 )
 from daypulse.store.db import Store, open_store
-from daypulse.store.models import DeliveryRecord, SchedulerRun
+from daypulse.store.models import DeliveryRecord, SchedulerRun, SubscriptionRecord
 from storekit import postgres_store
 
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
@@ -281,21 +281,21 @@ def test_times_must_be_aware_and_are_kept_in_utc(store):
     assert len(claim(store, "w", kolkata, LEASE)) == 1
 
 
-def test_migration_0003_adds_the_tables_and_is_reversible(store_url):
+def test_migrations_0003_0004_add_the_tables_and_are_reversible(store_url):
     old = Store(store_url)
     with old._connect() as conn, conn.begin():
         command.upgrade(old._alembic(conn), "0002")
-    assert old.upgrade() == ("0002", "0003")
+    assert old.upgrade() == ("0002", "0004")
     with old.engine.connect() as conn:
         insp = inspect(conn)
-        for model in (DeliveryRecord, SchedulerRun):
+        for model in (DeliveryRecord, SchedulerRun, SubscriptionRecord):
             assert {c["name"] for c in insp.get_columns(model.__tablename__)} == {
                 c.name for c in model.__table__.columns}
         assert "ix_deliveries_due" in {i["name"] for i in insp.get_indexes("deliveries")}
     with old._connect() as conn, conn.begin():
         command.downgrade(old._alembic(conn), "0002")
     with old.engine.connect() as conn:
-        assert not {"deliveries", "scheduler_runs"} & set(inspect(conn).get_table_names())
+        assert not {"deliveries", "scheduler_runs", "subscriptions"} & set(inspect(conn).get_table_names())
     old.engine.dispose()
 
 

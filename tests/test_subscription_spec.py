@@ -129,7 +129,9 @@ def test_urls():
     for bad in ("ftp://example.com/x", "https://", "example.com/hook", "https://exa mple.com", "http://h:99999/"):
         assert problem(channel="webhook", to=bad) == (
             f"subscriptions[0].to: malformed URL {bad!r} (expected an http:// or https:// URL with a host)"), bad
-    assert "malformed URL 'hooks.slack.com/x'" in problem(channel="slack-webhook", to="hooks.slack.com/x")
+    # An incoming webhook's URL is a secret and fixes its channel: no target.
+    assert "leave `to` out" in problem(channel="slack-webhook", to="https://hooks.slack.com/services/T/B/x")
+    assert parse(channel="slack-webhook", to=None).to is None
 
 
 def test_slack_bot_needs_a_channel_id():

@@ -8,15 +8,15 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Column, Table
 
+from daypulse.cli_common import ConfigOpt, _date, _info, _project, _store, err, out
 from daypulse.errors import ConfigError, DaypulseError, UsageError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -27,35 +27,6 @@ manual_app = typer.Typer(no_args_is_help=True, help=(
     "Values people type in for kind: manual metrics (burn rate, runway...). A value holds"
     " from its day until the next one set for the metric."))
 app.add_typer(manual_app, name="manual")
-
-out = Console()
-err = Console(stderr=True)
-
-ConfigOpt = Annotated[Path | None, typer.Option(
-    "--config", "-c", help="Project file (default: $DAYPULSE_CONFIG or ./daypulse.yml).",
-    show_default=False)]
-
-
-def _date(flag: str, text: str | None) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"{flag}: not a date: {text!r} (expected YYYY-MM-DD)") from None
-
-
-def _project(config: Path | None):
-    from daypulse.spec import load_project
-
-    return load_project(config)
-
-
-def _store(project, create: bool = True):
-    from daypulse.store.db import open_store
-
-    return open_store(project.store, create=create)
-
 
 # -- compute -----------------------------------------------------------------------------
 
@@ -251,6 +222,9 @@ def check(config: ConfigOpt = None,
     if offline:
         return
     check_project(project, _info, config)
+    from daypulse.cli_delivery import check_channels
+
+    check_channels(project, _info)
 
 
 # -- db ----------------------------------------------------------------------------------
@@ -462,23 +436,34 @@ def report(
     charts: Annotated[bool, typer.Option(
         "--charts/--no-charts", help="Draw the report's charts.")] = True,
     send: Annotated[bool, typer.Option(
-        "--send", help="Deliver to the report's subscriptions (comes with delivery; refused"
-                       " for now).")] = False,
+        "--send", help="Deliver the period to the report's active subscriptions now (each period"
+                       " is still sent once per subscription).")] = False,
+    subscription: Annotated[str | None, typer.Option(
+        "--subscription", help="With --send: only this subscription (id or name).",
+        show_default=False)] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="With --send: render and show exactly what would be sent, to whom;"
+                          " send and record nothing.")] = False,
     config: ConfigOpt = None,
 ) -> None:
     """Render a report; its period is computed first if missing or stale.
 
     Examples: daypulse report daily; daypulse report weekly --date 2026-03-02 --format html
-    --out weekly.html; daypulse report daily --format slack.
+    --out weekly.html; daypulse report daily --format slack; daypulse report daily --send
+    --subscription 3 --dry-run.
     """
     from daypulse.report.content import build_report
     from daypulse.report.output import FORMATS, rendered, write
 
     if fmt not in FORMATS:
         raise UsageError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
-    if send:
-        raise UsageError("--send: delivery is not built yet; render with --format and --out")
     day = _date("--date", on)
+    if (subscription is not None or dry_run) and not send:
+        raise UsageError("--subscription and --dry-run go with --send")
+    if send:
+        from daypulse.cli_delivery import send_report
+
+        return send_report(name, day, subscription, dry_run, config)
     project = _project(config)
     store = _store(project)
     rep = build_report(project, store, name, on=day, with_charts=charts and fmt != "text", info=_info)
@@ -537,10 +522,6 @@ def init(path: Annotated[Path, typer.Argument(help="Where to write the project f
 
 # -- plumbing ----------------------------------------------------------------------------
 
-def _info(msg: str) -> None:
-    err.print(msg, highlight=False, markup=False) if err.is_terminal else print(msg, file=sys.stderr)
-
-
 class _progress:
     """A progress bar on a terminal; plain log lines otherwise."""
 
@@ -569,6 +550,15 @@ class _progress:
         if self.bar:
             self.bar.stop()
         return False
+
+
+def _register_delivery() -> None:
+    from daypulse.cli_delivery import register
+
+    register(app)
+
+
+_register_delivery()
 
 
 def main() -> None:

@@ -90,9 +90,11 @@ class DeliveryRow:
 
 # -- creating and claiming -----------------------------------------------------------------
 
-def ensure(store: Store, subscription: str, period_start: date, now: datetime) -> int:
-    """The id of the (subscription, period_start) row, inserted ``pending`` (due at ``now``) if
-    absent. Idempotent and safe against concurrent callers: they all get the same id."""
+def ensure(store: Store, subscription: str, period_start: date, now: datetime,
+           due_at: datetime | None = None) -> int:
+    """The id of the (subscription, period_start) row, inserted ``pending`` (due at ``due_at``,
+    default ``now``: a period not over yet waits for its end) if absent. Idempotent and safe
+    against concurrent callers: they all get the same id."""
     if isinstance(period_start, datetime) or not isinstance(period_start, date):
         raise TypeError(f"period_start must be a date, not {type(period_start).__name__}")
     if not subscription:
@@ -103,22 +105,25 @@ def ensure(store: Store, subscription: str, period_start: date, now: datetime) -
     else:
         from sqlalchemy.dialects.sqlite import insert as upsert
     stmt = upsert(D).values(subscription=subscription, period_start=period_start, status=PENDING,
-                            attempts=0, next_attempt_at=at, created_at=at, updated_at=at)
+                            attempts=0, next_attempt_at=max(at, _utc(due_at or at)), created_at=at,
+                            updated_at=at)
     with _write(store) as conn:
         conn.execute(stmt.on_conflict_do_nothing(index_elements=[D.subscription, D.period_start]))
         return conn.execute(select(D.id).where(D.subscription == subscription,
                                                D.period_start == period_start)).scalar_one()
 
 
-def claim(store: Store, worker: str, now: datetime, lease: timedelta, limit: int = 1) -> list[Claimed]:
+def claim(store: Store, worker: str, now: datetime, lease: timedelta, limit: int = 1,
+          ids: list[int] | None = None) -> list[Claimed]:
     """Take up to ``limit`` due rows (``pending`` with ``next_attempt_at <= now``, oldest due
-    first) for ``worker``: they become ``sending`` until ``now + lease``, one more attempt each."""
+    first; only among ``ids`` when given) for ``worker``: they become ``sending`` until
+    ``now + lease``, one more attempt each."""
     if not worker:
         raise ValueError("worker must name the claimer")
     if lease <= timedelta(0) or limit < 1:
         raise ValueError("lease must be positive and limit at least 1")
     at = _utc(now)
-    due = (select(D.id).where(D.status == PENDING, D.next_attempt_at <= at)
+    due = (select(D.id).where(D.status == PENDING, D.next_attempt_at <= at, *([D.id.in_(ids)] if ids else []))
            .order_by(D.next_attempt_at, D.id).limit(limit))
     changes = {"status": SENDING, "lease_until": at + lease, "claimed_by": worker,
                "attempts": D.attempts + 1, "updated_at": at}
@@ -219,11 +224,13 @@ def finish(store: Store, id: int, worker: str, result: SendResult, now: datetime
         return values["status"]
 
 
-def skip(store: Store, id: int, reason: str, now: datetime | None = None) -> bool:
-    """Mark a ``pending`` or ``failed`` delivery ``skipped`` (it will not be sent); False if it
-    is in another state (being sent, sent, already skipped) or does not exist."""
+def skip(store: Store, id: int, reason: str, now: datetime | None = None, worker: str | None = None) -> bool:
+    """Mark a ``pending`` or ``failed`` delivery ``skipped`` (it will not be sent) - or one
+    ``worker`` holds (``sending``: its subscription is gone or paused). False if it is in another
+    state (being sent by someone else, sent, already skipped) or does not exist."""
+    mine = (D.status == SENDING) & (D.claimed_by == worker) if worker else D.status.in_([PENDING, FAILED])
     with _write(store) as conn:
-        done = conn.execute(update(D).where(D.id == id, D.status.in_([PENDING, FAILED])).values(
+        done = conn.execute(update(D).where(D.id == id, D.status.in_([PENDING, FAILED]) | mine).values(
             status=SKIPPED, last_error=_short(reason), lease_until=None, updated_at=_utc(now or _now())))
         return done.rowcount > 0
 
@@ -236,6 +243,14 @@ def retry(store: Store, id: int, now: datetime) -> bool:
     with _write(store) as conn:
         done = conn.execute(update(D).where(D.id == id, D.status.in_([FAILED, SKIPPED])).values(
             status=PENDING, next_attempt_at=at, lease_until=None, claimed_by=None, updated_at=at))
+        return done.rowcount > 0
+
+
+def expedite(store: Store, id: int, now: datetime) -> bool:
+    """Make a ``pending`` delivery due at ``now`` (sending it now instead of after its back-off)."""
+    at = _utc(now)
+    with _write(store) as conn:
+        done = conn.execute(update(D).where(D.id == id, D.status == PENDING).values(next_attempt_at=at, updated_at=at))
         return done.rowcount > 0
 
 

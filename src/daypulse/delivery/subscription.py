@@ -17,7 +17,8 @@
 
 ``to`` by channel kind: slack-bot → a channel **ID** (C…/G…/D…; ``files_upload_v2`` refuses
 names); email → one or more addresses (a list or comma-separated; always a list once parsed);
-webhook and slack-webhook → an http(s) URL; file → a folder. With a channel configured in the
+webhook → an http(s) URL; file → a folder; slack-webhook → nothing (the webhook's URL, a
+secret kept in the environment, fixes its channel). With a channel configured in the
 project (``channels``: name → kind) ``to`` may be left out and is checked against that kind.
 
 :func:`parse_subscription` / :func:`parse_subscriptions` raise one ConfigError listing every
@@ -125,6 +126,12 @@ class SubscriptionSpec(BaseModel):
         if channel is None:  # the channel itself was invalid: reported there
             return v
         kind = channel if channel in CHANNEL_KINDS else _configured(info).get(channel)
+        if kind == "slack-webhook":
+            if v not in (None, "", []):
+                raise ValueError("an incoming webhook posts to the channel it was created for: leave `to` out"
+                                 " (its URL is a secret: name its environment variable in channels:"
+                                 " <name>: {kind: slack-webhook, url_env: ...})")
+            return None
         if v is None or v == "" or v == []:
             if channel in CHANNEL_KINDS:
                 raise ValueError(f"channel {channel} needs a target (to: {_TARGETS[channel]})")
@@ -168,7 +175,6 @@ class SubscriptionSpec(BaseModel):
 
 _TARGETS = {
     "slack-bot": "a Slack channel ID like C1234567890",
-    "slack-webhook": "the webhook URL, https://hooks.slack.com/services/...",
     "email": "one or more email addresses",
     "webhook": "an http:// or https:// URL",
     "file": "a folder",

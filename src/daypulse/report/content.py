@@ -70,8 +70,10 @@ def comparison_start(cal: Calendar, key: str, grain: str, start: date) -> date |
 
 def build_report(project, store, name: str, *, on: date | None = None,
                  as_of: datetime | None = None, with_charts: bool = True,
-                 compute: bool = True, info=None) -> Report:
-    spec = load_report(project, name)
+                 compute: bool = True, info=None, filter: dict[str, str] | None = None) -> Report:
+    """``filter`` narrows the report to dimension values (a subscription's tenant), on top of
+    the report's own ``filter``."""
+    spec = load_report(project, name, filter)
     as_of = as_of or datetime.now(UTC)
     cal = Calendar(project.timezone, project.week_start)
     today = cal.today(as_of)

@@ -94,9 +94,10 @@ def report_names(project) -> list[str]:
     return list(dict.fromkeys([*builtin_reports(), *project.reports]))
 
 
-def load_report(project, name: str) -> ReportSpec:
-    """The project's definition of ``name``, else the built-in one; ConfigError listing every
-    problem (unknown metrics, dimensions...) or a UsageError for an unknown name."""
+def load_report(project, name: str, filter: dict[str, str] | None = None) -> ReportSpec:
+    """The project's definition of ``name``, else the built-in one, narrowed by ``filter`` (a
+    subscription's); ConfigError listing every problem (unknown metrics, dimensions, a filter
+    no metric can take...) or a UsageError for an unknown name."""
     from daypulse.errors import UsageError
 
     own = project.reports
@@ -116,6 +117,8 @@ def load_report(project, name: str) -> ReportSpec:
     except ValidationError as err:
         raise ConfigError([Issue(f"reports.{name}: {'.'.join(map(str, e['loc']))}: {e['msg']}",
                                  file=origin) for e in err.errors()]) from None
+    if filter:
+        spec = spec.model_copy(update={"filter": {**spec.filter, **filter}})
     issues = check_report(project, name, spec, origin)
     if issues:
         raise ConfigError(issues)

@@ -199,6 +199,10 @@ def parse_project(text: str, file: str = DEFAULT_CONFIG, base: Path | None = Non
     if project is not None:
         project = project.model_copy(update={"metrics": valid})
         issues += validate_project(project, loc, declared=set(metrics))
+        if project.channels or project.delivery or project.subscriptions:
+            from daypulse.delivery.config import validate_delivery
+
+            issues += validate_delivery(project, loc)
     errors = [i for i in issues if i.level == "error"]
     if errors:
         raise ConfigError(issues)

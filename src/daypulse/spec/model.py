@@ -182,8 +182,10 @@ class Project(BaseModel):
     columns: dict[str, str | None] = Field(default_factory=dict)
     metrics: dict[str, Metric] = Field(default_factory=dict)
     compute: ComputeSettings = Field(default_factory=ComputeSettings)
-    # Sections later layers read (reports, delivery); kept as data until those land.
+    # Sections the report and delivery layers validate (daypulse.report.spec, daypulse.delivery.config).
     reports: dict[str, Any] = Field(default_factory=dict)
+    channels: dict[str, Any] = Field(default_factory=dict)
+    delivery: dict[str, Any] = Field(default_factory=dict)
     subscriptions: list[Any] = Field(default_factory=list)
 
     def table(self, logical: str) -> TableSpec:

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     Float,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Exact decimals on PostgreSQL; SQLite has no decimal type, and a double holds integer
@@ -132,3 +134,26 @@ class SchedulerRun(Base):
     errors: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class SubscriptionRecord(Base):
+    """A subscription (``daypulse.delivery.subscriptions``): added from the CLI/API
+    (``source='cli'``) or mirrored from daypulse.yml (``source='yml'``) on every pass.
+
+    ``name`` is the key of its deliveries (``deliveries.subscription``), so renaming one starts
+    a new history. ``spec`` is the validated subscription as written (schedule as text).
+    ``checked_until``: the instant up to which a scheduler pass has looked for its fires.
+    """
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (UniqueConstraint("name", name="uq_subscriptions_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(8))  # cli | yml
+    spec: Mapped[dict] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    checked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,45 @@
+"""What every command shares: the consoles, the --config option, and loading the project and store."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from daypulse.errors import UsageError
+
+out = Console()
+err = Console(stderr=True)
+
+ConfigOpt = Annotated[Path | None, typer.Option(
+    "--config", "-c", help="Project file (default: $DAYPULSE_CONFIG or ./daypulse.yml).",
+    show_default=False)]
+
+
+def _date(flag: str, text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{flag}: not a date: {text!r} (expected YYYY-MM-DD)") from None
+
+
+def _project(config: Path | None):
+    from daypulse.spec import load_project
+
+    return load_project(config)
+
+
+def _store(project, create: bool = True):
+    from daypulse.store.db import open_store
+
+    return open_store(project.store, create=create)
+
+
+def _info(msg: str) -> None:
+    err.print(msg, highlight=False, markup=False) if err.is_terminal else print(msg, file=sys.stderr)

@@ -1,0 +1,171 @@
+"""Subscriptions in the store: those added from the CLI (or API), and a mirror of daypulse.yml's.
+
+Every subscription has a row, so the scheduler, ``subscriptions list`` and the deliveries all
+see one list with one numbering. daypulse.yml stays the truth for its own: :func:`sync_yaml`
+(run at the start of every pass and listing) inserts, updates and deactivates the ``yml`` rows
+to match the file; the CLI may not add a name the file uses, nor edit a ``yml`` row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pydantic import ValidationError
+from sqlalchemy import delete, insert, or_, select, update
+
+from daypulse.delivery.ledger import _aware, _utc, _write
+from daypulse.delivery.schedule import error_message
+from daypulse.delivery.subscription import SubscriptionSpec, _context
+from daypulse.errors import UsageError
+from daypulse.store.db import Store
+from daypulse.store.models import SubscriptionRecord as S
+
+REMOVED = "removed from daypulse.yml"
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: int
+    name: str
+    source: str  # cli | yml
+    spec: SubscriptionSpec | None  # None: the stored spec no longer validates (see ``problem``)
+    active: bool
+    checked_until: datetime | None
+    note: str | None
+    problem: str | None = None
+
+    @property
+    def usable(self) -> bool:
+        return self.active and self.spec is not None
+
+
+def spec_data(spec: SubscriptionSpec) -> dict:
+    """The spec as written in daypulse.yml (schedule as its friendly text); parses back to ``spec``."""
+    data = {"name": spec.name, "report": spec.report, "schedule": spec.schedule.describe(),
+            "timezone": spec.timezone, "channel": spec.channel, "to": spec.to, "filter": dict(spec.filter),
+            "template": spec.template, "active": spec.active, "catch_up": spec.catch_up,
+            "grace": f"{int(spec.grace.total_seconds())}s"}
+    return {k: v for k, v in data.items() if v is not None and v != {}}
+
+
+def _parse(data: dict, context: dict) -> tuple[SubscriptionSpec | None, str | None]:
+    try:
+        return SubscriptionSpec.model_validate(data, context=context), None
+    except ValidationError as err:
+        return None, "; ".join(f"{'.'.join(map(str, e['loc'])) or 'subscription'}: {error_message(e)}"
+                               for e in err.errors())
+
+
+def _rows(store: Store, where=(), context: dict | None = None) -> list[Subscription]:
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(S.__table__).where(*where).order_by(S.id)).all()
+    out = []
+    for r in rows:
+        spec, problem = _parse(r.spec, context or _context(None, None, None))
+        out.append(Subscription(r.id, r.name, r.source, spec, r.active, _aware(r.checked_until), r.note, problem))
+    return out
+
+
+def listing(store: Store, *, channels: Mapping[str, str] | None = None, reports: Iterable[str] | None = None,
+            active_only: bool = False) -> list[Subscription]:
+    """Every subscription (or only active ones), oldest first; ``channels``/``reports`` are the
+    project's, so a row naming one that is gone shows its problem instead of failing."""
+    where = (S.active.is_(True),) if active_only else ()
+    return _rows(store, where, _context(None, channels, reports))
+
+
+def get(store: Store, ref: str | int, **context) -> Subscription:
+    """By id (``3``) or name; UsageError when there is none."""
+    text = str(ref).strip()
+    cond = S.id == int(text) if text.isdigit() else S.name == text
+    found = _rows(store, (cond,), _context(None, context.get("channels"), context.get("reports")))
+    if not found:
+        raise UsageError(f"no subscription {text!r} (see `daypulse subscriptions list`)")
+    return found[0]
+
+
+def add(store: Store, spec: SubscriptionSpec, now: datetime | None = None) -> Subscription:
+    """Store a subscription made from the CLI/API; without a name it is called ``sub-<id>``."""
+    at = _utc(now or datetime.now(UTC))
+    with _write(store) as conn:
+        if spec.name is not None and conn.execute(select(S.id).where(S.name == spec.name)).first():
+            raise UsageError(f"--name: a subscription named {spec.name!r} exists (pick another name)")
+        data = spec_data(spec)
+        new_id = conn.execute(insert(S).values(name=spec.name or f"pending-{at.timestamp()}", source="cli",
+                                               spec=data, active=spec.active, created_at=at, updated_at=at)
+                              .returning(S.id)).scalar_one()
+        if spec.name is None:
+            name = f"sub-{new_id}"
+            conn.execute(update(S).where(S.id == new_id).values(name=name, spec={**data, "name": name}))
+    return get(store, new_id)
+
+
+def set_active(store: Store, ref: str | int, active: bool) -> Subscription:
+    sub = get(store, ref)
+    _editable(sub, "pause or resume")
+    with _write(store) as conn:
+        conn.execute(update(S).where(S.id == sub.id).values(
+            active=active, spec={**conn.execute(select(S.spec).where(S.id == sub.id)).scalar_one(), "active": active},
+            updated_at=_utc(datetime.now(UTC))))
+    return get(store, sub.id)
+
+
+def remove(store: Store, ref: str | int) -> Subscription:
+    """Delete a CLI subscription (its delivery history stays, under its name)."""
+    sub = get(store, ref)
+    _editable(sub, "remove")
+    with _write(store) as conn:
+        conn.execute(delete(S).where(S.id == sub.id))
+    return sub
+
+
+def _editable(sub: Subscription, what: str) -> None:
+    if sub.source == "yml":
+        raise UsageError(f"subscription {sub.name!r} is declared in daypulse.yml: {what} it there"
+                         " (active: false pauses it)")
+
+
+def sync_yaml(store: Store, specs: list[SubscriptionSpec], now: datetime | None = None) -> None:
+    """Make the ``yml`` rows match daypulse.yml's subscriptions (which all have names). Safe to
+    run from several processes at once: inserts ignore a row another process just made."""
+    at = _utc(now or datetime.now(UTC))
+    wanted = {s.name: spec_data(s) for s in specs}
+    with store.engine.connect() as conn:
+        have = {r.name: r for r in conn.execute(select(S.id, S.name, S.source, S.spec, S.active, S.note))}
+    clash = [n for n in wanted if n in have and have[n].source != "yml"]
+    if clash:
+        raise UsageError(f"daypulse.yml declares subscription(s) {', '.join(clash)} whose names a CLI subscription"
+                         " already has: rename one (`daypulse subscriptions remove NAME` removes the CLI one)")
+    new = [n for n in wanted if n not in have]
+    changed = [n for n in wanted if n in have and (have[n].spec != wanted[n] or have[n].active != wanted[n]
+                                                   .get("active", True) or have[n].note == REMOVED)]
+    gone = [n for n, r in have.items() if r.source == "yml" and n not in wanted and (r.active or r.note != REMOVED)]
+    if not (new or changed or gone):
+        return
+    if store.dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    with _write(store) as conn:
+        for n in new:
+            conn.execute(upsert(S).values(name=n, source="yml", spec=wanted[n], active=wanted[n].get("active", True),
+                                          created_at=at, updated_at=at).on_conflict_do_nothing(index_elements=[S.name]))
+        for n in changed:
+            conn.execute(update(S).where(S.name == n, S.source == "yml").values(
+                spec=wanted[n], active=wanted[n].get("active", True), note=None, updated_at=at))
+        for n in gone:
+            conn.execute(update(S).where(S.name == n, S.source == "yml").values(active=False, note=REMOVED,
+                                                                                 updated_at=at))
+
+
+def advance(store: Store, names: Iterable[str], until: datetime) -> None:
+    """Record that fires up to ``until`` were looked at (never moves a subscription back)."""
+    names = sorted(set(names))
+    if not names:
+        return
+    at = _utc(until)
+    with _write(store) as conn:
+        conn.execute(update(S).where(S.name.in_(names), or_(S.checked_until.is_(None), S.checked_until < at))
+                     .values(checked_until=at))
