@@ -45,7 +45,8 @@ from daypulse.delivery.schedule import Due, due_periods
 from daypulse.errors import DaypulseError, RuntimeFailure, UserError
 
 LOGGER = logging.getLogger("daypulse.delivery")
-NO_CHARTS = ("webhook", "slack-webhook")  # kinds that cannot carry the PNGs: don't draw them
+NO_CHARTS = ("webhook", "slack-webhook")
+CLAIM_BATCH = 5  # kinds that cannot carry the PNGs: don't draw them
 
 
 @dataclass
@@ -209,15 +210,21 @@ def load_subscriptions(project, store, now: datetime | None = None) -> list[subs
     """Mirror daypulse.yml's subscriptions into the store, then list every subscription."""
     from daypulse.report.spec import report_names
 
-    subs.sync_yaml(store, yaml_subscriptions(project), now)
-    return subs.listing(store, channels=channel_kinds(project), reports=report_names(project))
+    declared = yaml_subscriptions(project)
+    subs.sync_yaml(store, declared, now)
+    return subs.listing(store, channels=channel_kinds(project), reports=report_names(project),
+                        known={s.name: s for s in declared})
 
 
-def due_now(project, sub: subs.Subscription, now: datetime, tick) -> list[Due]:
+def due_now(project, sub: subs.Subscription, now: datetime, tick, grains: dict | None = None) -> list[Due]:
+    """``grains``: report name -> period, filled as reports are looked up (one lookup per pass)."""
     from daypulse.report.spec import load_report
 
     spec = sub.spec
-    grain = load_report(project, spec.report).period
+    grains = {} if grains is None else grains
+    if spec.report not in grains:
+        grains[spec.report] = load_report(project, spec.report).period
+    grain = grains[spec.report]
     cal = Calendar(project.timezone, project.week_start)
     return due_periods(spec.schedule, spec.timezone, grain, cal, sub.checked_until, now, spec.catch_up,
                        spec.grace, tick)
@@ -240,12 +247,12 @@ def run_pass(project, store, now: datetime | None = None, *, env: Mapping[str, s
         res.reconciled = ledger.reconcile(store, now, settings.max_attempts)
         everyone = load_subscriptions(project, store, now)
         by_name = {s.name: s for s in everyone}
-        looked = []
+        looked, grains = [], {}
         for sub in everyone:
             if not sub.usable:
                 continue
             try:
-                dues = due_now(project, sub, now, settings.tick)
+                dues = due_now(project, sub, now, settings.tick, grains)
             except DaypulseError as err:
                 res.errors += 1
                 say(f"subscription {sub.name}: cannot be planned: {err}")
@@ -255,7 +262,8 @@ def run_pass(project, store, now: datetime | None = None, *, env: Mapping[str, s
             res.due += len(dues)
             looked.append(sub.name)
         subs.advance(store, looked, now)
-        while claimed := ledger.claim(store, dispatcher.worker, now, settings.lease):
+        # A few rows per claim: fewer transactions; the lease covers sending them one by one.
+        while claimed := ledger.claim(store, dispatcher.worker, now, settings.lease, limit=CLAIM_BATCH):
             for c in claimed:
                 status = dispatcher.deliver(c, by_name.get(c.subscription))
                 counter = {ledger.SENT: "sent", ledger.PENDING: "retrying", ledger.FAILED: "failed",

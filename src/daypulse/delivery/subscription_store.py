@@ -58,22 +58,28 @@ def _parse(data: dict, context: dict) -> tuple[SubscriptionSpec | None, str | No
                                for e in err.errors())
 
 
-def _rows(store: Store, where=(), context: dict | None = None) -> list[Subscription]:
+def _rows(store: Store, where=(), context: dict | None = None,
+          known: Mapping[str, SubscriptionSpec] | None = None) -> list[Subscription]:
     with store.engine.connect() as conn:
         rows = conn.execute(select(S.__table__).where(*where).order_by(S.id)).all()
     out = []
     for r in rows:
-        spec, problem = _parse(r.spec, context or _context(None, None, None))
+        spec = (known or {}).get(r.name)
+        if spec is not None and r.source == "yml" and spec_data(spec) == r.spec:
+            problem = None  # just validated from daypulse.yml: no need to parse it again
+        else:
+            spec, problem = _parse(r.spec, context or _context(None, None, None))
         out.append(Subscription(r.id, r.name, r.source, spec, r.active, _aware(r.checked_until), r.note, problem))
     return out
 
 
 def listing(store: Store, *, channels: Mapping[str, str] | None = None, reports: Iterable[str] | None = None,
-            active_only: bool = False) -> list[Subscription]:
+            active_only: bool = False, known: Mapping[str, SubscriptionSpec] | None = None) -> list[Subscription]:
     """Every subscription (or only active ones), oldest first; ``channels``/``reports`` are the
-    project's, so a row naming one that is gone shows its problem instead of failing."""
+    project's, so a row naming one that is gone shows its problem instead of failing. ``known``:
+    daypulse.yml's specs by name, already validated."""
     where = (S.active.is_(True),) if active_only else ()
-    return _rows(store, where, _context(None, channels, reports))
+    return _rows(store, where, _context(None, channels, reports), known)
 
 
 def get(store: Store, ref: str | int, **context) -> Subscription:

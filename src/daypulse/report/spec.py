@@ -8,6 +8,8 @@ exist, with file and line for each problem.
 
 from __future__ import annotations
 
+import copy
+import functools
 from importlib import resources
 from typing import Literal
 
@@ -86,12 +88,18 @@ class ReportSpec(Strict):
 
 
 def builtin_reports() -> dict[str, dict]:
+    return copy.deepcopy(_builtin())
+
+
+@functools.cache
+def _builtin() -> dict[str, dict]:
+    # Parsed once per process: the scheduler asks for it for every subscription of every pass.
     text = resources.files("daypulse.report").joinpath("builtin.yml").read_text()
     return yaml.safe_load(text)["reports"]
 
 
 def report_names(project) -> list[str]:
-    return list(dict.fromkeys([*builtin_reports(), *project.reports]))
+    return list(dict.fromkeys([*_builtin(), *project.reports]))
 
 
 def load_report(project, name: str, filter: dict[str, str] | None = None) -> ReportSpec:
@@ -103,7 +111,7 @@ def load_report(project, name: str, filter: dict[str, str] | None = None) -> Rep
     own = project.reports
     if name in own:
         raw, origin = own[name], "daypulse.yml"
-    elif name in (builtin := builtin_reports()):
+    elif name in (builtin := _builtin()):
         raw, origin = builtin[name], "daypulse/report/builtin.yml"
     else:
         import difflib

@@ -61,6 +61,9 @@ class Store:
         """Apply every pending migration; returns (revision before, revision after)."""
         before = self.revision()
         with self._connect() as conn, conn.begin():
+            if self.dialect == "postgresql":
+                # Two schedulers starting on a new store: the second waits, then finds it at head.
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('daypulse.migrations'))")
             command.upgrade(self._alembic(conn), "head")
         return before, self.head()
 
