@@ -137,8 +137,14 @@ class Dispatcher:
         spec = sub.spec
         channel = self.channel(spec.channel)
         rep = self.report(spec, period_start, charts=self.kind(spec.channel) not in NO_CHARTS)
-        out = Outgoing(rep, key_of(sub.name, period_start), spec.to, template_dir=self.template_dir(spec))
+        out = Outgoing(rep, key_of(sub.name, period_start), self.target(spec), template_dir=self.template_dir(spec))
         return channel, out, channel.render(out)
+
+    def target(self, spec):
+        """A file subscription's relative folder is relative to daypulse.yml, like every path in it."""
+        if self.kind(spec.channel) == "file" and isinstance(spec.to, str) and not Path(spec.to).is_absolute():
+            return str(self.base_dir / spec.to)
+        return spec.to
 
     # -- one delivery ---------------------------------------------------------------------
 
@@ -161,7 +167,7 @@ class Dispatcher:
                 payload = ledger.save_payload(self.store, claimed.id, rendered)
             else:
                 channel = self.channel(sub.spec.channel)
-                out = Outgoing(None, key_of(sub.name, claimed.period_start), sub.spec.to, payload=payload)
+                out = Outgoing(None, key_of(sub.name, claimed.period_start), self.target(sub.spec), payload=payload)
             result = channel.send(out.with_payload(payload))
         except UserError as err:  # settings, templates, a report that cannot be built: fix, then retry
             result = SendResult.failed(str(err), transient=False)

@@ -44,6 +44,7 @@ def run_demo(directory: Path, *, days: int, info, console, progress) -> None:
     written = _write_reports(project, store, directory / "reports", last)
     info(f"wrote the daily and weekly reports ({len(written)} files, {time.perf_counter() - t2:.1f}s):"
          f" {', '.join(str(p) for p in written if p.suffix in ('.html', '.md'))}")
+    _deliver(project, store, directory, last, info)
     info(f"done in {time.perf_counter() - t0:.1f}s. Next: cd {directory} && daypulse export"
          " --format jsonl --metric signups | head   (definitions: daypulse metrics)")
 
@@ -63,6 +64,21 @@ def _write_reports(project, store, folder: Path, last: date) -> list[Path]:
         for fmt, suffix in (("html", "html"), ("markdown", "md")):
             written += write(report, fmt, folder / f"{name}.{suffix}")
     return written
+
+
+def _deliver(project, store, directory: Path, last: date, info) -> None:
+    """One scheduler pass the morning after the last day: the exec-digest subscription
+    (00:01 Asia/Kolkata, to outbox/) gets the last day's report, as it would in production."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from daypulse.delivery.runner import run_pass
+
+    morning = datetime.combine(last + timedelta(days=1), datetime.min.time(), ZoneInfo("Asia/Kolkata"))
+    result = run_pass(project, store, morning + timedelta(minutes=5), base_dir=directory.resolve(),
+                      info=lambda msg: None)
+    info(f"scheduler pass at {morning:%Y-%m-%d} 00:05 IST: {result.summary} (see {directory / 'outbox'};"
+         " `daypulse deliveries list`)")
 
 
 def _type_in_finance(store, first: date, last: date) -> None:
