@@ -396,3 +396,80 @@ def test_the_scheduler_loops_and_stops_on_sigterm(tmp_path):
     _project, store = load(tmp_path)
     stats = ledger.stats(store)
     assert stats["runs"] >= 2 and stats["errors"] == 0 and stats["sent"] >= 1
+
+
+# -- found in review: leases, replays, pauses, ids, secrets -------------------------------------
+
+def test_a_row_reclaimed_while_its_report_was_prepared_is_not_sent_by_the_old_holder(tmp_path):
+    from datetime import UTC, datetime
+
+    from daypulse.delivery.runner import Dispatcher, load_subscriptions
+
+    out = tmp_path / "out"
+    write(tmp_path, subscriptions=[file_sub(out)], delivery={"lease": "1m"})
+    project, store = load(tmp_path)
+    t0 = at("2026-03-02T00:05:00+05:30")
+    (sub,) = load_subscriptions(project, store, t0)
+    row = ledger.ensure(store, sub.name, date(2026, 3, 1), t0)
+    a = Dispatcher(project, store, t0, worker="a", base_dir=tmp_path, info=lambda m: None)
+    (held,) = ledger.claim(store, "a", t0, timedelta(minutes=1))
+    # A's report takes 2 minutes; meanwhile B reclaims the expired row and sends it.
+    later = t0 + timedelta(minutes=2)
+    assert ledger.reconcile(store, later) == 1
+    assert ledger.claim(store, "b", later, timedelta(minutes=1))
+    assert a.deliver(held, sub) == "lost"
+    assert not out.exists()  # A did not send
+    assert ledger.get(store, row).claimed_by == "b"
+    # A lease is dated by the pass's clock, which moves on in real time.
+    assert a.clock() > t0 and a.clock() < t0 + timedelta(seconds=30) and datetime.now(UTC) > t0
+
+
+def test_paused_periods_stay_unsent_after_resume_and_catch_up_none_follows_the_tick(tmp_path):
+    out = tmp_path / "out"
+    write(tmp_path, subscriptions=[file_sub(out, catch_up="all", grace="5d")])
+    project, store = load(tmp_path)
+    run_pass(project, store, at("2026-03-02T00:05:00+05:30"), base_dir=tmp_path)
+    write(tmp_path, subscriptions=[file_sub(out, catch_up="all", grace="5d", active=False)])
+    project, store = load(tmp_path)
+    for day in (3, 4, 5):
+        run_pass(project, store, at(f"2026-03-0{day}T00:05:00+05:30"), base_dir=tmp_path)
+    write(tmp_path, subscriptions=[file_sub(out, catch_up="all", grace="5d")])
+    project, store = load(tmp_path)
+    resumed = run_pass(project, store, at("2026-03-06T00:05:00+05:30"), base_dir=tmp_path)
+    assert (resumed.due, resumed.sent) == (1, 1)  # 5 March only, not 2-4 March
+    periods = [p for _, p, _ in statuses(store)]  # the first pass caught up 5 days back (grace 5d)
+    assert periods[-2:] == [date(2026, 3, 1), date(2026, 3, 5)] and date(2026, 3, 3) not in periods
+    # catch_up: none sends a fire only from the last tick: an hourly scheduler still gets 09:01.
+    write(tmp_path, subscriptions=[file_sub(out, name="punctual", schedule="daily at 09:01", catch_up="none")])
+    project, store = load(tmp_path)
+    run_pass(project, store, at("2026-03-06T09:00:00+05:30"), base_dir=tmp_path, tick=timedelta(hours=1))
+    on_time = run_pass(project, store, at("2026-03-06T10:00:00+05:30"), base_dir=tmp_path, tick=timedelta(hours=1))
+    assert on_time.sent == 1
+
+
+def test_ids_are_never_reused_and_bad_values_are_refused(tmp_path, capsys, monkeypatch):
+    write(tmp_path)
+    add = ("subscriptions", "add", "--report", "pulse", "--at", "09:00", "--channel", "file")
+    assert cli(capsys, monkeypatch, tmp_path, *add, "--to", str(tmp_path / "a"))[0] == 0
+    assert cli(capsys, monkeypatch, tmp_path, "subscriptions", "remove", "1")[0] == 0
+    code, _, err = cli(capsys, monkeypatch, tmp_path, *add, "--to", str(tmp_path / "b"))
+    assert code == 0 and "added subscription 2 (sub-2)" in err
+    for args, message in [
+        (("deliveries", "retry", "99999999999"), "no delivery 99999999999"),
+        (("subscriptions", "pause", "99999999999"), "no subscription '99999999999'"),
+        ((*add, "--to", "x", "--grace", "99999999999d"), "--grace: invalid duration '99999999999d' (too long)"),
+        ((*add, "--to", "x", "--name", "a" * 101), "--name: invalid name"),
+        ((*add, "--to", "x", "--name", "ok\n"), "--name: invalid name"),
+        (("run-due", "--now", "2999-01-01T00:00:00Z"), "--now: 2999-01-01T00:00:00Z is in the future"),
+    ]:
+        code, _, err = cli(capsys, monkeypatch, tmp_path, *args)
+        assert code == 2 and message in err, (args, err)
+
+
+def test_webhook_targets_are_shown_without_credentials_or_query(tmp_path, capsys, monkeypatch):
+    write(tmp_path, channels={"hook": {"kind": "webhook", "secret_env": "HOOK_SECRET"}},
+          subscriptions=[{"name": "feed", "report": "pulse", "schedule": "daily at 06:00", "channel": "hook",
+                          "to": "https://user:pa55word@bi.example/in?token=s3cr3t"}])
+    code, out, err = cli(capsys, monkeypatch, tmp_path, "subscriptions", "list", "--format", "json")
+    assert code == 0 and json.loads(out)[0]["to"] == "https://bi.example/in"
+    assert "pa55word" not in out + err and "s3cr3t" not in out + err

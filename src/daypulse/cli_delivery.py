@@ -11,7 +11,7 @@ import json
 import signal
 import sys
 import time as clock
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +19,7 @@ import typer
 from rich.table import Table
 
 from daypulse.cli_common import ConfigOpt, _info, _project, _store, out
-from daypulse.errors import ConfigError, RuntimeFailure, UsageError
+from daypulse.errors import ConfigError, DaypulseError, RuntimeFailure, UsageError
 
 subscriptions_app = typer.Typer(no_args_is_help=True, help=(
     "Who gets which report, where and when. Subscriptions declared in daypulse.yml"
@@ -71,7 +71,23 @@ def _local(t: datetime | None, zone: str) -> str:
 
 
 def _target(to) -> str:
-    return ", ".join(to) if isinstance(to, list) else (to or "(channel default)")
+    """A target as shown: a URL without credentials or query string (either may hold a token)."""
+    from daypulse.delivery.channels.webhook import _shown
+
+    if isinstance(to, list):
+        return ", ".join(to)
+    if isinstance(to, str) and "://" in to:
+        return _shown(to)
+    return to or "(channel default)"
+
+
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in the store
+
+
+def _delivery_id(id: int) -> int:
+    if not 0 < id <= MAX_ID:
+        raise UsageError(f"no delivery {id} (see `daypulse deliveries list`)")
+    return id
 
 
 # -- subscriptions ---------------------------------------------------------------------------
@@ -167,7 +183,8 @@ def subscriptions_list(fmt: FormatOpt = "table",
                      "report": spec.report if spec else None,
                      "schedule": spec.schedule.describe() if spec else None,
                      "timezone": spec.timezone if spec else None, "channel": spec.channel if spec else None,
-                     "to": spec.to if spec else None, "filter": dict(spec.filter) if spec else {},
+                     "to": (_target(spec.to) if isinstance(spec.to, str) else spec.to) if spec else None,
+                     "filter": dict(spec.filter) if spec else {},
                      "next": _local(nxt, spec.timezone) if nxt else None,
                      "last_delivery": ({"id": last[0].id, "period": last[0].period_start.isoformat(),
                                         "status": last[0].status} if last else None),
@@ -277,7 +294,7 @@ def deliveries_show(id: Annotated[int, typer.Argument(help="The delivery's id.")
     from daypulse.delivery import ledger
 
     project = _project(config)
-    row = ledger.get(_store(project), id)
+    row = ledger.get(_store(project), _delivery_id(id))
     if row is None:
         raise UsageError(f"no delivery {id} (see `daypulse deliveries list`)")
     data = _row_json(row)
@@ -310,7 +327,7 @@ def deliveries_retry(id: Annotated[int, typer.Argument(help="A failed or skipped
 
     project = _project(config)
     store = _store(project)
-    row = ledger.get(store, id)
+    row = ledger.get(store, _delivery_id(id))
     if row is None:
         raise UsageError(f"no delivery {id} (see `daypulse deliveries list`)")
     if not ledger.retry(store, id, datetime.now(UTC)):
@@ -328,7 +345,7 @@ def deliveries_skip(id: Annotated[int, typer.Argument(help="A pending or failed 
 
     project = _project(config)
     store = _store(project)
-    row = ledger.get(store, id)
+    row = ledger.get(store, _delivery_id(id))
     if row is None:
         raise UsageError(f"no delivery {id} (see `daypulse deliveries list`)")
     if not ledger.skip(store, id, reason):
@@ -368,6 +385,9 @@ def run_due(
     from daypulse.delivery.runner import plan, run_pass
 
     at = _instant("--now", now) or datetime.now(UTC)
+    if at > datetime.now(UTC) + timedelta(minutes=5) and not dry_run:
+        raise UsageError(f"--now: {now} is in the future: a pass marks the fires up to its instant as handled,"
+                         " so the periods in between would never be sent (replay the past, or use --dry-run)")
     project = _project(config)
     store = _store(project)
     if dry_run:
@@ -403,6 +423,7 @@ def scheduler(
     except ValueError as exc:
         raise UsageError(f"--tick: {exc}") from None
     store = _store(project)
+    path = config
     stop = {"now": False}
 
     def _stop(signum, frame):  # finish the delivery in hand; a second signal kills
@@ -417,10 +438,14 @@ def scheduler(
     while not stop["now"]:
         started = datetime.now(UTC)
         try:
-            res = run_pass(project, store, started, base_dir=_base_dir(config), info=_info)
+            project = _project(path)  # daypulse.yml is re-read every pass: its subscriptions may change
+        except DaypulseError as err:
+            _info(f"daypulse.yml cannot be read, the previous version is used: {err}")
+        try:
+            res = run_pass(project, store, started, base_dir=_base_dir(config), info=_info, tick=every)
             if res.due or res.sent or res.failed or res.retrying:
                 _info(f"pass at {started:%H:%M:%S} UTC: {res.summary}")
-        except RuntimeFailure as err:  # the store is down: say so, try at the next tick
+        except DaypulseError as err:  # the store is down, a name clash: say so, try at the next tick
             _info(f"pass at {started:%H:%M:%S} UTC stopped: {err}")
         step = every.total_seconds()
         wait = step - (datetime.now(UTC).timestamp() % step)

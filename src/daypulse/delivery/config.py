@@ -43,6 +43,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "webhook": {"secret_env": "DAYPULSE_WEBHOOK_SECRET"},
     "file": {},
 }
+MAX_ATTEMPTS = 5  # tries of a transient failure before a delivery is failed (the ledger's default too)
 SMTP_ENV = {"host": "SMTP_HOST", "port": "SMTP_PORT", "user": "SMTP_USER", "sender": "SMTP_FROM",
             "security": "SMTP_SECURITY"}
 
@@ -58,7 +59,7 @@ class OpsSettings(BaseModel):
 class DeliverySettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    max_attempts: int = Field(8, ge=1, le=100)
+    max_attempts: int = Field(MAX_ATTEMPTS, ge=1, le=100)
     lease: timedelta = timedelta(minutes=10)  # a sender silent this long is presumed dead
     tick: timedelta = DEFAULT_TICK  # how often `daypulse scheduler` runs a pass
     ops: OpsSettings | None = None

@@ -45,6 +45,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from daypulse.delivery.channels.base import SendResult
+from daypulse.delivery.config import MAX_ATTEMPTS
 from daypulse.store.db import Store
 from daypulse.store.models import DeliveryRecord as D
 from daypulse.store.models import SchedulerRun
@@ -52,7 +53,6 @@ from daypulse.store.models import SchedulerRun
 PENDING, SENDING, SENT, FAILED, SKIPPED = "pending", "sending", "sent", "failed", "skipped"
 STATUSES = (PENDING, SENDING, SENT, FAILED, SKIPPED)
 LOST = "lost"
-MAX_ATTEMPTS = 5
 BASE_DELAY = timedelta(seconds=60)
 MAX_DELAY = timedelta(hours=6)
 LEASE_EXPIRED = "lease expired: the sender stopped (crash?)"
@@ -243,6 +243,15 @@ def retry(store: Store, id: int, now: datetime) -> bool:
     with _write(store) as conn:
         done = conn.execute(update(D).where(D.id == id, D.status.in_([FAILED, SKIPPED])).values(
             status=PENDING, next_attempt_at=at, lease_until=None, claimed_by=None, updated_at=at))
+        return done.rowcount > 0
+
+
+def renew(store: Store, id: int, worker: str, until: datetime) -> bool:
+    """Extend ``worker``'s lease on delivery ``id`` to ``until`` (before a send: a long render
+    must not send a row another worker has reclaimed). False when ``worker`` no longer holds it."""
+    with _write(store) as conn:
+        done = conn.execute(update(D).where(D.id == id, D.status == SENDING, D.claimed_by == worker)
+                            .values(lease_until=_utc(until)))
         return done.rowcount > 0
 
 

@@ -27,8 +27,10 @@ import time as clock
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from daypulse.calendar import Calendar
 from daypulse.delivery import ledger
@@ -42,7 +44,7 @@ from daypulse.delivery.config import (
     yaml_subscriptions,
 )
 from daypulse.delivery.schedule import Due, due_periods
-from daypulse.errors import DaypulseError, RuntimeFailure, UserError
+from daypulse.errors import DaypulseError, RuntimeFailure, StoreError, UserError
 
 LOGGER = logging.getLogger("daypulse.delivery")
 NO_CHARTS = ("webhook", "slack-webhook")
@@ -88,6 +90,7 @@ class Dispatcher:
                  worker: str | None = None, settings: DeliverySettings | None = None,
                  base_dir: Path | None = None, info: Callable[[str], None] | None = None):
         self.project, self.store, self.now, self.env = project, store, now, env
+        self._started = clock.monotonic()
         self.worker = worker or worker_id()
         self.settings = settings or delivery_settings(project)
         self.base_dir = base_dir or Path.cwd()
@@ -95,6 +98,12 @@ class Dispatcher:
         self.kinds = channel_kinds(project)
         self._channels: dict[str, Channel | DaypulseError] = {}
         self._reports: dict[tuple, object] = {}
+
+    def clock(self) -> datetime:
+        """The pass's ``now`` plus the real time since it began: leases and outcomes are dated
+        by it, so a long pass never claims with a lease that has already run out (and a replay
+        at ``--now`` moves on from its instant at the real pace)."""
+        return self.now + timedelta(seconds=clock.monotonic() - self._started)
 
     # -- parts ----------------------------------------------------------------------------
 
@@ -154,7 +163,7 @@ class Dispatcher:
         if sub is None or not sub.active:
             reason = "subscription removed" if sub is None else "subscription paused" + (
                 f": {sub.note}" if sub.note else "")
-            ledger.skip(self.store, claimed.id, reason, self.now, worker=self.worker)
+            ledger.skip(self.store, claimed.id, reason, self.clock(), worker=self.worker)
             self.info(f"{label}: skipped ({reason})")
             return ledger.SKIPPED
         started = clock.perf_counter()
@@ -168,6 +177,10 @@ class Dispatcher:
             else:
                 channel = self.channel(sub.spec.channel)
                 out = Outgoing(None, key_of(sub.name, claimed.period_start), self.target(sub.spec), payload=payload)
+            # The lease may have run out while the report was computed: send only if still ours.
+            if not ledger.renew(self.store, claimed.id, self.worker, self.clock() + self.settings.lease):
+                self.info(f"{label}: another sender took it over while it was being prepared")
+                return ledger.LOST
             result = channel.send(out.with_payload(payload))
         except UserError as err:  # settings, templates, a report that cannot be built: fix, then retry
             result = SendResult.failed(str(err), transient=False)
@@ -176,7 +189,7 @@ class Dispatcher:
         except Exception as err:  # a bug, or an outage without a daypulse error: try again later
             LOGGER.exception("%s: could not be prepared", label)
             result = SendResult.failed(f"{type(err).__name__}: {err}", transient=True)
-        status = ledger.finish(self.store, claimed.id, self.worker, result, self.now,
+        status = ledger.finish(self.store, claimed.id, self.worker, result, self.clock(),
                                max_attempts=self.settings.max_attempts)
         took = clock.perf_counter() - started
         if status == ledger.SENT:
@@ -238,12 +251,23 @@ def due_now(project, sub: subs.Subscription, now: datetime, tick, grains: dict |
 
 def run_pass(project, store, now: datetime | None = None, *, env: Mapping[str, str] | None = None,
              worker: str | None = None, base_dir: Path | None = None,
-             info: Callable[[str], None] | None = None, record: bool = True) -> PassResult:
+             info: Callable[[str], None] | None = None, record: bool = True, tick=None) -> PassResult:
     """One scheduler pass at ``now`` (default: the clock). Returns what it did; never raises for
-    one subscription's or delivery's problem (they are counted, logged, and in the ledger)."""
+    one subscription's or delivery's problem (they are counted, logged, and in the ledger); a
+    store that fails is a StoreError. ``tick``: how often passes run (``catch_up: none`` sends
+    fires no older than that); default ``delivery.tick``."""
+    try:
+        return _run_pass(project, store, now, env=env, worker=worker, base_dir=base_dir, info=info,
+                         record=record, tick=tick)
+    except SQLAlchemyError as err:
+        raise StoreError(f"the store failed during a scheduler pass: {str(err).splitlines()[0]}") from err
+
+
+def _run_pass(project, store, now, *, env, worker, base_dir, info, record, tick) -> PassResult:
     real_start = datetime.now(UTC)
     now = now or real_start
     settings = delivery_settings(project)
+    tick = tick or settings.tick
     res = PassResult(now)
     say = info or (lambda msg: LOGGER.info(msg))
     dispatcher = Dispatcher(project, store, now, env=env, worker=worker, settings=settings, base_dir=base_dir,
@@ -255,10 +279,12 @@ def run_pass(project, store, now: datetime | None = None, *, env: Mapping[str, s
         by_name = {s.name: s for s in everyone}
         looked, grains = [], {}
         for sub in everyone:
+            if sub.spec is not None and not sub.active:
+                looked.append(sub.name)  # paused: its fires pass unsent, not saved up for the resume
             if not sub.usable:
                 continue
             try:
-                dues = due_now(project, sub, now, settings.tick, grains)
+                dues = due_now(project, sub, now, tick, grains)
             except DaypulseError as err:
                 res.errors += 1
                 say(f"subscription {sub.name}: cannot be planned: {err}")
@@ -269,7 +295,8 @@ def run_pass(project, store, now: datetime | None = None, *, env: Mapping[str, s
             looked.append(sub.name)
         subs.advance(store, looked, now)
         # A few rows per claim: fewer transactions; the lease covers sending them one by one.
-        while claimed := ledger.claim(store, dispatcher.worker, now, settings.lease, limit=CLAIM_BATCH):
+        while claimed := ledger.claim(store, dispatcher.worker, dispatcher.clock(), settings.lease,
+                                      limit=CLAIM_BATCH):
             for c in claimed:
                 status = dispatcher.deliver(c, by_name.get(c.subscription))
                 counter = {ledger.SENT: "sent", ledger.PENDING: "retrying", ledger.FAILED: "failed",

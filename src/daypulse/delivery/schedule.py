@@ -141,7 +141,10 @@ def parse_duration(value: object) -> timedelta:
         if not m or not any(m.groups()):
             raise ValueError(f"invalid duration {str(value)!r} (expected e.g. 30m, 6h, 2d or 1h30m)")
         d, h, mi, s = (int(g or 0) for g in m.groups())
-        delta = timedelta(days=d, hours=h, minutes=mi, seconds=s)
+        try:
+            delta = timedelta(days=d, hours=h, minutes=mi, seconds=s)
+        except OverflowError:
+            raise ValueError(f"invalid duration {str(value)!r} (too long)") from None
     if delta <= timedelta(0):
         raise ValueError(f"invalid duration {str(value)!r} (must be more than zero)")
     return delta

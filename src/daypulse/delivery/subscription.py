@@ -91,8 +91,9 @@ class SubscriptionSpec(BaseModel):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str | None) -> str | None:
-        if v is not None and not re.match(NAME, v):
-            raise ValueError(f"invalid name {v!r} (lower case letters, digits, - and _, starting with a letter)")
+        if v is not None and (not re.fullmatch(NAME, v) or len(v) > 100):
+            raise ValueError(f"invalid name {v!r} (up to 100 lower case letters, digits, - and _, starting with"
+                             " a letter)")
         return v
 
     @field_validator("report")
@@ -101,7 +102,7 @@ class SubscriptionSpec(BaseModel):
         known = (info.context or {}).get("reports")
         if known is not None and v not in known:
             raise ValueError(f"unknown report {v!r}{_did_you_mean(v, known)}; reports: {', '.join(known)}")
-        if known is None and not re.match(NAME, v):
+        if known is None and not re.fullmatch(NAME, v):
             raise ValueError(f"invalid report name {v!r}")
         return v
 

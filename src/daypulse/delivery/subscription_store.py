@@ -20,6 +20,7 @@ from daypulse.delivery.schedule import error_message
 from daypulse.delivery.subscription import SubscriptionSpec, _context
 from daypulse.errors import UsageError
 from daypulse.store.db import Store
+from daypulse.store.models import DeliveryRecord
 from daypulse.store.models import SubscriptionRecord as S
 
 REMOVED = "removed from daypulse.yml"
@@ -85,6 +86,8 @@ def listing(store: Store, *, channels: Mapping[str, str] | None = None, reports:
 def get(store: Store, ref: str | int, **context) -> Subscription:
     """By id (``3``) or name; UsageError when there is none."""
     text = str(ref).strip()
+    if text.isdigit() and int(text) > 2**31 - 1:  # not an id the store can hold
+        raise UsageError(f"no subscription {text!r} (see `daypulse subscriptions list`)")
     cond = S.id == int(text) if text.isdigit() else S.name == text
     found = _rows(store, (cond,), _context(None, context.get("channels"), context.get("reports")))
     if not found:
@@ -98,6 +101,10 @@ def add(store: Store, spec: SubscriptionSpec, now: datetime | None = None) -> Su
     with _write(store) as conn:
         if spec.name is not None and conn.execute(select(S.id).where(S.name == spec.name)).first():
             raise UsageError(f"--name: a subscription named {spec.name!r} exists (pick another name)")
+        if spec.name is not None and conn.execute(select(DeliveryRecord.id).where(
+                DeliveryRecord.subscription == spec.name).limit(1)).first():
+            raise UsageError(f"--name: a removed subscription named {spec.name!r} has deliveries: pick another"
+                             " name (deliveries are keyed by it; its stored reports must not go to a new target)")
         data = spec_data(spec)
         new_id = conn.execute(insert(S).values(name=spec.name or f"pending-{at.timestamp()}", source="cli",
                                                spec=data, active=spec.active, created_at=at, updated_at=at)

@@ -146,7 +146,8 @@ class SubscriptionRecord(Base):
     """
 
     __tablename__ = "subscriptions"
-    __table_args__ = (UniqueConstraint("name", name="uq_subscriptions_name"),)
+    # AUTOINCREMENT on SQLite: a removed subscription's id (and its sub-<id> name) is never reused.
+    __table_args__ = (UniqueConstraint("name", name="uq_subscriptions_name"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(Text)

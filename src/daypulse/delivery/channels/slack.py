@@ -23,6 +23,7 @@ import base64
 import http.client
 import re
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 from slack_sdk import WebClient
@@ -93,7 +94,8 @@ class SlackWebhookChannel:
     def __init__(self, settings: SlackWebhookSettings, url: str):
         self.settings = settings
         self.url = url
-        self.secrets = Secrets([url])
+        # The path alone is as secret as the URL (errors quote it without the host).
+        self.secrets = Secrets([url, urlsplit(url).path if "://" in url else ""])
         self.client = WebhookClient(url, timeout=settings.timeout, retry_handlers=[],
                                     logger=self.secrets.logger("slack-webhook"))
 

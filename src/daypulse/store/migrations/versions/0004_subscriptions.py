@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.UniqueConstraint("name", name="uq_subscriptions_name"),
+        sqlite_autoincrement=True,  # a removed subscription's id (and sub-<id> name) is never reused
     )
 
 
