@@ -553,9 +553,11 @@ class _progress:
 
 
 def _register_delivery() -> None:
+    from daypulse.cli_api import register as register_api
     from daypulse.cli_delivery import register
 
     register(app)
+    register_api(app)
 
 
 _register_delivery()

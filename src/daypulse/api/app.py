@@ -1,0 +1,76 @@
+"""The REST API: ``create_app(settings)`` builds it; nothing is built at import time.
+
+Versioned under ``/api/v1``, OpenAPI at ``/api/v1/openapi.json`` (docs at ``/api/v1/docs``).
+Every error is a problem details document (RFC 9457): ``{"type", "title", "status",
+"detail"}``, plus ``errors: [{"field", "message"}]`` for a 422.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from daypulse.errors import ConfigError, DaypulseError, StoreError, UserError
+
+PROBLEM = "application/problem+json"
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """What the app serves: a project file (or an already loaded project, for tests)."""
+
+    config: Path | None = None
+    project: object | None = None
+
+
+def problem(status: int, title: str, detail: str | None = None, **extra) -> JSONResponse:
+    body = {"type": "about:blank", "title": title, "status": status, **({"detail": detail} if detail else {}),
+            **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def create_app(settings: ApiSettings) -> FastAPI:
+    from daypulse.api import routes
+    from daypulse.spec import load_project
+    from daypulse.store.db import open_store
+
+    project = settings.project or load_project(settings.config)
+    store = open_store(project.store)
+    app = FastAPI(title="daypulse", version="1", openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs",
+                  redoc_url=None)
+    app.state.project = project
+    app.state.store = store
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        titles = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+                  409: "Conflict"}
+        response = problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail))
+        if exc.status_code == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        errors = [{"field": ".".join(str(p) for p in e["loc"] if p not in ("query", "path", "body")) or "request",
+                   "message": e["msg"]} for e in exc.errors()]
+        return problem(422, "Unprocessable Content", "; ".join(f"{e['field']}: {e['message']}" for e in errors),
+                       errors=errors)
+
+    @app.exception_handler(DaypulseError)
+    async def _daypulse(request: Request, exc: DaypulseError):
+        if isinstance(exc, ConfigError):
+            return problem(422, "Unprocessable Content", "; ".join(i.message for i in exc.issues))
+        if isinstance(exc, UserError):
+            return problem(422, "Unprocessable Content", str(exc))
+        status = 503 if isinstance(exc, StoreError) else 500
+        return problem(status, "Service Unavailable" if status == 503 else "Internal Server Error", str(exc))
+
+    app.include_router(routes.health)
+    app.include_router(routes.v1, prefix="/api/v1")
+    return app

@@ -1,0 +1,207 @@
+"""The REST API in-process (httpx's ASGI transport) on SQLite and PostgreSQL stores: numbers,
+problem details, and an authorization matrix in which a tenant-scoped token never sees
+another tenant's data."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+from datetime import date
+
+import httpx
+import pytest
+
+from daypulse.api import tokens
+from daypulse.api.app import ApiSettings, create_app
+from daypulse.delivery import ledger
+from daypulse.delivery.runner import load_subscriptions
+from daypulse.engine.run import run_compute
+from deliverykit import at, load, write
+from storekit import postgres_store
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def api(request, tmp_path_factory):
+    folder = tmp_path_factory.mktemp(f"api-{request.param}")
+    with postgres_store() if request.param == "postgresql" else _nothing() as pg:
+        store_url = pg or f"sqlite:///{folder}/store.db"
+        write(folder, store=store_url, subscriptions=[
+            {"name": "acme-daily", "report": "pulse", "schedule": "daily at 07:00", "channel": "file",
+             "to": str(folder / "out"), "filter": {"tenant": "acme"}},
+            {"name": "globex-daily", "report": "pulse", "schedule": "daily at 07:00", "channel": "file",
+             "to": str(folder / "out"), "filter": {"tenant": "globex"}}])
+        project, store = load(folder)
+        run_compute(project, store, date(2026, 2, 1), date(2026, 3, 10), params={"why": "api test"})
+        load_subscriptions(project, store)
+        for name in ("acme-daily", "globex-daily"):
+            ledger.ensure(store, name, date(2026, 3, 1), at("2026-03-02T07:00:00+05:30"))
+        keys = {"admin": tokens.create(store, "ops", "admin")[1],
+                "viewer": tokens.create(store, "board", "viewer")[1],
+                "acme": tokens.create(store, "acme viewer", "viewer", {"tenant": "acme"})[1]}
+        app = create_app(ApiSettings(project=project))
+        yield app, keys, store
+        store.engine.dispose()
+        app.state.store.engine.dispose()
+
+
+class _nothing:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+def call(app, method: str, url: str, token: str | None = None) -> httpx.Response:
+    async def go():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://daypulse.test") as c:
+            return await c.request(method, url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    return asyncio.run(go())
+
+
+# Day k of storekit's data (from 2026-02-01) has k % 5 + 1 events per tenant (at 12:00 UTC,
+# the same Asia/Kolkata day): 1 March is k = 28 -> 4 each; 2 March k = 29 -> 5 each.
+def test_series_returns_stored_values_with_a_comparison(api):
+    app, keys, _ = api
+    r = call(app, "GET", "/api/v1/metrics/events/series?start=2026-03-01&end=2026-03-02&compare=previous",
+             keys["viewer"])
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert [(p["period_start"], p["value"], p["compare_value"]) for p in body["points"]] == [
+        ("2026-03-01", 8, 6), ("2026-03-02", 10, 8)]
+    acme = call(app, "GET", "/api/v1/metrics/events/series?start=2026-03-01&end=2026-03-02&tenant=acme",
+                keys["viewer"]).json()
+    assert [p["value"] for p in acme["points"]] == [4, 5] and acme["dims"] == {"tenant": "acme"}
+    weeks = call(app, "GET", "/api/v1/metrics/events/series?start=2026-02-02&end=2026-02-15&grain=week",
+                 keys["viewer"]).json()
+    # Week of 2 Feb: k = 1..7 -> (2+3+4+5+1+2+3) x 2 tenants = 40; week of 9 Feb: k = 8..14 -> 24 x 2 = 48.
+    assert [(p["period_start"], p["value"]) for p in weeks["points"]] == [("2026-02-02", 40), ("2026-02-09", 48)]
+
+
+def test_a_scoped_token_sees_its_tenant_everywhere_and_nothing_else(api):
+    app, keys, _ = api
+    mine = call(app, "GET", "/api/v1/metrics/events/series?start=2026-03-01&end=2026-03-01", keys["acme"]).json()
+    assert mine["dims"] == {"tenant": "acme"} and mine["points"][0]["value"] == 4  # not the total, 8
+    tiles = call(app, "GET", "/api/v1/summary?date=2026-03-02", keys["acme"]).json()
+    assert [(t["metric"], t["value"], t["previous"]) for t in tiles["tiles"]] == [("events", 5, 4)]  # no revenue
+    rows = list(csv.DictReader(io.StringIO(call(app, "GET", "/api/v1/export?metric=events&grain=day",
+                                                keys["acme"]).text)))
+    assert rows and {r["dims"] for r in rows} == {"tenant=acme"}
+    subs = call(app, "GET", "/api/v1/subscriptions", keys["acme"]).json()
+    assert [s["name"] for s in subs] == ["acme-daily"]
+    assert [d["subscription"] for d in call(app, "GET", "/api/v1/deliveries", keys["acme"]).json()] == ["acme-daily"]
+    for url in ("/api/v1/metrics/events/series?start=2026-03-01&end=2026-03-01&tenant=globex",
+                "/api/v1/metrics/revenue/series?start=2026-03-01&end=2026-03-01",  # spans every tenant
+                "/api/v1/metrics/events/latest?tenant=globex", "/api/v1/export?metric=revenue"):
+        r = call(app, "GET", url, keys["acme"])
+        assert r.status_code == 403, (url, r.text)
+        assert r.headers["content-type"] == "application/problem+json" and "globex" not in r.text.replace(
+            "tenant 'acme' only", "")
+
+
+def test_bad_parameters_are_422_naming_the_field_never_500(api):
+    app, keys, _ = api
+    for url, field in [("/api/v1/metrics/events/series?start=2026-13-01&end=2026-03-01", "start"),
+                       ("/api/v1/metrics/events/series?start=2026-03-02&end=2026-03-01", "end"),
+                       ("/api/v1/metrics/events/series?start=2026-03-01&end=2026-03-02&grain=year", "grain"),
+                       ("/api/v1/metrics/events/series?start=2026-03-01&end=2026-03-02&region=eu", "region"),
+                       ("/api/v1/deliveries?status=lost", "status"),
+                       ("/api/v1/export?format=xml", "format")]:
+        r = call(app, "GET", url, keys["admin"])
+        assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json", (url, r.text)
+        assert field in r.json()["detail"], (url, r.json())
+    assert call(app, "GET", "/api/v1/metrics/nope/series?start=2026-03-01&end=2026-03-01",
+                keys["admin"]).status_code == 404
+
+
+ENDPOINTS = [  # (method, url, admin only)
+    ("GET", "/api/v1/metrics", False),
+    ("GET", "/api/v1/metrics/events", False),
+    ("GET", "/api/v1/metrics/events/series?start=2026-03-01&end=2026-03-02", False),
+    ("GET", "/api/v1/metrics/events/latest", False),
+    ("GET", "/api/v1/summary?date=2026-03-01", False),
+    ("GET", "/api/v1/export?format=json", False),
+    ("GET", "/api/v1/subscriptions", False),
+    ("GET", "/api/v1/deliveries", False),
+    ("GET", "/api/v1/audit", True),
+    ("POST", "/api/v1/deliveries/1/retry", True),
+]
+
+
+@pytest.mark.parametrize("method, url, admin_only", ENDPOINTS)
+def test_authorization_matrix(api, method, url, admin_only):
+    app, keys, _ = api
+    assert call(app, method, url).status_code == 401
+    assert call(app, method, url, "dp_not-a-real-token").status_code == 401
+    viewer = call(app, method, url, keys["viewer"])
+    assert viewer.status_code == (403 if admin_only else 200), viewer.text
+    admin = call(app, method, url, keys["admin"])
+    # Retrying a pending delivery is a conflict, not a permission problem.
+    assert admin.status_code == (409 if method == "POST" else 200), admin.text
+    scoped = call(app, method, url, keys["acme"])
+    if admin_only:
+        assert scoped.status_code == 403
+    elif "series" in url or "latest" in url:
+        # The tenant-scoped token asking for tenant B is refused; its own tenant is served.
+        assert call(app, method, url + ("&" if "?" in url else "?") + "tenant=globex", keys["acme"]).status_code == 403
+        assert scoped.status_code == 200 and scoped.json()["dims"] == {"tenant": "acme"}
+    elif "export" in url:
+        assert scoped.status_code == 403  # every metric: revenue has no tenant breakdown
+    else:
+        assert scoped.status_code == 200
+    assert "globex" not in scoped.text or ("/metrics" in url and "series" not in url)  # the catalog names no data
+
+
+def test_health_audit_and_openapi(api):
+    app, keys, _ = api
+    assert call(app, "GET", "/healthz").json() == {"status": "ok"}
+    assert call(app, "GET", "/readyz").json() == {"status": "ready"}
+    schema = call(app, "GET", "/api/v1/openapi.json").json()
+    assert "/api/v1/metrics/{name}/series" in schema["paths"]
+    call(app, "GET", "/api/v1/export?format=json&metric=events", keys["viewer"])
+    entries = call(app, "GET", "/api/v1/audit", keys["admin"]).json()
+    assert entries[0]["actor"] == "board" and entries[0]["action"] == "export"
+    assert json.dumps(entries).count("dp_") == 0  # tokens never logged
+
+
+def test_tokens_cli_and_a_real_server(tmp_path, capsys, monkeypatch):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from channelkit import free_port
+    from deliverykit import cli
+
+    write(tmp_path)
+    code, out, err = cli(capsys, monkeypatch, tmp_path, "tokens", "create", "--role", "viewer", "--tenant", "acme")
+    token = out.strip()
+    assert code == 0 and token.startswith("dp_") and 'scope {"tenant": "acme"}' in err
+    code, out, _ = cli(capsys, monkeypatch, tmp_path, "tokens", "list")
+    assert code == 0 and "tenant" in out and token not in out
+    code, _, err = cli(capsys, monkeypatch, tmp_path, "tokens", "create", "--role", "owner")
+    assert code == 2 and "--role: 'owner' is not one of admin, viewer" in err
+    code, _, err = cli(capsys, monkeypatch, tmp_path, "tokens", "create", "--scope", "region")
+    assert code == 2 and "--scope: 'region' is not dimension=value" in err
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "daypulse.cli", "serve", "--port", str(port), "--no-scheduler"],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=os.environ.copy())
+    try:
+        deadline, r = time.monotonic() + 60, None
+        while time.monotonic() < deadline:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert r is not None and r.json() == {"status": "ok"}
+        url = f"http://127.0.0.1:{port}/api/v1/metrics/events/series?start=2026-03-01&end=2026-03-01"
+        assert httpx.get(url, headers={"Authorization": f"Bearer {token}"}).json()["dims"] == {"tenant": "acme"}
+        assert cli(capsys, monkeypatch, tmp_path, "tokens", "revoke", "1")[0] == 0
+        assert httpx.get(url, headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
