@@ -10,14 +10,34 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
 from daypulse.api import tokens
 from daypulse.api.tokens import Principal
 from daypulse.errors import DaypulseError
 
+
+class Problem(BaseModel):
+    """RFC 9457 problem details: every error the API answers."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    errors: list[dict] | None = None  # 422: [{"field", "message"}]
+
+
+def _problems(*codes: int) -> dict:
+    words = {401: "no token, or an unknown or revoked one", 403: "the token's role or scope does not allow it",
+             404: "no such metric, delivery or value", 409: "the delivery is not in a state that allows it",
+             422: "a parameter is invalid (the field is named)", 503: "the store cannot be reached"}
+    return {c: {"model": Problem, "description": words[c], "content": {"application/problem+json": {}}}
+            for c in codes}
+
+
 health = APIRouter()
-v1 = APIRouter()
+v1 = APIRouter(responses=_problems(401, 403, 404, 409, 422, 503))
 Grain = Literal["day", "week", "month"]
 RESERVED = {"start", "end", "grain", "compare", "format", "metric", "date", "status", "limit"}
 MAX_DAYS = 3660
@@ -97,7 +117,8 @@ def healthz() -> dict:
     return {"status": "ok"}
 
 
-@health.get("/readyz", summary="The store is reachable and at the current schema")
+@health.get("/readyz", summary="The store is reachable and at the current schema",
+            responses={503: {"description": "not ready: the store is unreachable or needs an upgrade"}})
 def readyz(request: Request):
     store = request.app.state.store
     try:
@@ -211,7 +232,10 @@ def summary(request: Request, who: Viewer, on: Annotated[date | None, Query(alia
     return {"grain": grain, "period_start": start.isoformat(), "dims": dict(who.scope), "tiles": tiles}
 
 
-@v1.get("/export", summary="Stored values as CSV or JSON (the export contract's columns)")
+@v1.get("/export", summary="Stored values as CSV or JSON (the export contract's columns)",
+        responses={200: {"description": "the values: CSV (format=csv) or a JSON list (format=json)",
+                         "content": {"text/csv": {"schema": {"type": "string"}},
+                                     "application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}}})
 def export(request: Request, who: Viewer, format: Literal["csv", "json"] = "csv",
            metric: Annotated[list[str] | None, Query()] = None,
            grain: Annotated[list[Grain] | None, Query()] = None,
