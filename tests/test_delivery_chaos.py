@@ -39,7 +39,7 @@ ZONES = ["America/New_York", "Europe/London", "Asia/Kolkata", "Australia/Sydney"
 TIMES = ["00:01", "01:30", "02:30", "06:00", "09:15", "23:59"]
 START = datetime(2026, 9, 30, tzinfo=UTC)
 DAYS = 30
-TICK = timedelta(hours=2)
+TICK = timedelta(hours=3)
 DRAIN = timedelta(hours=12)  # after the 30 days: the receiver behaves, the retries finish
 KILLS = 10
 WORKER = Path(__file__).with_name("chaos_worker.py")
@@ -187,14 +187,16 @@ def expected(subs: list[dict], until: datetime) -> set[tuple[str, date]]:
 
 class Worker:
     def __init__(self, folder: Path, env: dict):
+        self.log = folder / f"worker-{time.monotonic_ns()}.log"
         self.proc = subprocess.Popen([sys.executable, str(WORKER), str(folder)], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+                                     stdout=subprocess.PIPE, stderr=self.log.open("w"), text=True, env=env,
                                      bufsize=1)
         self.ready = False  # a replacement starts while the other worker runs its pass
 
     def send(self, now: datetime) -> None:
         if not self.ready:
-            assert self.proc.stdout.readline().strip() == "ready"
+            line = self.proc.stdout.readline().strip()
+            assert line == "ready", (line, self.log.read_text()[-3000:])
             self.ready = True
         self.proc.stdin.write(now.isoformat() + "\n")
         self.proc.stdin.flush()
