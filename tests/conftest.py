@@ -33,3 +33,15 @@ def sources(tmp_path_factory):
 def pytest_configure(config):
     # PySpark 4.0 + pandas 3 warn on every collect; it is noise, not our code.
     config.addinivalue_line("filterwarnings", "ignore:The copy keyword is deprecated")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request, tmp_path):
+    """A daypulse store URL, once on SQLite and once on a fresh PostgreSQL database."""
+    from storekit import postgres_store
+
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        with postgres_store() as url:
+            yield url

@@ -23,7 +23,6 @@ from daypulse.delivery import ledger
 from daypulse.delivery import subscription_store as subs
 from daypulse.delivery.runner import run_pass
 from deliverykit import at, cli, daypulse, load, write
-from storekit import postgres_store
 
 SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
 
@@ -35,15 +34,6 @@ def file_sub(folder, **extra) -> dict:
 
 def statuses(store) -> list[tuple[str, date, str]]:
     return sorted((r.subscription, r.period_start, r.status) for r in ledger.listing(store, limit=10_000))
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/store.db"
-    else:
-        with postgres_store() as url:
-            yield url
 
 
 # -- one period, once ----------------------------------------------------------------------------

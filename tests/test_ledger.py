@@ -34,21 +34,11 @@ from daypulse.delivery.ledger import (
 )
 from daypulse.store.db import Store, open_store
 from daypulse.store.models import DeliveryRecord, SchedulerRun, SubscriptionRecord
-from storekit import postgres_store
 
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 DAY = date(2026, 3, 1)
 LEASE = timedelta(minutes=10)
 OK = SendResult.sent("1712.0001")
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
-    else:
-        with postgres_store() as url:
-            yield url
 
 
 @pytest.fixture

@@ -29,21 +29,12 @@ from daypulse.store.manual import (
     unset_value,
 )
 from daypulse.store.models import ManualValueRow
-from storekit import PROJECT, postgres_store, write_project
+from storekit import PROJECT, write_project
 
 MANUAL = {
     "burn_rate": {"kind": "manual", "format": "currency", "good": "down"},
     "runway_months": {"kind": "manual", "good": "up"},
 }
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
-    else:
-        with postgres_store() as url:
-            yield url
 
 
 @pytest.fixture

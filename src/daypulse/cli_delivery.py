@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import signal
 import sys
-import time as clock
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -19,7 +18,7 @@ import typer
 from rich.table import Table
 
 from daypulse.cli_common import ConfigOpt, _info, _project, _store, out
-from daypulse.errors import ConfigError, DaypulseError, RuntimeFailure, UsageError
+from daypulse.errors import ConfigError, RuntimeFailure, UsageError
 
 subscriptions_app = typer.Typer(no_args_is_help=True, help=(
     "Who gets which report, where and when. Subscriptions declared in daypulse.yml"
@@ -414,7 +413,7 @@ def scheduler(
     """Run passes for ever, every --tick (on the minute), until stopped (SIGTERM or Ctrl-C ends
     it after the current delivery). Several schedulers may share one PostgreSQL store."""
     from daypulse.delivery.config import delivery_settings
-    from daypulse.delivery.runner import run_pass
+    from daypulse.delivery.loop import run_forever
     from daypulse.delivery.schedule import parse_duration
 
     project = _project(config)
@@ -423,7 +422,6 @@ def scheduler(
     except ValueError as exc:
         raise UsageError(f"--tick: {exc}") from None
     store = _store(project)
-    path = config
     stop = {"now": False}
 
     def _stop(signum, frame):  # finish the delivery in hand; a second signal kills
@@ -435,23 +433,7 @@ def scheduler(
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     _info(f"scheduler: a pass every {every}; store {project.store.split('://')[0]}")
-    while not stop["now"]:
-        started = datetime.now(UTC)
-        try:
-            project = _project(path)  # daypulse.yml is re-read every pass: its subscriptions may change
-        except DaypulseError as err:
-            _info(f"daypulse.yml cannot be read, the previous version is used: {err}")
-        try:
-            res = run_pass(project, store, started, base_dir=_base_dir(config), info=_info, tick=every)
-            if res.due or res.sent or res.failed or res.retrying:
-                _info(f"pass at {started:%H:%M:%S} UTC: {res.summary}")
-        except DaypulseError as err:  # the store is down, a name clash: say so, try at the next tick
-            _info(f"pass at {started:%H:%M:%S} UTC stopped: {err}")
-        step = every.total_seconds()
-        wait = step - (datetime.now(UTC).timestamp() % step)
-        deadline = clock.monotonic() + wait
-        while not stop["now"] and clock.monotonic() < deadline:
-            clock.sleep(min(1.0, deadline - clock.monotonic()))
+    run_forever(project, store, config, every, _info, stopped=lambda: stop["now"])
 
 
 # -- report --send ---------------------------------------------------------------------------

@@ -15,7 +15,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from daypulse.api import tokens
 from daypulse.api.tokens import Principal
+from daypulse.engine.compute import dims_key
 from daypulse.errors import DaypulseError
+from daypulse.store.read import plain
 
 
 class Problem(BaseModel):
@@ -85,12 +87,6 @@ def scoped_dims(request: Request, who: Principal, metric: str, asked: dict[str, 
     return {**asked, **who.scope}
 
 
-def _dims_key(dims: dict[str, str]) -> str:
-    from daypulse.engine.compute import MetricValue
-
-    return MetricValue("", "", date.min, tuple(sorted(dims.items())), None).dims_key
-
-
 def _asked(request: Request) -> dict[str, str]:
     return {k: v for k, v in request.query_params.items() if k not in RESERVED}
 
@@ -100,14 +96,6 @@ def _metric(request: Request, name: str):
     if name not in project.metrics:
         raise HTTPException(404, f"no metric {name!r} (see /api/v1/metrics)")
     return project.metrics[name]
-
-
-def _plain(v):
-    from decimal import Decimal
-
-    if isinstance(v, Decimal):
-        return int(v) if v == v.to_integral_value() else float(v)
-    return v
 
 
 # -- health ---------------------------------------------------------------------------------------
@@ -166,11 +154,11 @@ def series(request: Request, who: Viewer, name: Annotated[str, Path(max_length=1
     project, store = request.app.state.project, request.app.state.store
     cal = Calendar(project.timezone, project.week_start)
     first, last = cal.period_start(grain, start), cal.period_start(grain, end)
-    key = _dims_key(dims)
+    key = dims_key(dims)
     got = read.values(store, [name], grain, first, last, key)
     periods = cal.periods(grain, first, last)
     out = {"metric": name, "grain": grain, "dims": dims, "compare": compare,
-           "points": [{"period_start": p.isoformat(), "value": _plain(got.get((name, p)))} for p in periods]}
+           "points": [{"period_start": p.isoformat(), "value": plain(got.get((name, p)))} for p in periods]}
     if compare != "none":
         base = {p: comparison_start(cal, compare, grain, p) for p in periods}
         lo = min((b for b in base.values() if b), default=first)
@@ -179,7 +167,7 @@ def series(request: Request, who: Viewer, name: Annotated[str, Path(max_length=1
         for point, p in zip(out["points"], periods, strict=True):
             b = base[p]
             point["compare_start"] = b.isoformat() if b else None
-            point["compare_value"] = _plain(old.get((name, b))) if b else None
+            point["compare_value"] = plain(old.get((name, b))) if b else None
     return out
 
 
@@ -193,12 +181,12 @@ def latest(request: Request, who: Viewer, name: Annotated[str, Path(max_length=1
     dims = scoped_dims(request, who, name, _asked(request))
     with request.app.state.store.engine.connect() as conn:
         row = conn.execute(select(V.period_start, V.value, V.computed_at).where(
-            V.metric == name, V.grain == grain, V.dims_key == _dims_key(dims))
+            V.metric == name, V.grain == grain, V.dims_key == dims_key(dims))
             .order_by(V.period_start.desc()).limit(1)).first()
     if row is None:
         raise HTTPException(404, f"no stored value of {name!r} at {grain} grain (run `daypulse compute`)")
     return {"metric": name, "grain": grain, "dims": dims, "period_start": row.period_start.isoformat(),
-            "value": _plain(row.value), "computed_at": row.computed_at.isoformat()}
+            "value": plain(row.value), "computed_at": row.computed_at.isoformat()}
 
 
 @v1.get("/summary", summary="Tiles for a period: value, previous period, change")
@@ -223,8 +211,8 @@ def summary(request: Request, who: Viewer, on: Annotated[date | None, Query(alia
             if metric or err.status_code != 403:
                 raise
             continue  # a scoped token's overview leaves out what spans every tenant
-        got = read.values(store, [name], grain, prev, start, _dims_key(dims))
-        value, before = _plain(got.get((name, start))), _plain(got.get((name, prev)))
+        got = read.values(store, [name], grain, prev, start, dims_key(dims))
+        value, before = plain(got.get((name, start))), plain(got.get((name, prev)))
         change = value - before if isinstance(value, int | float) and isinstance(before, int | float) else None
         tiles.append({"metric": name, "label": project.metrics[name].label or name, "value": value,
                       "previous": before, "change": change,
@@ -254,7 +242,7 @@ def export(request: Request, who: Viewer, format: Literal["csv", "json"] = "csv"
         if who.scope and dims != who.scope:
             continue
         rows.append({"metric": r.metric, "grain": r.grain, "period_start": r.period_start.isoformat(),
-                     "dims": dims, "value": _plain(r.value)})
+                     "dims": dims, "value": plain(r.value)})
     tokens.audit(store, who.name, "export", ",".join(names), {"format": format, "rows": len(rows),
                                                                 "scope": who.scope})
     if format == "json":

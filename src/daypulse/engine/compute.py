@@ -59,6 +59,11 @@ class MetricValue(NamedTuple):
         return ";".join(f"{k}={_escape(v)}" for k, v in self.dims)
 
 
+def dims_key(dims: dict[str, str]) -> str:
+    """The stored key of a set of dimension values ({} is the total), as ``MetricValue.dims_key``."""
+    return MetricValue("", "", date.min, tuple(sorted(dims.items())), None).dims_key
+
+
 def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace(";", "\\;").replace("=", "\\=")
 

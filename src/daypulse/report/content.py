@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
 from daypulse.calendar import Calendar
-from daypulse.engine.compute import MetricValue, metric_grains
+from daypulse.engine.compute import dims_key, metric_grains
 from daypulse.errors import UsageError
 from daypulse.report import whatchanged
 from daypulse.report.model import Breakdown, BreakdownRow, Delta, Line, Report, Section
@@ -93,7 +93,7 @@ def build_report(project, store, name: str, *, on: date | None = None,
     day_grain_from = _first_day_needed(spec, period)
     if compute:
         _ensure_fresh(project, store, spec, metrics, period, first, day_grain_from, today, as_of, info)
-    key = _dims_key(spec.filter)
+    key = dims_key(spec.filter)
     vals = read.values(store, metrics, spec.period, first, period.start, key)
     sections = [_section(project, store, cal, spec, period, s, vals, key) for s in spec.sections]
     sections = [s for s in sections if s.lines or s.breakdowns]
@@ -122,10 +122,6 @@ def period_label(p: Period) -> str:
     if p.grain == "week":
         return f"Week of {p.start.day} {p.start:%B %Y} ({p.start.day} {p.start:%b} – {p.end.day} {p.end:%b})"
     return f"{p.start:%B %Y}"
-
-
-def _dims_key(filter_: dict[str, str]) -> str:
-    return MetricValue("", "", date.min, tuple(sorted(filter_.items())), None).dims_key
 
 
 def _first_needed(cal: Calendar, spec: ReportSpec, period: Period) -> date:
@@ -235,7 +231,7 @@ def _breakdown(project, store, cal, spec, period, b, key) -> Breakdown | None:
         before = _num(rows.get((b.metric, prev, v)), fmts[0])
         out.append(BreakdownRow(v, [_num(rows.get((n, period.start, v)), f) for n, f in zip(names, fmts)],
                                 None if cur is None or before is None else cur - before))
-    totals = read.values(store, names, spec.period, period.start, period.start, _dims_key(spec.filter))
+    totals = read.values(store, names, spec.period, period.start, period.start, dims_key(spec.filter))
     return Breakdown(b.title or f"{project.metrics[b.metric].label or b.metric} by {b.by}", b.by,
                      [project.metrics[n].label or n for n in names], fmts, out,
                      [_num(totals.get((n, period.start)), f) for n, f in zip(names, fmts)])

@@ -22,10 +22,10 @@ def values(store: Store, metrics: Iterable[str], grain: str, first: date, last: 
         V.metric.in_(metrics), V.grain == grain, V.period_start.between(first, last),
         V.dims_key == dims_key)
     with store.engine.connect() as conn:
-        return {(m, p): _plain(v) for m, p, v in conn.execute(q)}
+        return {(m, p): plain(v) for m, p, v in conn.execute(q)}
 
 
-def _plain(v):
+def plain(v):
     """NUMERIC values (a PostgreSQL store) as int or float, as a SQLite store returns them,
     so the report's arithmetic (medians, shares) never mixes Decimal with float."""
     if isinstance(v, Decimal):
@@ -52,7 +52,7 @@ def by_dimension(store: Store, metrics: Iterable[str], grain: str, first: date, 
         for m, p, dims, v in conn.execute(q):
             if set(dims) != wanted or any(dims.get(k) != val for k, val in within.items()):
                 continue
-            out[(m, p, dims[dimension])] = _plain(v)
+            out[(m, p, dims[dimension])] = plain(v)
     return out
 
 
