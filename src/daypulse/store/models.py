@@ -189,3 +189,54 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(Text)
     target: Mapped[str | None] = mapped_column(Text, nullable=True)
     details: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+
+
+class ReportTemplate(Base):
+    """A report definition kept in the store (created over the API), beside daypulse.yml's
+    ``reports:``; ``spec`` is validated as a ``ReportSpec``. A file report of the same name wins."""
+
+    __tablename__ = "report_templates"
+    __table_args__ = (UniqueConstraint("name", name="uq_report_templates_name"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    spec: Mapped[dict] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Threshold(Base):
+    """A line a metric should not cross (``op`` is ``above`` or ``below``), at one grain and for
+    one set of dimension values ('' is the total). The dashboard flags breaches; alerts use them."""
+
+    __tablename__ = "thresholds"
+    __table_args__ = (UniqueConstraint("metric", "grain", "op", "dims_key", name="uq_thresholds_rule"),
+                      {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    metric: Mapped[str] = mapped_column(String(200))
+    grain: Mapped[str] = mapped_column(String(16))
+    op: Mapped[str] = mapped_column(String(8))  # above | below
+    value: Mapped[float] = mapped_column(VALUE)
+    dims_key: Mapped[str] = mapped_column(String(1000), default="")
+    dims: Mapped[dict] = mapped_column(JSON, default=dict)
+    severity: Mapped[str] = mapped_column(String(8))  # warning | critical
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WebSession(Base):
+    """A dashboard login: the cookie holds a random id, the store its SHA-256. The session acts
+    as the token it was opened with, so revoking the token ends the session too."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (UniqueConstraint("session_hash", name="uq_web_sessions_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_hash: Mapped[str] = mapped_column(String(64))
+    token_id: Mapped[int] = mapped_column(Integer)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
