@@ -88,7 +88,7 @@ def test_a_scoped_token_sees_its_tenant_everywhere_and_nothing_else(api):
     assert [(t["metric"], t["value"], t["previous"]) for t in tiles["tiles"]] == [("events", 5, 4)]  # no revenue
     rows = list(csv.DictReader(io.StringIO(call(app, "GET", "/api/v1/export?metric=events&grain=day",
                                                 keys["acme"]).text)))
-    assert rows and {r["dims"] for r in rows} == {"tenant=acme"}
+    assert rows and {r["dimensions"] for r in rows} == {"tenant=acme"}
     subs = call(app, "GET", "/api/v1/subscriptions", keys["acme"]).json()
     assert [s["name"] for s in subs] == ["acme-daily"]
     assert [d["subscription"] for d in call(app, "GET", "/api/v1/deliveries", keys["acme"]).json()] == ["acme-daily"]

@@ -169,3 +169,20 @@ def test_incremental_fills_a_gap_left_by_downtime(project_file):
     # A run for one grain only does not make days complete either.
     run_compute(project, store, date(2026, 3, 2), date(2026, 3, 18), grains=["week"], as_of=AS_OF)
     assert incremental_range(project, store, AS_OF).start == date(2026, 2, 27)
+
+
+def test_the_migrations_build_exactly_the_models(store_url):
+    """Alembic's autogenerate finds nothing to change after `db upgrade`: the migrations and
+    store/models.py describe the same tables, columns, indexes and defaults."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from daypulse.store.db import open_store
+    from daypulse.store.models import Base
+
+    store = open_store(store_url)
+    try:
+        with store.engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    finally:
+        store.engine.dispose()

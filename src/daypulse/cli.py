@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 from rich.table import Column, Table
 
-from daypulse.cli_common import ConfigOpt, _date, _info, _project, _store, err, out
+from daypulse.cli_common import ConfigOpt, _date, _info, _project, _project_and_store, _store, err, out
 from daypulse.errors import ConfigError, DaypulseError, UsageError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -195,13 +195,9 @@ def _write_export(stream, writer, rows) -> None:
 
 
 def _json_number(v):
-    if v is None:
-        return None
-    if isinstance(v, Decimal):
-        return int(v) if v == v.to_integral_value() else float(v)
-    if isinstance(v, float) and v.is_integer():
-        return int(v)
-    return v
+    from daypulse.store.read import exported
+
+    return exported(v)
 
 
 # -- check -------------------------------------------------------------------------------
@@ -453,7 +449,8 @@ def report(
     --subscription 3 --dry-run.
     """
     from daypulse.report.content import build_report
-    from daypulse.report.output import FORMATS, rendered, write
+    from daypulse.report.output import FORMATS, rendered, template_folder, write
+    from daypulse.spec.loader import config_path
 
     if fmt not in FORMATS:
         raise UsageError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
@@ -464,10 +461,9 @@ def report(
         from daypulse.cli_delivery import send_report
 
         return send_report(name, day, subscription, dry_run, config)
-    project = _project(config)
-    store = _store(project)
+    project, store = _project_and_store(config)
     rep = build_report(project, store, name, on=day, with_charts=charts and fmt != "text", info=_info)
-    template_dir = _template_dir(project, name, config)
+    template_dir = template_folder(project, name, config_path(config).resolve().parent)
     if out_path is None:
         sys.stdout.write(rendered(rep, fmt, template_dir))
         if not rep.has_data:
@@ -477,35 +473,32 @@ def report(
         _info(f"wrote {path}")
 
 
-def _template_dir(project, name: str, config) -> Path | None:
-    """A report's `template:` folder, relative to daypulse.yml."""
-    from daypulse.report.spec import load_report
-    from daypulse.spec.loader import config_path
-
-    folder = load_report(project, name).template
-    if not folder:
-        return None
-    path = Path(folder)
-    if not path.is_absolute():
-        path = config_path(config).resolve().parent / path
-    if not path.is_dir():
-        raise UsageError(f"reports.{name}.template: {path} is not a folder")
-    return path
-
-
 # -- demo --------------------------------------------------------------------------------
 
 @app.command()
 def demo(directory: Annotated[Path, typer.Option("--dir", help="Where to build the demo.")] = Path("demo"),
          days: Annotated[int, typer.Option(help="Days of history to generate.")] = 730,
-         serve: Annotated[bool, typer.Option("--serve", help="Serve the dashboard afterwards (later).")] = False,
+         serve: Annotated[bool, typer.Option("--serve", help="Then serve its dashboard and API (Ctrl-C stops)."
+                                             )] = False,
+         port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port for --serve.")] = 8000,
          ) -> None:
-    """Build a demo company, compute every metric over its history, print a summary."""
+    """Build a demo company, compute every metric over its history, print a summary
+    (and with --serve, open its dashboard on http://127.0.0.1:PORT/)."""
+    from daypulse.demo import PROJECT_FILE
     from daypulse.demo.run import run_demo
 
     run_demo(directory, days=days, info=_info, console=out, progress=_progress)
     if serve:
-        _info("the dashboard is not built yet; see `daypulse export` for the stored values")
+        from daypulse.api import tokens
+        from daypulse.cli_api import serve as serve_command
+
+        config = directory / PROJECT_FILE
+        _, token = tokens.create(_store(_project(config)), "demo admin", "admin")
+        _info(f"dashboard: http://127.0.0.1:{port}/ - sign in with this admin token (made for the demo; more with"
+              f" `daypulse tokens create` in {directory}):")
+        sys.stdout.write(token + "\n")
+        sys.stdout.flush()
+        serve_command(host="127.0.0.1", port=port, scheduler=True, config=config)
 
 
 @app.command()
@@ -555,9 +548,11 @@ class _progress:
 def _register_delivery() -> None:
     from daypulse.cli_api import register as register_api
     from daypulse.cli_delivery import register
+    from daypulse.cli_thresholds import register as register_thresholds
 
     register(app)
     register_api(app)
+    register_thresholds(app)
 
 
 _register_delivery()

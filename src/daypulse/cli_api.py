@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from daypulse.cli_common import ConfigOpt, _info, _project, _store, out
+from daypulse.cli_common import ConfigOpt, _info, _project, _project_and_store, _store, out
 from daypulse.errors import UsageError
 
 tokens_app = typer.Typer(no_args_is_help=True, help=(
@@ -98,7 +98,8 @@ def serve(
 
     from daypulse.api.app import ApiSettings, create_app
 
-    project = _project(config)
+    project, store = _project_and_store(config)  # the report templates, for every page from the start
+    store.engine.dispose()  # the app opens its own
     app = create_app(ApiSettings(config=config, project=project))
     if scheduler:
         from daypulse.api.background import start_scheduler

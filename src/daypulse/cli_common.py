@@ -41,5 +41,15 @@ def _store(project, create: bool = True):
     return open_store(project.store, create=create)
 
 
+def _project_and_store(config: Path | None, create: bool = True):
+    """The project with the store's report templates among its reports, and the store: for
+    the commands that take a report name (see daypulse.report.stored.with_templates)."""
+    from daypulse.report.stored import with_templates
+
+    project = _project(config)
+    store = _store(project, create)
+    return with_templates(project, store), store
+
+
 def _info(msg: str) -> None:
     err.print(msg, highlight=False, markup=False) if err.is_terminal else print(msg, file=sys.stderr)

@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from daypulse.cli_common import ConfigOpt, _info, _project, _store, out
+from daypulse.cli_common import ConfigOpt, _info, _project, _project_and_store, _store, out
 from daypulse.errors import ConfigError, RuntimeFailure, UsageError
 
 subscriptions_app = typer.Typer(no_args_is_help=True, help=(
@@ -129,30 +129,19 @@ def subscriptions_add(
     from daypulse.delivery import subscription_store as subs
     from daypulse.delivery.schedule import next_fire
     from daypulse.delivery.subscription import subscription_from_options
-    from daypulse.report.spec import load_report
 
-    project = _project(config)
-    ctx = _contexts(project)
+    project, store = _project_and_store(config)  # a report may be a template kept in the store
     spec = subscription_from_options(
         {"report": report, "channel": channel, "at": at, "days": days, "day_of_month": day_of_month,
          "cron": cron, "timezone": timezone, "to": to, "filter": filter_, "template": template, "name": name,
          "catch_up": catch_up, "grace": grace, "active": not paused},
-        project_timezone=project.timezone, **ctx)
-    try:
-        load_report(project, spec.report, dict(spec.filter))
-    except ConfigError as err:
-        raise UsageError("--filter: " + "; ".join(i.message for i in err.issues)) from None
+        project_timezone=project.timezone, **_contexts(project))
     if spec.template is not None:
         folder = Path(spec.template)
         if not folder.is_dir():
             raise UsageError(f"--template: {folder} is not a folder")
         spec = spec.model_copy(update={"template": str(folder.resolve())})
-    store = _store(project)
-    from daypulse.delivery.config import yaml_subscriptions
-
-    if spec.name and spec.name in {s.name for s in yaml_subscriptions(project)}:
-        raise UsageError(f"--name: daypulse.yml already declares a subscription named {spec.name!r}")
-    sub = subs.add(store, spec)
+    sub = subs.subscribe(project, store, spec)
     fire = next_fire(spec.schedule, spec.timezone, datetime.now(UTC))
     _info(f"added subscription {sub.id} ({sub.name}): {spec.report}, {spec.schedule.describe()} "
           f"{spec.timezone} → {spec.channel} {_target(spec.to)}"
@@ -168,8 +157,7 @@ def subscriptions_list(fmt: FormatOpt = "table",
     from daypulse.delivery.runner import load_subscriptions
     from daypulse.delivery.schedule import next_fire
 
-    project = _project(config)
-    store = _store(project)
+    project, store = _project_and_store(config)
     rows = []
     now = datetime.now(UTC)
     for s in load_subscriptions(project, store, now):
@@ -213,8 +201,7 @@ def _edit(ref: str, action: str, config) -> None:
     from daypulse.delivery import subscription_store as subs
     from daypulse.delivery.runner import load_subscriptions
 
-    project = _project(config)
-    store = _store(project)
+    project, store = _project_and_store(config)
     load_subscriptions(project, store)  # know daypulse.yml's names, to refuse editing them here
     if action == "remove":
         sub = subs.remove(store, ref)
@@ -297,25 +284,10 @@ def deliveries_show(id: Annotated[int, typer.Argument(help="The delivery's id.")
     if row is None:
         raise UsageError(f"no delivery {id} (see `daypulse deliveries list`)")
     data = _row_json(row)
-    data["payload"] = _payload_summary(row.payload)
+    from daypulse.delivery.on_demand import payload_summary
+
+    data["payload"] = payload_summary(row.payload)
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-
-
-def _payload_summary(payload: dict | None):
-    """The stored payload with binary parts (PNG, MIME bodies) shortened."""
-    if payload is None:
-        return None
-
-    def short(v):
-        if isinstance(v, dict):
-            return {k: short(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [short(x) for x in v]
-        if isinstance(v, str) and len(v) > 2000:
-            return v[:2000] + f"… ({len(v)} characters)"
-        return v
-
-    return short(dict(payload.items()))
 
 
 @deliveries_app.command("retry")
@@ -387,8 +359,7 @@ def run_due(
     if at > datetime.now(UTC) + timedelta(minutes=5) and not dry_run:
         raise UsageError(f"--now: {now} is in the future: a pass marks the fires up to its instant as handled,"
                          " so the periods in between would never be sent (replay the past, or use --dry-run)")
-    project = _project(config)
-    store = _store(project)
+    project, store = _project_and_store(config)
     if dry_run:
         found = plan(project, store, at)
         if not found:
@@ -440,46 +411,25 @@ def scheduler(
 
 def send_report(name: str, on: date | None, subscription: str | None, dry_run: bool, config) -> None:
     """`daypulse report NAME --send`: deliver (or preview) the period to its subscriptions."""
-    from daypulse.calendar import Calendar
-    from daypulse.delivery.runner import Dispatcher, load_subscriptions, send_now
-    from daypulse.report.content import resolve_period
-    from daypulse.report.spec import load_report
+    from daypulse.delivery import on_demand
+    from daypulse.delivery.runner import send_now
 
-    project = _project(config)
-    store = _store(project)
-    spec = load_report(project, name)
-    cal = Calendar(project.timezone, project.week_start)
-    period = resolve_period(cal, spec.period, cal.today(datetime.now(UTC)), on)
-    everyone = load_subscriptions(project, store)
-    if subscription is not None:
-        from daypulse.delivery import subscription_store as subs
-
-        chosen = [subs.get(store, subscription, **_contexts(project))]
-        if chosen[0].spec is not None and chosen[0].spec.report != name:
-            raise UsageError(f"--subscription: {chosen[0].name} delivers report {chosen[0].spec.report!r},"
-                             f" not {name!r}")
-    else:
-        chosen = [s for s in everyone if s.spec is not None and s.spec.report == name and s.active]
-        if not chosen:
-            raise UsageError(f"--send: no active subscription of report {name!r} (add one with"
-                             " `daypulse subscriptions add`, or pick one with --subscription)")
-    for sub in chosen:
-        if sub.spec is None:
-            raise UsageError(f"subscription {sub.name} is not valid any more: {sub.problem}")
+    project, store = _project_and_store(config)
+    start = on_demand.report_period(project, name, on)
+    chosen = on_demand.chosen(project, store, name, subscription)
     if dry_run:
-        dispatcher = Dispatcher(project, store, datetime.now(UTC), base_dir=_base_dir(config), info=_info)
-        for sub in chosen:
-            _channel, outgoing, payload = dispatcher.render(sub, period.start)
-            out.print(f"# subscription {sub.id} ({sub.name}): {name} for {period.start} → {sub.spec.channel} "
-                      f"{_target(sub.spec.to)}, key {outgoing.key} (dry run: nothing sent or recorded)",
+        for d in on_demand.dry_run(project, store, chosen, start, base_dir=_base_dir(config), info=_info):
+            sub = d.subscription
+            out.print(f"# subscription {sub.id} ({sub.name}): {name} for {start} → {sub.spec.channel} "
+                      f"{_target(sub.spec.to)}, key {d.key} (dry run: nothing sent or recorded)",
                       highlight=False, markup=False)
-            sys.stdout.write(json.dumps(_payload_summary(payload), indent=2, ensure_ascii=False) + "\n")
+            sys.stdout.write(json.dumps(on_demand.payload_summary(d.payload), indent=2, ensure_ascii=False) + "\n")
         return
     failed = False
     for sub in chosen:
-        status, row = send_now(project, store, sub, period.start, base_dir=_base_dir(config), info=_info)
+        status, row = send_now(project, store, sub, start, base_dir=_base_dir(config), info=_info)
         if status == "already sent":
-            _info(f"{sub.name}: {period.start} was already sent (delivery {row.id}, "
+            _info(f"{sub.name}: {start} was already sent (delivery {row.id}, "
                   f"{row.sent_at:%Y-%m-%d %H:%M} UTC); `daypulse deliveries retry` does not resend a sent one")
         elif status != "sent":
             failed = True
@@ -501,9 +451,11 @@ def check_channels(project, info) -> None:
             wanted[(s.channel, json.dumps(s.to))] = None
     try:
         from daypulse.delivery import subscription_store as subs
+        from daypulse.report.stored import with_templates
         from daypulse.store.db import open_store
 
-        for s in subs.listing(open_store(project.store, create=False), **_contexts(project), active_only=True):
+        store = open_store(project.store, create=False)
+        for s in subs.listing(store, **_contexts(with_templates(project, store)), active_only=True):
             if s.spec is not None and s.source == "cli":
                 wanted[(s.spec.channel, json.dumps(s.spec.to))] = None
     except RuntimeFailure:

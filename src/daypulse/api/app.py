@@ -26,6 +26,7 @@ class ApiSettings:
 
     config: Path | None = None
     project: object | None = None
+    base_dir: Path | None = None  # where relative paths in channels resolve (default: the project file's folder)
 
 
 def problem(status: int, title: str, detail: str | None = None, **extra) -> JSONResponse:
@@ -35,21 +36,25 @@ def problem(status: int, title: str, detail: str | None = None, **extra) -> JSON
 
 
 def create_app(settings: ApiSettings) -> FastAPI:
-    from daypulse.api import routes
+    from daypulse.api import operations, reports, routes
+    from daypulse.report.stored import with_templates
     from daypulse.spec import load_project
+    from daypulse.spec.loader import config_path
     from daypulse.store.db import open_store
+    from daypulse.web import pages as web
 
     project = settings.project or load_project(settings.config)
     store = open_store(project.store)
     app = FastAPI(title="daypulse", version="1", openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs",
                   redoc_url=None)
-    app.state.project = project
+    app.state.project = with_templates(project, store)  # the store's report templates are reports too
     app.state.store = store
+    app.state.base_dir = settings.base_dir or config_path(settings.config).resolve().parent
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
-        titles = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-                  409: "Conflict"}
+        titles = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+                  405: "Method Not Allowed", 409: "Conflict", 422: "Unprocessable Content"}
         response = problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail))
         if exc.status_code == 401:
             response.headers["WWW-Authenticate"] = "Bearer"
@@ -73,4 +78,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
 
     app.include_router(routes.health)
     app.include_router(routes.v1, prefix="/api/v1")
+    app.include_router(operations.router, prefix="/api/v1")
+    app.include_router(reports.router, prefix="/api/v1")
+    web.mount(app)  # the dashboard: pages at /, static files at /static
     return app

@@ -14,8 +14,10 @@ from daypulse.errors import DaypulseError
 def run_forever(project, store, config, every: timedelta, info: Callable[[str], None],
                 stopped: Callable[[], bool] = lambda: False) -> None:
     """``project`` is re-read from ``config`` before every pass (its subscriptions may change; a
-    file that no longer parses keeps the previous version). A pass stopped by the store or a
-    name clash is reported and the loop goes on at the next tick."""
+    file that no longer parses keeps the previous version), with the store's report templates
+    (written over the API meanwhile). A pass stopped by the store or a name clash is reported
+    and the loop goes on at the next tick."""
+    from daypulse.report.stored import with_templates
     from daypulse.spec import load_project
     from daypulse.spec.loader import config_path
 
@@ -28,7 +30,7 @@ def run_forever(project, store, config, every: timedelta, info: Callable[[str], 
         except DaypulseError as err:
             info(f"daypulse.yml cannot be read, the previous version is used: {err}")
         try:
-            res = run_pass(project, store, started, base_dir=base, info=info, tick=every)
+            res = run_pass(with_templates(project, store), store, started, base_dir=base, info=info, tick=every)
             if res.due or res.sent or res.failed or res.retrying:
                 info(f"pass at {started:%H:%M:%S} UTC: {res.summary}")
         except DaypulseError as err:

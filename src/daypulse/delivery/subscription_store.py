@@ -8,7 +8,7 @@ to match the file; the CLI may not add a name the file uses, nor edit a ``yml`` 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -18,7 +18,7 @@ from sqlalchemy import delete, insert, or_, select, update
 from daypulse.delivery.ledger import _aware, _utc, _write
 from daypulse.delivery.schedule import error_message
 from daypulse.delivery.subscription import SubscriptionSpec, _context
-from daypulse.errors import UsageError
+from daypulse.errors import ConfigError, UsageError
 from daypulse.store.db import Store
 from daypulse.store.models import DeliveryRecord
 from daypulse.store.models import SubscriptionRecord as S
@@ -95,15 +95,37 @@ def get(store: Store, ref: str | int, **context) -> Subscription:
     return found[0]
 
 
-def add(store: Store, spec: SubscriptionSpec, now: datetime | None = None) -> Subscription:
+def flag(field: str) -> str:
+    """How the CLI names a field in its errors (the API names the field itself)."""
+    return f"--{field.replace('_', '-')}"
+
+
+def subscribe(project, store: Store, spec: SubscriptionSpec, *, named: Callable[[str], str] = flag) -> Subscription:
+    """Check a new subscription against the project, then store it: `daypulse subscriptions add`
+    and the API's ``POST /subscriptions``. Its report must take its filter, and its name must not
+    be one daypulse.yml declares; UsageError naming the field (``named(field)``) otherwise."""
+    from daypulse.delivery.config import yaml_subscriptions
+    from daypulse.report.spec import load_report
+
+    try:
+        load_report(project, spec.report, dict(spec.filter))
+    except ConfigError as err:
+        raise UsageError(f"{named('filter')}: " + "; ".join(i.message for i in err.issues)) from None
+    if spec.name and spec.name in {s.name for s in yaml_subscriptions(project)}:
+        raise UsageError(f"{named('name')}: daypulse.yml already declares a subscription named {spec.name!r}")
+    return add(store, spec, named=named)
+
+
+def add(store: Store, spec: SubscriptionSpec, now: datetime | None = None, *,
+        named: Callable[[str], str] = flag) -> Subscription:
     """Store a subscription made from the CLI/API; without a name it is called ``sub-<id>``."""
     at = _utc(now or datetime.now(UTC))
     with _write(store) as conn:
         if spec.name is not None and conn.execute(select(S.id).where(S.name == spec.name)).first():
-            raise UsageError(f"--name: a subscription named {spec.name!r} exists (pick another name)")
+            raise UsageError(f"{named('name')}: a subscription named {spec.name!r} exists (pick another name)")
         if spec.name is not None and conn.execute(select(DeliveryRecord.id).where(
                 DeliveryRecord.subscription == spec.name).limit(1)).first():
-            raise UsageError(f"--name: a removed subscription named {spec.name!r} has deliveries: pick another"
+            raise UsageError(f"{named('name')}: a removed subscription named {spec.name!r} has deliveries: pick another"
                              " name (deliveries are keyed by it; its stored reports must not go to a new target)")
         data = spec_data(spec)
         new_id = conn.execute(insert(S).values(name=spec.name or f"pending-{at.timestamp()}", source="cli",

@@ -40,6 +40,7 @@ def run_demo(directory: Path, *, days: int, info, console, progress) -> None:
     info(f"computed {len(names)} metrics x day/week/month: {len(outcome.values):,} values"
          f" in {time.perf_counter() - t1:.1f}s, stored in {store_file}")
     _print_summary(project, outcome.values, last, console, Table)
+    _set_thresholds(project, store)
     t2 = time.perf_counter()
     written = _write_reports(project, store, directory / "reports", last)
     info(f"wrote the daily and weekly reports ({len(written)} files, {time.perf_counter() - t2:.1f}s):"
@@ -79,6 +80,20 @@ def _deliver(project, store, directory: Path, last: date, info) -> None:
                       info=lambda msg: None)
     info(f"scheduler pass at {morning:%Y-%m-%d} 00:05 IST: {result.summary} (see {directory / 'outbox'};"
          " `daypulse deliveries list`)")
+
+
+def _set_thresholds(project, store) -> None:
+    """The executive dashboard seed's alert lines (payment failures, job failures, error rate,
+    churn), so the demo's dashboard shows its alert indicators."""
+    from daypulse.store.thresholds import add
+
+    for metric, op, value, severity, note in (
+            ("payment_failure_rate", "above", 0.25, "warning", "more than 1 payment in 4 failing"),
+            ("failed_payments", "above", 12, "warning", "chase the card updates"),
+            ("job_failure_rate", "above", 0.05, "critical", "background jobs are failing"),
+            ("error_rate", "above", 0.01, "critical", "more than 1% of API requests fail"),
+            ("customer_churn_rate", "above", 0.005, "warning", "a churn spike")):
+        add(store, project, metric=metric, op=op, value=value, severity=severity, note=note, created_by="demo")
 
 
 def _type_in_finance(store, first: date, last: date) -> None:

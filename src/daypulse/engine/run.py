@@ -86,12 +86,17 @@ def run_compute(project: Project, store: Store, start: date, end: date,
                 metrics: list[str] | None = None, grains: list[str] | None = None,
                 dry_run: bool = False, want_diff: bool = False, as_of: datetime | None = None,
                 on_metric: Callable[[MetricTiming], None] | None = None,
-                params: dict | None = None) -> ComputeOutcome:
+                params: dict | None = None, run_id: int | None = None) -> ComputeOutcome:
+    """Compute [start, end] and replace those periods in the store, recorded as a run.
+
+    ``run_id``: a run the caller already recorded (the API answers with its id before the
+    compute starts). Bad input then fails that run instead of erasing it: someone holds its id.
+    """
+    told = run_id is not None
     names = resolve_metrics(project, metrics)
     hashes = {n: project.definition_hash(n) for n in project.metrics}
     stale = sv.stale_counts(store, hashes)
-    run_id = None
-    if not dry_run:
+    if not dry_run and run_id is None:
         run_id = sv.start_run(store, "compute", {
             "metrics": metrics or None, "grains": grains or None, **(params or {})}, start, end)
     timings: list[MetricTiming] = []
@@ -113,8 +118,10 @@ def run_compute(project: Project, store: Store, start: date, end: date,
         if run_id is not None:
             sv.fail_run(store, run_id, "interrupted (Ctrl-C); nothing was written")
         raise
-    except UserError:
-        if run_id is not None:
+    except UserError as exc:
+        if told:
+            sv.fail_run(store, run_id, str(exc))
+        elif run_id is not None:
             sv.forget_run(store, run_id)
         raise
     except Exception as exc:

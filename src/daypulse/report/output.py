@@ -26,6 +26,21 @@ def rendered(report, fmt: str, template_dir: Path | None = None) -> str:
     return render(report, "markdown" if fmt == "md" else fmt, template_dir)
 
 
+def template_folder(project, name: str, base_dir: Path) -> Path | None:
+    """A report's `template:` folder (relative to daypulse.yml's folder, ``base_dir``), or None."""
+    from daypulse.report.spec import load_report
+
+    folder = load_report(project, name).template
+    if not folder:
+        return None
+    path = Path(folder)
+    if not path.is_absolute():
+        path = base_dir / path
+    if not path.is_dir():
+        raise UsageError(f"reports.{name}.template: {path} is not a folder")
+    return path
+
+
 def write(report, fmt: str, out: Path, template_dir: Path | None = None) -> list[Path]:
     """Write the report to ``out``; HTML and Markdown get their charts as PNG files in a
     folder beside it (``weekly.html`` -> ``weekly_charts/chart-1-mrr.png``), referenced by

@@ -20,6 +20,8 @@ from daypulse.errors import ConfigError, Issue
 
 Comparison = Literal["previous", "same_weekday", "last_year"]
 REPORT_NAME = r"^[a-z][a-z0-9_-]*$"
+BUILTIN_ORIGIN = "daypulse/report/builtin.yml"
+TEMPLATE_ORIGIN = "report template (store)"  # see daypulse.report.stored
 
 
 class Strict(BaseModel):
@@ -110,9 +112,10 @@ def load_report(project, name: str, filter: dict[str, str] | None = None) -> Rep
 
     own = project.reports
     if name in own:
-        raw, origin = own[name], "daypulse.yml"
+        raw = own[name]
+        origin = TEMPLATE_ORIGIN if name in project._templates else "daypulse.yml"
     elif name in (builtin := _builtin()):
-        raw, origin = builtin[name], "daypulse/report/builtin.yml"
+        raw, origin = builtin[name], BUILTIN_ORIGIN
     else:
         import difflib
 
@@ -137,7 +140,7 @@ def check_report(project, name: str, spec: ReportSpec, origin: str) -> list[Issu
     """Names the report uses must exist in the project (a built-in report may mention pack
     metrics the project does not include: those are dropped, not errors)."""
     issues = []
-    builtin = origin != "daypulse.yml"
+    builtin = origin == BUILTIN_ORIGIN
     missing = [m for m in spec.metrics if m not in project.metrics]
     if missing and not builtin:
         issues.append(Issue(f"reports.{name}: unknown metric(s) {', '.join(missing)}", file=origin,

@@ -11,7 +11,7 @@ import hashlib
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 Measure = Literal["count", "count_distinct", "sum", "avg", "min", "max"]
 Format = Literal["integer", "number", "currency", "percent", "duration"]
@@ -187,6 +187,10 @@ class Project(BaseModel):
     channels: dict[str, Any] = Field(default_factory=dict)
     delivery: dict[str, Any] = Field(default_factory=dict)
     subscriptions: list[Any] = Field(default_factory=list)
+    # Names in ``reports`` that came from the store's report templates, not from the file (set
+    # by daypulse.report.stored.with_templates: errors then name their origin, and a second
+    # merge can drop templates deleted since).
+    _templates: frozenset[str] = PrivateAttr(default_factory=frozenset)
 
     def table(self, logical: str) -> TableSpec:
         mapped = self.tables.get(logical, logical)

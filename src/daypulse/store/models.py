@@ -35,6 +35,7 @@ class MetricValueRow(Base):
         UniqueConstraint("metric", "grain", "period_start", "dims_key",
                          name="uq_metric_values_period"),
         Index("ix_metric_values_period", "grain", "period_start"),
+        Index("ix_metric_values_series", "metric", "grain", "dims_key", "period_start"),  # one series' reads
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -219,7 +220,7 @@ class Threshold(Base):
     grain: Mapped[str] = mapped_column(String(16))
     op: Mapped[str] = mapped_column(String(8))  # above | below
     value: Mapped[float] = mapped_column(VALUE)
-    dims_key: Mapped[str] = mapped_column(String(1000), default="")
+    dims_key: Mapped[str] = mapped_column(String(1000), default="", server_default="")
     dims: Mapped[dict] = mapped_column(JSON, default=dict)
     severity: Mapped[str] = mapped_column(String(8))  # warning | critical
     note: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -33,6 +33,13 @@ def plain(v):
     return v
 
 
+def exported(v):
+    """A stored value as exports show it (the export contract): whole numbers as integers, so
+    12 is 12 whether the store kept NUMERIC (PostgreSQL) or a double (SQLite)."""
+    v = plain(v)
+    return int(v) if isinstance(v, float) and v.is_integer() else v
+
+
 def by_dimension(store: Store, metrics: Iterable[str], grain: str, first: date, last: date,
                  dimension: str, within: dict[str, str] | None = None
                  ) -> dict[tuple[str, date, str], float | None]:

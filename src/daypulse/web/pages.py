@@ -1,0 +1,379 @@
+"""The dashboard's pages: server-rendered Jinja2, made live with HTMX (vendored, no CDN).
+
+Login opens a session (``web.sessions``); every page acts as that session's token, with its
+role and tenant scope. Changes (send now, retry) are POST forms carrying the session's CSRF
+secret; read-only pages are GETs that HTMX re-fetches for filters and auto-refresh.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, FastAPI, Form, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from daypulse.api import tokens
+from daypulse.errors import UserError
+from daypulse.web import sessions, views
+from daypulse.web.sessions import Session
+
+# __Host-: the browser keeps such a cookie only if Secure, for this host, path / (a sibling
+# subdomain cannot plant one).
+LOGIN_CSRF = "__Host-daypulse_login"  # double-submit cookie of the login form (there is no session yet)
+REFRESH_SECONDS = 60
+
+router = APIRouter(include_in_schema=False)
+# The pages load nothing from elsewhere, may not be framed (a framed "Send now" could be
+# clicked by a trick), and send no Referer with their filters to other sites.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline';"
+                               " script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+class NeedLogin(Exception):
+    """No live session: the page answers with a redirect to /login."""
+
+
+class Forbidden(Exception):
+    """A viewer asked for an admin action, or a form's CSRF secret was missing or wrong."""
+
+
+def mount(app: FastAPI) -> None:
+    """Add the dashboard to the API's app: pages at /, static files at /static."""
+    folder = resources.files("daypulse.web")
+    app.state.pages = Jinja2Templates(directory=str(folder / "templates"))
+    app.state.pages.env.globals["refresh_seconds"] = _refresh_seconds()
+    app.mount("/static", StaticFiles(directory=str(folder / "static")), name="static")
+
+    @app.middleware("http")
+    async def _guard(request: Request, call_next):
+        response = await call_next(request)
+        if not request.url.path.startswith("/api/"):  # the API's docs page is FastAPI's own
+            response.headers.update(SECURITY_HEADERS)
+        return response
+
+    @app.exception_handler(NeedLogin)
+    async def _login(request: Request, exc: NeedLogin):
+        target = "/login?" + _next_param(request)
+        if request.headers.get("HX-Request"):  # HTMX follows this header instead of swapping in the login page
+            return Response(status_code=204, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden):
+        return HTMLResponse(f"<h1>Forbidden</h1><p>{_escape(str(exc))}</p><p><a href='/'>Back</a></p>",
+                            status_code=403)
+
+    app.include_router(router)
+
+
+def _refresh_seconds() -> int:
+    """How often the overview re-reads its numbers: DAYPULSE_DASHBOARD_REFRESH seconds (default 60)."""
+    import os
+
+    text = os.environ.get("DAYPULSE_DASHBOARD_REFRESH", "")
+    return max(1, int(text)) if text.isdigit() else REFRESH_SECONDS
+
+
+def _escape(text: str) -> str:
+    from markupsafe import escape
+
+    return str(escape(text))
+
+
+def _next_param(request: Request) -> str:
+    from urllib.parse import urlencode
+
+    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return urlencode({"next": path})
+
+
+def session(request: Request) -> Session:
+    from daypulse.report.stored import with_templates
+
+    store = request.app.state.store
+    found = sessions.find(store, request.cookies.get(sessions.COOKIE))
+    if found is None:
+        raise NeedLogin()
+    # Report templates written over the API since start-up are boards too.
+    request.app.state.project = with_templates(request.app.state.project, store)
+    return found
+
+
+Signed = Annotated[Session, Depends(session)]
+
+
+async def changing(request: Request, s: Signed) -> Session:
+    """A change: an admin session, a matching CSRF secret, and no cross-site Origin."""
+    form = await request.form()
+    given = request.headers.get("X-CSRF-Token") or form.get("csrf")
+    if not sessions.same(s.csrf, given if isinstance(given, str) else None):
+        raise Forbidden("the form has expired or did not come from this dashboard: reload the page and try again")
+    origin = request.headers.get("Origin")
+    # The host only: behind a proxy that ends TLS the app may see http while the browser says https.
+    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host", ""):
+        raise Forbidden("a change must come from this dashboard's own pages")
+    if not s.who.admin:
+        raise Forbidden("this needs an admin token: sign in with one to send or retry")
+    return s
+
+
+Changing = Annotated[Session, Depends(changing)]
+
+
+def page(request: Request, name: str, s: Session | None, **context) -> HTMLResponse:
+    project = request.app.state.project
+    context = {"request": request, "s": s, "project": project, "now": views.now_label(project), **context}
+    response = request.app.state.pages.TemplateResponse(request, name, context)
+    response.headers["Cache-Control"] = "no-store"  # numbers and CSRF secrets are never cached
+    return response
+
+
+# -- login -----------------------------------------------------------------------------------------
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/"):
+    if sessions.find(request.app.state.store, request.cookies.get(sessions.COOKIE)):
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return _login_page(request, next)
+
+
+def _login_page(request: Request, next: str, error: str | None = None, status: int = 200) -> HTMLResponse:
+    csrf = secrets.token_urlsafe(24)
+    response = page(request, "login.html", None, next=_safe_next(next), csrf=csrf, error=error)
+    response.status_code = status
+    response.set_cookie(LOGIN_CSRF, csrf, httponly=True, secure=True, samesite="strict", path="/")
+    return response
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(request: Request, token: Annotated[str, Form(max_length=300)] = "",
+          csrf: Annotated[str, Form(max_length=100)] = "", next: Annotated[str, Form(max_length=2000)] = "/"):
+    store = request.app.state.store
+    if not sessions.same(request.cookies.get(LOGIN_CSRF) or "", csrf):
+        return _login_page(request, next, "The sign-in form expired: please try again.", 400)
+    opened = sessions.open_session(store, token.strip())
+    if opened is None:
+        return _login_page(request, next, "That token is not valid (unknown or revoked).", 401)
+    sessions.close(store, request.cookies.get(sessions.COOKIE))  # a new login replaces the old session
+    session_id, s = opened
+    tokens.audit(store, s.who.name, "dashboard.login", None, {"scope": s.who.scope} if s.who.scope else None)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(sessions.COOKIE, session_id, max_age=int(sessions.LIFETIME.total_seconds()),
+                        httponly=True, secure=True, samesite="lax", path="/")
+    response.delete_cookie(LOGIN_CSRF, path="/", secure=True, httponly=True, samesite="strict")
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, s: Signed):
+    form = await request.form()
+    if not sessions.same(s.csrf, form.get("csrf") if isinstance(form.get("csrf"), str) else None):
+        raise Forbidden("the form has expired: reload the page and try again")
+    sessions.close(request.app.state.store, request.cookies.get(sessions.COOKIE))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(sessions.COOKIE, path="/", secure=True, httponly=True, samesite="lax")
+    return response
+
+
+def _safe_next(target: str) -> str:
+    """Only a path on this site: never an open redirect to another host."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+# -- overview and metric pages ---------------------------------------------------------------------
+
+@router.get("/", response_class=HTMLResponse)
+def overview(request: Request, s: Signed):
+    from daypulse.report.spec import load_report
+
+    project, store = request.app.state.project, request.app.state.store
+    f = views.parse_filters(project, store, request.query_params, s.who.scope)
+    spec = load_report(project, f.board) if f.board else None
+    sections = [(sec.title, list(sec.metrics)) for sec in spec.sections] if spec else []
+    if s.who.scope:  # what spans every tenant is not this viewer's to see
+        sections = [(t, [m for m in ms if views.shows(project, m, s.who.scope)]) for t, ms in sections]
+        sections = [(t, ms) for t, ms in sections if ms]
+    names = [m for _, ms in sections for m in ms]
+    wanted = [c.metric for c in spec.charts if c.kind == "line"] if spec else []
+    chart_names = [m for m in dict.fromkeys(wanted or names[:4]) if m in names or not s.who.scope]
+    alerts = _alerts(project, store, s)
+    return page(request, "overview.html", s, f=f, boards=views.boards(project),
+                tiles=views.tiles(project, store, f, sections, alerts),
+                charts=views.charts(project, store, f, chart_names[:6]),
+                choices=views.dimension_values(store, names, f), alerts=[a for a in alerts if a.dims == f.dims],
+                presets=_presets(project, f))
+
+
+def _alerts(project, store, s: Session) -> list[views.Alert]:
+    """Thresholds crossed by the latest stored values, within the viewer's scope."""
+    from daypulse.store.thresholds import breaches
+
+    return views.alerts(project, breaches(project, store, scope=s.who.scope or None))
+
+
+def _presets(project, f: views.Filters) -> list[tuple[str, str]]:
+    """Ranges of whole periods ending with the range's end (its last complete week or month)."""
+    from datetime import timedelta
+
+    from daypulse.report.content import shift
+
+    cal = views.calendar(project)
+    out = []
+    for label, n, grain in (("7 days", 7, "day"), ("30 days", 30, "day"), ("90 days", 90, "day"),
+                            ("12 weeks", 12, "week"), ("12 months", 12, "month")):
+        end = f.end if cal.period_end(grain, f.end) == f.end else cal.period_start(grain, f.end) - timedelta(days=1)
+        if end < views.EARLIEST:
+            continue
+        start = max(shift(cal, grain, cal.period_start(grain, end), n - 1), views.EARLIEST)
+        out.append((label, f.query(start=start, end=end, grain=grain)))
+    return out
+
+
+@router.get("/metrics/{name}", response_class=HTMLResponse)
+def metric_page(request: Request, s: Signed, name: Annotated[str, Path(max_length=100)]):
+    from daypulse.describe import metric_rows
+
+    project, store = request.app.state.project, request.app.state.store
+    if name not in project.metrics:
+        response = page(request, "missing.html", s, what=f"no metric {name!r}")
+        response.status_code = 404
+        return response
+    f = views.parse_filters(project, store, request.query_params, s.who.scope, board_required=False)
+    info = next(r for r in metric_rows(project) if r["metric"] == name)
+    dims = sorted(views.dimensions_of(project, name))
+    if not views.shows(project, name, f.dims):
+        return page(request, "metric.html", s, f=f, m=info, dims=dims, trend=None, rows=[], breakdowns=[],
+                    note=f"{info['label']} is not broken down by {', '.join(sorted(set(f.dims) - set(dims)))}:"
+                         " its numbers span every value, so there is nothing to show for this filter.")
+    breakdowns = [(d, views.breakdown(project, store, f, name, d)) for d in dims if d not in f.dims]
+    return page(request, "metric.html", s, f=f, m=info, dims=dims, trend=views.charts(project, store, f, [name])[0],
+                rows=views.table(project, store, f, name), breakdowns=[b for b in breakdowns if b[1]], note=None,
+                choices=views.dimension_values(store, [name], f))
+
+
+@router.get("/metrics/{name}/sql", response_class=HTMLResponse)
+def metric_sql(request: Request, s: Signed, name: Annotated[str, Path(max_length=100)]):
+    """The SQL daypulse sends to the source for this metric (loaded when the panel opens)."""
+    from daypulse.engine.compute import compiled_sql
+    from daypulse.errors import DaypulseError
+
+    project, store = request.app.state.project, request.app.state.store
+    if name not in project.metrics:
+        return HTMLResponse("<p>no such metric</p>", status_code=404)
+    f = views.parse_filters(project, store, request.query_params, s.who.scope, board_required=False)
+    try:
+        text = compiled_sql(project, name, f.start, f.end, (f.grain,))
+    except (DaypulseError, Exception) as err:  # noqa: BLE001 - the source may be down: say so in the panel
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        text = f"-- could not compile against the source: {first}"
+    return HTMLResponse(f"<pre class='sql'><code>{_escape(text)}</code></pre>")
+
+
+@router.get("/glossary", response_class=HTMLResponse)
+def glossary(request: Request, s: Signed):
+    from daypulse.describe import metric_rows
+
+    project = request.app.state.project
+    rows = [{**r, "dimensions": sorted(views.dimensions_of(project, r["metric"]))} for r in metric_rows(project)]
+    return page(request, "glossary.html", s, rows=rows)
+
+
+@router.get("/export.csv")
+def export_csv(request: Request, s: Signed, metric: str | None = None):
+    """What the page shows, as CSV in the export contract's columns (audit-logged)."""
+    from daypulse.api.routes import csv_text
+    from daypulse.report.spec import load_report
+    from daypulse.store import read
+
+    project, store = request.app.state.project, request.app.state.store
+    if metric is not None and metric not in project.metrics:
+        return HTMLResponse("<p>no such metric</p>", status_code=404)
+    f = views.parse_filters(project, store, request.query_params, s.who.scope, board_required=metric is None)
+    board = load_report(project, f.board).metrics if metric is None and f.board else []
+    names = [m for m in ([metric] if metric is not None else board) if views.shows(project, m, f.dims)]
+    periods = views.calendar(project).periods(f.grain, f.start, f.end)
+    got = read.values(store, names, f.grain, periods[0], periods[-1], views.dims_key(f.dims))
+    rows = [{"metric": m, "grain": f.grain, "period": p.isoformat(), "dimensions": f.dims, "value": got.get((m, p))}
+            for m in names for p in periods]
+    tokens.audit(store, s.who.name, "export", ",".join(names),
+                 {"format": "csv", "rows": len(rows), "via": "dashboard", "filter": f.dims})
+    what = re.sub(r"[^A-Za-z0-9_-]", "_", metric or f.board)  # names are known ones; keep the header plain
+    return Response(csv_text(rows), media_type="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="daypulse-{what}-{f.grain}-{f.start}-'
+                                                    f'{f.end}.csv"', "Cache-Control": "no-store"})
+
+
+# -- deliveries and runs ---------------------------------------------------------------------------
+
+@router.get("/deliveries", response_class=HTMLResponse)
+def deliveries(request: Request, s: Signed, status: str | None = None, done: int | None = None):
+    from daypulse.api.routes import _visible_subscriptions
+    from daypulse.delivery import ledger
+
+    store = request.app.state.store
+    visible = _visible_subscriptions(request, s.who)
+    status = status if status in ("pending", "sending", "sent", "failed", "skipped") else None
+    rows = ledger.listing(store, status=status, limit=200, among=list(visible) if s.who.scope else None)
+    last = ledger.get(store, done) if done and 0 < done < 2**31 else None
+    if last is not None and last.subscription not in visible:
+        last = None
+    return page(request, "deliveries.html", s, subscriptions=list(visible.values()), rows=rows, status=status,
+                last=last)
+
+
+@router.post("/subscriptions/{id}/send")
+def send_now(request: Request, s: Changing, id: Annotated[int, Path(ge=1, le=2**31 - 1)]):
+    """Deliver the subscription's last complete period now, through the ledger (never twice)."""
+    from daypulse.api.routes import _visible_subscriptions
+    from daypulse.delivery import on_demand, runner
+
+    project, store = request.app.state.project, request.app.state.store
+    visible = {v["id"]: v for v in _visible_subscriptions(request, s.who).values()}
+    sub = next((x for x in runner.load_subscriptions(project, store) if x.id == id and x.id in visible), None)
+    if sub is None or sub.spec is None:
+        raise Forbidden(f"no subscription {id} that you can send")
+    try:
+        period = on_demand.report_period(project, sub.spec.report, None)
+        status, row = runner.send_now(project, store, sub, period, base_dir=request.app.state.base_dir)
+    except UserError as err:
+        raise Forbidden(str(err)) from None
+    tokens.audit(store, s.who.name, "report.send", sub.name,
+                 {"period": period.isoformat(), "status": status, "delivery": row.id, "via": "dashboard"})
+    return RedirectResponse(f"/deliveries?done={row.id}", status_code=303)
+
+
+@router.post("/deliveries/{id}/retry")
+def retry(request: Request, s: Changing, id: Annotated[int, Path(ge=1, le=2**31 - 1)]):
+    from daypulse.api.routes import _visible_subscriptions
+    from daypulse.delivery import ledger
+
+    store = request.app.state.store
+    row = ledger.get(store, id)
+    if row is None or row.subscription not in _visible_subscriptions(request, s.who):
+        raise Forbidden(f"no delivery {id} that you can retry")
+    if ledger.retry(store, id, datetime.now(UTC)):
+        tokens.audit(store, s.who.name, "delivery.retry", str(id), {"subscription": row.subscription,
+                                                                    "via": "dashboard"})
+    return RedirectResponse(f"/deliveries?done={id}", status_code=303)
+
+
+@router.get("/runs", response_class=HTMLResponse)
+def runs(request: Request, s: Signed):
+    from daypulse.store import runs as run_store
+
+    return page(request, "runs.html", s, runs=run_store.history(request.app.state.store, 100),
+                details=not s.who.scope)  # errors and who started a run are the company's, not a tenant's

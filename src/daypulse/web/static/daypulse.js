@@ -1,0 +1,75 @@
+// daypulse dashboard: draws the trend charts (uPlot, vendored) and filters the glossary.
+// Charts are (re)drawn whenever HTMX brings new content (filters, auto-refresh).
+(function () {
+  "use strict";
+
+  function formatter(fmt, currency) {
+    const compact = new Intl.NumberFormat(undefined, { notation: "compact", maximumFractionDigits: 1 });
+    const full = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });
+    return {
+      tick(v) {
+        if (v == null) return "";
+        if (fmt === "currency") return currency + compact.format(v / 100);
+        if (fmt === "percent") return (v * 100).toFixed(Math.abs(v) < 0.1 ? 1 : 0) + "%";
+        return compact.format(v);
+      },
+      value(v) {
+        if (v == null) return "—";
+        if (fmt === "currency") return currency + full.format(v / 100);
+        if (fmt === "percent") return (v * 100).toFixed(1) + "%";
+        return full.format(v);
+      },
+    };
+  }
+
+  function draw(figure) {
+    if (figure.dataset.drawn || typeof uPlot === "undefined") return;
+    const data = JSON.parse(figure.querySelector("script[type='application/json']").textContent);
+    const plot = figure.querySelector(".plot");
+    const f = formatter(data.format, data.currency);
+    const xs = data.labels.map((d) => Date.parse(d + "T00:00:00Z") / 1000);
+    const width = () => Math.max(plot.clientWidth, 200);
+    const DAY = 86400;
+    const dateText = new Intl.DateTimeFormat(undefined, data.grain === "month"
+      ? { month: "short", year: "numeric", timeZone: "UTC" } : { month: "short", day: "numeric", timeZone: "UTC" });
+    const periodText = (ts) => (ts == null ? "—" : (data.grain === "week" ? "week of " : "") + dateText.format(new Date(ts * 1e3)));
+    // Ticks fall on whole periods: days, weeks or months, never hours.
+    const incrs = data.grain === "month" ? [30 * DAY, 91 * DAY, 182 * DAY, 365 * DAY]
+      : data.grain === "week" ? [7 * DAY, 14 * DAY, 28 * DAY, 91 * DAY] : [DAY, 2 * DAY, 7 * DAY, 14 * DAY, 28 * DAY, 91 * DAY];
+    const opts = {
+      width: width(),
+      height: Number(figure.dataset.height || 220),
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"),
+      legend: { live: true },
+      cursor: { drag: { x: false, y: false } },
+      scales: { x: { time: true } },
+      axes: [{ incrs, space: 50, values: (u, vals) => vals.map(periodText) },
+             { values: (u, vals) => vals.map(f.tick), size: 60 }],
+      series: [
+        { label: data.grain === "month" ? "Month" : "Period", value: (u, ts) => periodText(ts) },
+        { label: "This range", stroke: "#2457c5", width: 2, value: (u, v) => f.value(v), spanGaps: false },
+        { label: "Previous", stroke: "#98a2b3", width: 1.5, dash: [5, 4], value: (u, v) => f.value(v) },
+      ],
+    };
+    const chart = new uPlot(opts, [xs, data.values, data.compare], plot);
+    figure.dataset.drawn = "1";
+    new ResizeObserver(() => chart.setSize({ width: width(), height: opts.height })).observe(plot);
+  }
+
+  function init(root) {
+    root.querySelectorAll("figure.chart").forEach(draw);
+    root.querySelectorAll("input[data-filter]").forEach((input) => {
+      input.addEventListener("input", () => {
+        const q = input.value.trim().toLowerCase();
+        document.querySelectorAll(input.dataset.filter).forEach((row) => {
+          row.hidden = q && !row.textContent.toLowerCase().includes(q);
+        });
+      });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    init(document);
+    if (window.htmx) htmx.onLoad((el) => { if (el !== document.body) init(el); });
+  });
+})();

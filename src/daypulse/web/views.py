@@ -1,0 +1,403 @@
+"""What the dashboard's pages show, read from the store: filters, tiles, trend charts, tables.
+
+A board is a report definition (built-in, daypulse.yml or a stored template): its sections
+become rows of tiles and its line charts the trend charts, so the dashboard and the morning
+report are one definition. Every read is a handful of set-based queries (one per page part),
+never one per metric or per period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlencode
+
+from sqlalchemy import func, select
+
+from daypulse.calendar import Calendar
+from daypulse.engine.compute import dims_key
+from daypulse.report import format as fmt
+from daypulse.report.content import shift, verdict
+from daypulse.store import read
+from daypulse.store.models import MetricValueRow as V
+
+GRAINS = ("day", "week", "month")
+MAX_PERIODS = 400  # a range longer than this at its grain is cut (the chart stays readable)
+DEFAULT_SPAN = {"day": 30, "week": 12, "month": 12}  # periods shown when no range is given
+
+
+@dataclass(frozen=True)
+class Filters:
+    board: str
+    start: date
+    end: date
+    grain: str
+    dims: dict[str, str] = field(default_factory=dict)  # {tenant: acme}; {} is the company total
+    problems: tuple[str, ...] = ()  # what was wrong in the query, shown above the page
+    complete_through: date | None = None  # the newest stored day that is over: later periods are "so far"
+    pinned: bool = True  # the range was given; else it follows the newest data (auto-refresh moves it)
+
+    def query(self, **changes) -> str:
+        f = replace(self, **changes)
+        params = {"board": f.board, "start": f.start.isoformat(), "end": f.end.isoformat(), "grain": f.grain}
+        if f.dims:
+            params["filter"] = ",".join(f"{k}={v}" for k, v in sorted(f.dims.items()))
+        return urlencode(params)
+
+    def refresh_query(self) -> str:
+        """What the auto-refresh asks for: an unpinned range moves on with the days."""
+        if self.pinned:
+            return self.query()
+        params = {"board": self.board, "grain": self.grain}
+        if self.dims:
+            params["filter"] = self.filter_text
+        return urlencode(params)
+
+    @property
+    def filter_text(self) -> str:
+        return ",".join(f"{k}={v}" for k, v in sorted(self.dims.items()))
+
+    def over(self, cal: Calendar, period_start: date) -> bool:
+        """Whether the period is over (its last day is stored and past)."""
+        return self.complete_through is None or cal.period_end(self.grain, period_start) <= self.complete_through
+
+
+def calendar(project) -> Calendar:
+    return Calendar(project.timezone, project.week_start)
+
+
+def latest_day(store) -> date | None:
+    """The newest stored day (the default end of the range: the demo's data may end in the past)."""
+    with store.engine.connect() as conn:
+        return conn.execute(select(func.max(V.period_start)).where(V.grain == "day", V.dims_key == "")).scalar()
+
+
+def boards(project, scope: dict[str, str] | None = None) -> dict[str, str]:
+    """{report name: title} of the reports this project can show (their metrics exist), leaving
+    out a scoped viewer's boards narrowed to another tenant."""
+    from daypulse.errors import UserError
+    from daypulse.report.spec import load_report, report_names
+
+    out = {}
+    for name in report_names(project):
+        try:
+            spec = load_report(project, name)
+        except UserError:
+            continue
+        if any(spec.filter.get(k, v) != v for k, v in (scope or {}).items()):
+            continue
+        if any(m in project.metrics for m in spec.metrics):  # not a built-in over packs it does not include
+            out[name] = spec.title
+    return out
+
+
+EARLIEST = date(1970, 1, 1)
+SPAN_DAYS = {"day": MAX_PERIODS, "week": MAX_PERIODS * 7, "month": MAX_PERIODS * 31}
+
+
+def parse_filters(project, store, params, scope: dict[str, str], *, board_required: bool = True) -> Filters:
+    """Filters from a page's query string, forgiving: a bad value falls back to its default and
+    is named in ``problems``. The board's own filter (a tenant's report) and a scoped viewer's
+    scope always apply; the board's period is the default grain."""
+    from daypulse.report.spec import load_report
+
+    cal = calendar(project)
+    problems = []
+    names = boards(project, scope)
+    board = params.get("board") or ("daily" if "daily" in names else next(iter(names), ""))
+    if board_required and board not in names:
+        problems.append(f"no board {board[:100]!r}; showing {next(iter(names), 'none')}")
+        board = next(iter(names), "")
+    spec = load_report(project, board) if board_required and board else None
+    grain = params.get("grain") or (spec.period if spec else "day")
+    if grain not in GRAINS:
+        problems.append(f"grain: {grain[:20]!r} is not one of day, week, month")
+        grain = "day"
+    today = cal.today()
+    yesterday = today - timedelta(days=1)
+    newest = min(latest_day(store) or yesterday, yesterday)
+    # Without a range, show whole periods: a week or month still running would be compared
+    # with a complete one.
+    default_end = newest if grain == "day" or cal.period_end(grain, newest) == newest else (
+        cal.period_start(grain, newest) - timedelta(days=1))
+    end = _date(params.get("end"), default_end, "end", problems)
+    start = _date(params.get("start"), None, "start", problems)
+    latest_allowed = today + timedelta(days=366)
+    for name, value in (("start", start), ("end", end)):
+        if value is not None and not EARLIEST <= value <= latest_allowed:
+            problems.append(f"{name}: {value} is outside {EARLIEST} .. {latest_allowed}")
+    end = min(max(end, EARLIEST), latest_allowed)
+    if start is not None:
+        start = min(max(start, EARLIEST), latest_allowed)
+    else:
+        start = max(shift(cal, grain, cal.period_start(grain, end), DEFAULT_SPAN[grain] - 1), EARLIEST)
+    if end < start:
+        problems.append("end is before start: swapped")
+        start, end = end, start
+    if (end - start).days >= SPAN_DAYS[grain]:
+        problems.append(f"at most {MAX_PERIODS} {grain}s at a time: the range starts later")
+        start = end - timedelta(days=SPAN_DAYS[grain] - 1)
+    dims = {}
+    for part in filter(None, (params.get("filter") or "").split(",")):
+        key, sep, value = part.partition("=")
+        if sep and key.strip() and value.strip():
+            dims[key.strip()] = value.strip()
+        else:
+            problems.append(f"filter: {part[:100]!r} is not dimension=value")
+    for k, v in [*(spec.filter.items() if spec else ()), *scope.items()]:
+        if dims.get(k, v) != v:
+            problems.append(f"{'you see' if k in scope else 'this board is of'} {k} {v!r} only")
+        dims[k] = v
+    return Filters(board, start, end, grain, dims, tuple(problems), newest,
+                   pinned="end" in params or "start" in params)
+
+
+def _date(text: str | None, default: date | None, name: str, problems: list[str]) -> date | None:
+    if not text:
+        return default
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        problems.append(f"{name}: {text[:20]!r} is not a date (YYYY-MM-DD)")
+        return default
+
+
+# -- tiles and charts ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Tile:
+    metric: str
+    label: str
+    value: str
+    change: str  # +12 / −$3.40 / +1.2 pp
+    pct: str
+    verdict: str  # good | bad | flat | none: the colour
+    arrow: str
+    spark: str  # SVG polyline points in a 100 x 28 box ('' when nothing to draw)
+    formula: str
+    period: str
+    note: str = ""  # why there is no number
+    alerts: tuple = ()  # the Alerts of its threshold breaches
+
+
+@dataclass(frozen=True)
+class Chart:
+    metric: str
+    title: str
+    format: str
+    currency: str
+    labels: list[str]
+    values: list
+    compare: list
+    compare_label: str
+    grain: str = "day"
+
+
+def dimensions_of(project, metric: str) -> set[str]:
+    from daypulse.report.spec import _dimensions
+
+    return _dimensions(project, metric)
+
+
+def shows(project, metric: str, dims: dict[str, str]) -> bool:
+    """Whether ``metric`` is stored by every dimension of ``dims`` (else its numbers span them)."""
+    return set(dims) <= dimensions_of(project, metric)
+
+
+def window(cal: Calendar, f: Filters) -> tuple[list[date], list[date]]:
+    """The range's periods and, as many, the ones just before them (the comparison)."""
+    periods = cal.periods(f.grain, f.start, f.end)
+    before = shift(cal, f.grain, periods[0], len(periods))
+    return periods, cal.periods(f.grain, before, periods[0] - timedelta(days=1))
+
+
+def tiles(project, store, f: Filters, sections, alerts=()) -> list[tuple[str, list[Tile]]]:
+    """Each section's tiles: the range's last period, its change on the period before, a
+    sparkline over the range, the good/bad colour and any threshold it breaches."""
+    cal = calendar(project)
+    periods, _ = window(cal, f)
+    # The tiles' period: the range's last one that is over (a running week is not compared
+    # with a whole one), else the last one, marked "so far" and given no colour.
+    done = [p for p in periods if f.over(cal, p)]
+    last = done[-1] if done else periods[-1]
+    partial = not done
+    prev = shift(cal, f.grain, last, 1)
+    names = [m for _, ms in sections for m in ms if m in project.metrics and shows(project, m, f.dims)]
+    got = read.values(store, names, f.grain, min(prev, periods[0]), periods[-1], dims_key(f.dims))
+    by_metric: dict[str, list] = {}
+    for b in alerts:
+        if b.dims == f.dims and b.grain == f.grain:
+            by_metric.setdefault(b.metric, []).append(b)
+    label = period_label(cal, f.grain, last) + (" (so far)" if partial else "")
+    out = []
+    for title, metrics in sections:
+        row = []
+        for name in metrics:
+            m = project.metrics.get(name)
+            if m is None:
+                continue
+            if name not in names:
+                dim = ", ".join(sorted(set(f.dims) - dimensions_of(project, name)))
+                row.append(Tile(name, m.label or name, fmt.EMPTY, "", "", "none", "", "", _formula(project, name),
+                                label, note=f"not broken down by {dim}"))
+                continue
+            value, before = got.get((name, last)), got.get((name, prev))
+            change = value - before if _number(value) and _number(before) else None
+            pct = change / abs(before) if change is not None and before else None
+            v = "none" if partial else verdict(change, m.good)
+            row.append(Tile(name, m.label or name, fmt.value(value, m.format),
+                            fmt.change(change, m.format), fmt.pct(pct), v, fmt.arrow(change, v),
+                            spark([got.get((name, p)) for p in periods]), _formula(project, name), label,
+                            alerts=tuple(by_metric.get(name, ()))))
+        out.append((title, row))
+    return out
+
+
+def charts(project, store, f: Filters, metrics: list[str]) -> list[Chart]:
+    """Trend charts over the range, each with the same number of periods just before it."""
+    cal = calendar(project)
+    periods, before = window(cal, f)
+    names = [m for m in metrics if m in project.metrics and shows(project, m, f.dims)]
+    got = read.values(store, names, f.grain, before[0], periods[-1], dims_key(f.dims))
+    out = []
+    for name in names:
+        m = project.metrics[name]
+        values = [_float(got.get((name, p))) for p in periods]
+        compare = [_float(got.get((name, p))) for p in before][-len(periods):]
+        compare = [None] * (len(periods) - len(compare)) + compare
+        out.append(Chart(name, m.label or name, m.format, "$", [p.isoformat() for p in periods],
+                         values, compare, f"previous {len(periods)} {f.grain}s", f.grain))
+    return out
+
+
+def table(project, store, f: Filters, name: str) -> list[dict]:
+    """A metric's periods, newest first: value, the period before, change."""
+    cal = calendar(project)
+    m = project.metrics[name]
+    periods, _ = window(cal, f)
+    first = shift(cal, f.grain, periods[0], 1)
+    got = read.values(store, [name], f.grain, first, periods[-1], dims_key(f.dims))
+    rows = []
+    for p in reversed(periods):
+        value, before = got.get((name, p)), got.get((name, shift(cal, f.grain, p, 1)))
+        change = value - before if _number(value) and _number(before) else None
+        partial = "" if f.over(cal, p) else " (so far)"
+        rows.append({"period": period_label(cal, f.grain, p) + partial, "start": p.isoformat(),
+                     "value": fmt.value(value, m.format),
+                     "previous": fmt.value(before, m.format),
+                     "change": fmt.change(change, m.format),
+                     "verdict": verdict(change, m.good)})
+    return rows
+
+
+def breakdown(project, store, f: Filters, name: str, dimension: str, top: int = 12) -> list[tuple[str, str]]:
+    """The range's last period by one dimension, largest first (within the filter)."""
+    cal = calendar(project)
+    m = project.metrics[name]
+    last = window(cal, f)[0][-1]
+    got = read.by_dimension(store, [name], f.grain, last, last, dimension, within=f.dims)
+    ranked = sorted(((v, k) for (_, _, k), v in got.items() if _number(v)), reverse=True)[:top]
+    return [(k, fmt.value(v, m.format)) for v, k in ranked]
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A threshold breach as the page shows it."""
+
+    metric: str
+    label: str
+    text: str  # "0.3% is above 0.2% (Mon 16 Nov 2026)"
+    severity: str
+    note: str | None
+    dims: dict
+    grain: str
+
+
+def alerts(project, breaches) -> list[Alert]:
+    cal = calendar(project)
+    out = []
+    for b in breaches:
+        m = project.metrics[b.metric]
+        when = period_label(cal, b.grain, b.period_start)
+        where = "".join(f" · {k} {v}" for k, v in sorted(b.dims.items()))
+        out.append(Alert(b.metric, m.label or b.metric, f"{fmt.value(b.value, m.format)} is {b.op} "
+                         f"{fmt.value(b.limit, m.format)} ({when}{where})", b.severity, b.note, dict(b.dims),
+                         b.grain))
+    return out
+
+
+def dimension_values(store, metrics: list[str], f: Filters, limit: int = 50) -> dict[str, list[str]]:
+    """{dimension: values} stored for these metrics in the range (single-dimension rows):
+    what the filter menu offers."""
+    from sqlalchemy import distinct
+
+    if not metrics:
+        return {}
+    q = select(distinct(V.dims_key)).where(
+        V.metric.in_(metrics), V.grain == f.grain, V.period_start.between(f.start, f.end), V.dims_key != "")
+    out: dict[str, set[str]] = {}
+    with store.engine.connect() as conn:
+        for (key,) in conn.execute(q):
+            single = _single(key)
+            if single:
+                out.setdefault(single[0], set()).add(single[1])
+    return {k: sorted(v)[:limit] for k, v in sorted(out.items())}
+
+
+def _single(key: str) -> tuple[str, str] | None:
+    """(name, value) of a one-dimension ``dims_key`` (``tenant=acme``, values escaped with a
+    backslash); None for a key of several dimensions."""
+    name, sep, rest = key.partition("=")
+    if not sep:
+        return None
+    value, i = [], 0
+    while i < len(rest):
+        c = rest[i]
+        if c == "\\" and i + 1 < len(rest):
+            value.append(rest[i + 1])
+            i += 2
+            continue
+        if c == ";":
+            return None  # a second dimension follows
+        value.append(c)
+        i += 1
+    return name, "".join(value)
+
+
+def spark(values: list, width: float = 100, height: float = 28) -> str:
+    """SVG polyline points for a sparkline (gaps skipped); '' with fewer than two numbers."""
+    nums = [(i, float(v)) for i, v in enumerate(values) if _number(v)]
+    if len(nums) < 2:
+        return ""
+    lo, hi = min(v for _, v in nums), max(v for _, v in nums)
+    span = (hi - lo) or 1.0
+    step = width / max(len(values) - 1, 1)
+    return " ".join(f"{i * step:.1f},{height - 2 - (v - lo) / span * (height - 4):.1f}" for i, v in nums)
+
+
+def period_label(cal: Calendar, grain: str, start: date) -> str:
+    if grain == "day":
+        return f"{start:%a %d %b %Y}"
+    if grain == "week":
+        return f"week of {start:%d %b %Y}"
+    return f"{start:%B %Y}"
+
+
+def now_label(project) -> str:
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(UTC).astimezone(ZoneInfo(project.timezone)).strftime("%H:%M:%S %Z")
+
+
+def _formula(project, name: str) -> str:
+    from daypulse.describe import describe
+
+    return describe(project, name)
+
+
+def _number(v) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _float(v):
+    return float(v) if _number(v) else None

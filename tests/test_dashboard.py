@@ -1,0 +1,278 @@
+"""The dashboard in-process (httpx's ASGI transport) on SQLite and PostgreSQL stores: login and
+its cookie, CSRF on every change, tenant scopes on every page, and the numbers on the tiles.
+
+The storekit data: day k from 2026-02-01 has k % 5 + 1 events per tenant (acme, globex), the
+j-th worth 100 * (j + 1) cents. The store holds 2026-02-01 .. 2026-03-10, so the default range
+ends on 10 March (k = 37: 3 events per tenant, 600 cents each) against 9 March (k = 36: 2, 300).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import re
+from datetime import UTC, date, datetime
+
+import httpx
+import pytest
+
+from daypulse.api import tokens
+from daypulse.api.app import ApiSettings, create_app
+from daypulse.engine.run import run_compute
+from deliverykit import load, write
+from storekit import postgres_store
+
+BASE = "https://dash.test"  # https: the session cookie is Secure, and httpx honours that
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def dash(request, tmp_path_factory):
+    folder = tmp_path_factory.mktemp(f"dash-{request.param}")
+    with postgres_store() if request.param == "postgresql" else _nothing() as pg:
+        write(folder, store=pg or f"sqlite:///{folder}/store.db", subscriptions=[
+            {"name": "acme-daily", "report": "pulse", "schedule": "daily at 07:00", "channel": "file",
+             "to": str(folder / "out"), "filter": {"tenant": "acme"}},
+            {"name": "globex-daily", "report": "pulse", "schedule": "daily at 07:00", "channel": "file",
+             "to": str(folder / "out-globex"), "filter": {"tenant": "globex"}}])
+        project, store = load(folder)
+        run_compute(project, store, date(2026, 2, 1), date(2026, 3, 10), params={"why": "dashboard test"})
+        keys = {"admin": tokens.create(store, "ops", "admin")[1],
+                "viewer": tokens.create(store, "board", "viewer")[1],
+                "acme": tokens.create(store, "acme viewer", "viewer", {"tenant": "acme"})[1]}
+        app = create_app(ApiSettings(project=project, base_dir=folder))
+        yield app, keys, store, folder
+        store.engine.dispose()
+        app.state.store.engine.dispose()
+
+
+class _nothing:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+class Browser:
+    """A cookie-keeping client on the in-process app (redirects not followed, to check them)."""
+
+    def __init__(self, app):
+        self.app, self.cookies = app, httpx.Cookies()
+
+    def request(self, method: str, url: str, **kw) -> httpx.Response:
+        async def go():
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url=BASE,
+                                         cookies=self.cookies) as c:
+                r = await c.request(method, url, **kw)
+                self.cookies.update(c.cookies)
+                return r
+        return asyncio.run(go())
+
+    def get(self, url: str, **kw) -> httpx.Response:
+        return self.request("GET", url, **kw)
+
+    def post(self, url: str, **kw) -> httpx.Response:
+        return self.request("POST", url, **kw)
+
+    def login(self, token: str, next: str = "/") -> httpx.Response:
+        form = self.get("/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+        return self.post("/login", data={"token": token, "csrf": csrf, "next": next})
+
+    def csrf(self) -> str:
+        return re.search(r'name="csrf" value="([^"]+)"', self.get("/deliveries").text).group(1)
+
+
+def signed_in(app, token: str) -> Browser:
+    b = Browser(app)
+    assert b.login(token).status_code == 303
+    return b
+
+
+def tile(html: str, metric: str) -> dict:
+    """A tile's value, change and colour, read from the page."""
+    m = re.search(rf'<a class="tile (\w+)[^"]*" href="/metrics/{metric}\?[^"]*"[^>]*>(.*?)</a>', html, re.S)
+    assert m, f"no tile for {metric}"
+    body = m.group(2)
+    value = re.search(r'class="value">([^<]*)<', body).group(1)
+    change = re.search(r'class="change">(.*?)<span class="pct">([^<]*)<', body, re.S)
+    return {"verdict": m.group(1), "value": value, "change": change.group(1).strip() if change else None,
+            "pct": change.group(2) if change else None}
+
+
+def test_pages_need_a_login_and_the_cookie_is_secure_httponly_samesite(dash):
+    app, keys, _, _ = dash
+    b = Browser(app)
+    r = b.get("/metrics/events?grain=week")
+    assert r.status_code == 303 and r.headers["location"] == "/login?next=%2Fmetrics%2Fevents%3Fgrain%3Dweek"
+    assert b.get("/", headers={"HX-Request": "true"}).headers["HX-Redirect"].startswith("/login")
+    assert b.login("dp_nope").status_code == 401
+    r = b.login(keys["viewer"], next="/metrics/events?grain=week")
+    assert r.status_code == 303 and r.headers["location"] == "/metrics/events?grain=week"
+    cookie = next(h for h in r.headers.get_list("set-cookie") if h.startswith("__Host-daypulse_session="))
+    assert {"HttpOnly", "Secure", "SameSite=lax", "Path=/"} <= {p.strip() for p in cookie.split(";")}
+    assert keys["viewer"] not in cookie  # the cookie is a session id, never the token
+    page = b.get("/")
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+    assert page.headers["x-frame-options"] == "DENY" and "frame-ancestors 'none'" in page.headers[
+        "content-security-policy"]  # a framed "Send now" cannot be clicked by a trick
+
+
+def test_login_refuses_a_forged_form_and_never_redirects_off_site(dash):
+    app, keys, _, _ = dash
+    b = Browser(app)
+    b.get("/login")
+    assert b.post("/login", data={"token": keys["admin"], "csrf": "forged", "next": "/"}).status_code == 400
+    assert "__Host-daypulse_session" not in b.cookies
+    for target in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
+        assert Browser(app).login(keys["admin"], next=target).headers["location"] == "/"
+
+
+def test_the_overview_shows_the_last_day_its_change_and_colour(dash):
+    app, keys, _, _ = dash
+    b = signed_in(app, keys["viewer"])
+    html = b.get("/").text
+    assert "Pulse" in html and "Tue 10 Mar 2026" in html
+    assert tile(html, "events") == {"verdict": "good", "value": "6", "change": "▲ +2", "pct": "+50.0%"}
+    assert tile(html, "revenue") == {"verdict": "good", "value": "$12.00", "change": "▲ +$6.00", "pct": "+100.0%"}
+    assert 'hx-trigger="every 60s"' in html and "Last updated" in html
+    acme = b.get("/?filter=tenant=acme").text
+    assert tile(acme, "events")["value"] == "3" and "not broken down by tenant" in acme
+    # The week of 2 March (k = 29..35: 5+1+2+3+4+5+1 = 21 events per tenant) against the week before
+    # (k = 22..28: 3+4+5+1+2+3+4 = 22): 42 against 44, bad news for events.
+    week = b.get("/?grain=week&end=2026-03-08").text
+    assert tile(week, "events") == {"verdict": "bad", "value": "42", "change": "▼ −2", "pct": "−4.5%"}
+    bad = b.get("/?start=someday&grain=year&filter=tenant").text
+    assert "start: &#39;someday&#39; is not a date" in bad and "grain: &#39;year&#39;" in bad
+    assert "filter: &#39;tenant&#39; is not dimension=value" in bad
+    for odd in ("/?start=9999-12-31", "/?end=0001-01-01", "/?start=0002-01-01&end=9999-12-01",
+                "/metrics/events?end=9999-12-31", "/export.csv?end=0001-01-05", "/?grain=month&end=2026-03-01"):
+        r = b.get(odd)
+        assert r.status_code == 200, (odd, r.text[-300:])
+
+
+def test_a_running_week_or_month_is_never_compared_with_a_whole_one(dash):
+    app, keys, _, _ = dash
+    b = signed_in(app, keys["viewer"])
+    # The store ends on Tue 10 March: by default the week board shows the last whole week (2..8 March).
+    week = b.get("/?board=pulse-week").text
+    assert "week of 02 Mar 2026" in week and "(so far)" not in week.split('class="tiles"')[0]
+    assert tile(week, "events")["value"] == "42"
+    # Asked for a range ending inside a running week, the tiles still show the last whole week; the
+    # chart and the table mark the running one "so far".
+    running = b.get("/?board=pulse-week&grain=week&start=2026-02-23&end=2026-03-10").text
+    assert tile(running, "events")["value"] == "42"
+    table = b.get("/metrics/events?grain=week&start=2026-02-23&end=2026-03-10").text
+    assert "week of 09 Mar 2026 (so far)" in table and "week of 02 Mar 2026 (so far)" not in table
+    presets = dict(re.findall(r'<a href="/\?([^"]+)">(\d+ \w+)</a>', b.get("/?board=pulse-week").text)[::1])
+    twelve = next(q for q, label in presets.items() if label == "12 weeks")
+    assert "start=2025-12-15" in twelve and "end=2026-03-08" in twelve  # 12 whole weeks, Monday to Sunday
+
+
+def test_the_metric_page_has_chart_table_definition_and_sql(dash):
+    app, keys, _, _ = dash
+    b = signed_in(app, keys["viewer"])
+    html = b.get("/metrics/events?start=2026-03-08&end=2026-03-10").text
+    assert "number of rows in events with occurred_at during the day" in html
+    rows = re.findall(r"<tr><td>([^<]+)</td><td class=\"num\">([^<]+)</td>", html)
+    assert rows == [("Tue 10 Mar 2026", "6"), ("Mon 09 Mar 2026", "4"), ("Sun 08 Mar 2026", "2")]
+    assert re.search(r'>acme</a></td><td class="num">3<', html)  # by tenant, for the last day
+    chart = re.search(r'<script type="application/json">(.*?)</script>', html, re.S).group(1)
+    # The comparison is the three days before: 5, 6, 7 March (k = 32..34: 3, 4, 5 per tenant).
+    assert '"values": [2.0, 4.0, 6.0]' in chart and '"compare": [6.0, 8.0, 10.0]' in chart
+    assert "SELECT" in b.get("/metrics/events/sql?start=2026-03-08&end=2026-03-10").text
+    assert b.get("/metrics/nope").status_code == 404
+    assert b.get("/export.csv?metric=%E2%9C%93").status_code == 404
+    glossary = b.get("/glossary").text
+    assert 'id="m-events"' in glossary and "sum of amount_cents" in glossary
+
+
+def test_export_csv_is_what_the_page_shows_and_is_audited(dash):
+    app, keys, store, _ = dash
+    b = signed_in(app, keys["viewer"])
+    r = b.get("/export.csv?start=2026-03-09&end=2026-03-10&filter=tenant=acme")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert [(x["metric"], x["period"], x["dimensions"], x["value"]) for x in rows] == [
+        ("events", "2026-03-09", "tenant=acme", "2"), ("events", "2026-03-10", "tenant=acme", "3")]
+    last = tokens.audit_entries(store, 1)[0]
+    assert (last["actor"], last["action"], last["details"]["via"]) == ("board", "export", "dashboard")
+
+
+def test_a_scoped_viewer_sees_its_tenant_on_every_page_and_nothing_else(dash):
+    app, keys, _, _ = dash
+    b = signed_in(app, keys["acme"])
+    for url in ("/", "/?filter=tenant=globex", "/metrics/events", "/metrics/events?filter=tenant=globex",
+                "/metrics/revenue", "/deliveries", "/glossary", "/export.csv?filter=tenant=globex"):
+        r = b.get(url)
+        assert r.status_code == 200, url
+        assert "globex" not in r.text.replace("filter=tenant=globex", "").replace("tenant=globex", ""), url
+    html = b.get("/?filter=tenant=globex").text
+    assert tile(html, "events")["value"] == "3" and "you see tenant &#39;acme&#39; only" in html
+    assert 'href="/metrics/revenue' not in html  # its number spans every tenant
+    assert "$12.00" not in b.get("/metrics/revenue").text
+    rows = list(csv.DictReader(io.StringIO(b.get("/export.csv").text)))
+    assert rows and {r["dimensions"] for r in rows} == {"tenant=acme"} and {r["metric"] for r in rows} == {"events"}
+    assert "acme-daily" in b.get("/deliveries").text
+
+
+def test_changes_need_the_csrf_secret_an_admin_and_no_foreign_origin(dash):
+    app, keys, _, folder = dash
+    viewer = signed_in(app, keys["viewer"])
+    assert "Send now" not in viewer.get("/deliveries").text
+    assert viewer.post("/subscriptions/1/send", data={"csrf": viewer.csrf()}).status_code == 403
+    admin = signed_in(app, keys["admin"])
+    assert admin.post("/subscriptions/1/send").status_code == 403  # no secret
+    assert admin.post("/subscriptions/1/send", data={"csrf": "guess"}).status_code == 403
+    assert admin.post("/subscriptions/1/send", data={"csrf": admin.csrf()},
+                      headers={"Origin": "https://evil.example"}).status_code == 403
+    assert viewer.post("/subscriptions/1/send", data={"csrf": admin.csrf()}).status_code == 403  # not its secret
+    assert not (folder / "out").exists()  # nothing was sent by any of them
+
+
+def test_send_now_and_retry_from_the_deliveries_page(dash):
+    from daypulse.delivery import ledger
+
+    app, keys, store, folder = dash
+    admin = signed_in(app, keys["admin"])
+    sub_id = next(int(i) for i in re.findall(r'action="/subscriptions/(\d+)/send"', admin.get("/deliveries").text)
+                  if ledger_sub(store, int(i)) == "acme-daily")
+    csrf = admin.csrf()
+    r = admin.post(f"/subscriptions/{sub_id}/send", data={"csrf": csrf})
+    assert r.status_code == 303 and r.headers["location"].startswith("/deliveries?done=")
+    done = admin.get(r.headers["location"]).text
+    assert re.search(r"Delivery \d+ \(acme-daily, [\d-]+\): <strong>sent</strong>", done)
+    again = admin.post(f"/subscriptions/{sub_id}/send", headers={"X-CSRF-Token": csrf})
+    assert again.status_code == 303 and again.headers["location"] == r.headers["location"]  # the same delivery
+    assert len([p for p in (folder / "out").rglob("*") if p.suffix == ".html"]) == 1  # sent once
+    actions = [(e["actor"], e["action"]) for e in tokens.audit_entries(store, 5)]
+    assert actions.count(("ops", "report.send")) == 2
+    sent_id = int(r.headers["location"].split("=")[1])
+    assert admin.post(f"/deliveries/{sent_id}/retry", data={"csrf": csrf}).status_code == 303
+    assert ledger.get(store, sent_id).status == ledger.SENT  # a sent delivery is never sent again
+    skipped = ledger.ensure(store, "globex-daily", date(2026, 3, 1), datetime.now(UTC))
+    assert ledger.skip(store, skipped, "paused for the test")
+    assert f'action="/deliveries/{skipped}/retry"' in admin.get("/deliveries?status=skipped").text
+    assert admin.post(f"/deliveries/{skipped}/retry", data={"csrf": csrf}).status_code == 303
+    assert ledger.get(store, skipped).status == ledger.PENDING
+
+
+def ledger_sub(store, id: int) -> str:
+    from daypulse.delivery import subscription_store as subs
+
+    return subs.get(store, str(id)).name
+
+
+def test_logout_and_revocation_end_the_session(dash):
+    app, _, store, _ = dash
+    _, token = tokens.create(store, "temp", "viewer")
+    b = signed_in(app, token)
+    assert b.get("/").status_code == 200
+    r = b.post("/logout", data={"csrf": b.csrf()})
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+    assert b.get("/").status_code == 303
+    b = signed_in(app, token)
+    tid = next(t.id for t in tokens.listing(store) if t.name == "temp")
+    tokens.revoke(store, tid)
+    assert b.get("/").status_code == 303  # revoking the token ends its sessions at once
