@@ -244,7 +244,8 @@ def test_send_now_and_retry_from_the_deliveries_page(dash):
     done = admin.get(r.headers["location"]).text
     assert re.search(r"Delivery \d+ \(acme-daily, [\d-]+\): <strong>sent</strong>", done)
     again = admin.post(f"/subscriptions/{sub_id}/send", headers={"X-CSRF-Token": csrf})
-    assert again.status_code == 303 and again.headers["location"] == r.headers["location"]  # the same delivery
+    assert again.status_code == 303 and again.headers["location"] == r.headers["location"] + "&again=1"
+    assert "it had been sent already" in admin.get(again.headers["location"]).text  # the same delivery
     assert len([p for p in (folder / "out").rglob("*") if p.suffix == ".html"]) == 1  # sent once
     actions = [(e["actor"], e["action"]) for e in tokens.audit_entries(store, 5)]
     assert actions.count(("ops", "report.send")) == 2
@@ -276,3 +277,32 @@ def test_logout_and_revocation_end_the_session(dash):
     tid = next(t.id for t in tokens.listing(store) if t.name == "temp")
     tokens.revoke(store, tid)
     assert b.get("/").status_code == 303  # revoking the token ends its sessions at once
+
+
+def test_alerts_judge_whole_periods_and_show_on_the_tiles_of_their_grain(dash):
+    from daypulse.store import thresholds
+
+    app, keys, store, _ = dash
+    project = app.state.project
+    rule = thresholds.add(store, project, metric="events", grain="week", op="below", value=1000,
+                          severity="critical", note="test", created_by="test")
+    day_rule = thresholds.add(store, project, metric="events", grain="day", op="above", value=-1,
+                              created_by="test")  # any day crosses it (other tests may store later days)
+    try:
+        # On Thu 5 March the week of 2 March is running: the rule judges the week of 23 February (44);
+        # the day rule judges 4 March (k = 31: 4 events), not the running 5 March.
+        thursday = datetime(2026, 3, 5, 6, tzinfo=UTC)
+        found = {b.threshold_id: b for b in thresholds.breaches(project, store, now=thursday)}
+        assert (found[rule.id].period_start, found[rule.id].value) == (date(2026, 2, 23), 44)
+        assert (found[day_rule.id].period_start, found[day_rule.id].value) == (date(2026, 3, 4), 4)
+        b = signed_in(app, keys["viewer"])
+        html = b.get("/").text  # the day board: the day rule marks the events tile, not the week rule
+        assert re.search(r'class="tile \w+ alerting" href="/metrics/events', html)
+        assert "is above −1" in html and "is below 1,000" in html  # the alert list shows every grain
+        week = b.get("/?board=pulse-week").text
+        assert re.search(r'class="tile \w+ alerting" href="/metrics/events', week)
+        acme = signed_in(app, keys["acme"]).get("/").text  # the rules are of the total: not acme's
+        assert "is above" not in acme and "alerting" not in acme
+    finally:
+        thresholds.remove(store, rule.id)
+        thresholds.remove(store, day_rule.id)

@@ -257,11 +257,11 @@ class ThresholdBody(BaseModel):
 
 def _dims_filter(request: Request, who: Principal) -> dict[str, str]:
     """Dimension filters (``?tenant=acme``): a scoped token asking outside its scope is refused."""
-    from daypulse.report.spec import _dimensions
+    from daypulse.report.spec import metric_dimensions
 
     project = request.app.state.project
     asked = {k: v for k, v in _asked(request).items() if k not in RESERVED | {"grain"}}
-    known = set().union(*(_dimensions(project, m) for m in project.metrics))
+    known = set().union(*(metric_dimensions(project, m) for m in project.metrics))
     for dim, value in asked.items():
         if dim not in known:
             raise HTTPException(422, f"{dim}: no metric has a dimension {dim!r}"

@@ -70,10 +70,10 @@ def scoped_dims(request: Request, who: Principal, metric: str, asked: dict[str, 
     """The dimension values a read covers: what was asked, within the token's scope. A scoped
     token asking for another tenant, or for a metric not broken down by its scope's dimension
     (whose totals span every tenant), is refused."""
-    from daypulse.report.spec import _dimensions
+    from daypulse.report.spec import metric_dimensions
 
     project = request.app.state.project
-    have = _dimensions(project, metric)
+    have = metric_dimensions(project, metric)
     for dim in asked:
         if dim not in have:
             raise HTTPException(422, f"metric {metric!r} has no dimension {dim!r}"
@@ -124,10 +124,10 @@ def readyz(request: Request):
 @v1.get("/metrics", summary="Every metric with its formula in words")
 def catalog(request: Request, who: Viewer) -> list[dict]:
     from daypulse.describe import metric_rows
-    from daypulse.report.spec import _dimensions
+    from daypulse.report.spec import metric_dimensions
 
     project = request.app.state.project
-    return [{**row, "dimensions": sorted(_dimensions(project, row["metric"]))} for row in metric_rows(project)]
+    return [{**row, "dimensions": sorted(metric_dimensions(project, row["metric"]))} for row in metric_rows(project)]
 
 
 @v1.get("/metrics/{name}", summary="One metric's definition")
@@ -263,7 +263,7 @@ def csv_text(rows: list[dict]) -> str:
 
 # -- subscriptions and deliveries -------------------------------------------------------------------
 
-def _visible_subscriptions(request: Request, who: Principal) -> dict[str, dict]:
+def visible_subscriptions(request: Request, who: Principal) -> dict[str, dict]:
     """Subscriptions by name that ``who`` may see: all, or (scoped) those narrowed to its scope."""
     from daypulse.delivery.runner import load_subscriptions
 
@@ -283,7 +283,7 @@ def _visible_subscriptions(request: Request, who: Principal) -> dict[str, dict]:
 
 @v1.get("/subscriptions", summary="Subscriptions (a scoped token sees those of its scope)")
 def subscriptions(request: Request, who: Viewer) -> list[dict]:
-    return list(_visible_subscriptions(request, who).values())
+    return list(visible_subscriptions(request, who).values())
 
 
 @v1.get("/deliveries", summary="The delivery history, newest first")
@@ -292,7 +292,7 @@ def deliveries(request: Request, who: Viewer,
                limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict]:
     from daypulse.delivery import ledger
 
-    visible = _visible_subscriptions(request, who)
+    visible = visible_subscriptions(request, who)
     rows = ledger.listing(request.app.state.store, status=status, limit=limit,
                           among=list(visible) if who.scope else None)
     return [_delivery(r) for r in rows]
@@ -311,7 +311,7 @@ def retry(request: Request, who: Admin, id: Annotated[int, Path(ge=1, le=2**31 -
 
     store = request.app.state.store
     row = ledger.get(store, id)
-    if row is None or row.subscription not in _visible_subscriptions(request, who):
+    if row is None or row.subscription not in visible_subscriptions(request, who):
         raise HTTPException(404, f"no delivery {id}")
     if not ledger.retry(store, id, datetime.now(UTC)):
         raise HTTPException(409, f"delivery {id} is {row.status}: only failed or skipped deliveries are retried")

@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import insert, select, update
 
-from daypulse.delivery.ledger import _aware, _write
 from daypulse.errors import UsageError
 from daypulse.store.db import Store
+from daypulse.store.db import aware as _aware
+from daypulse.store.db import write_transaction as _write
 from daypulse.store.models import ApiToken as T
 from daypulse.store.models import AuditEntry
 

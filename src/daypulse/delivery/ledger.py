@@ -36,8 +36,7 @@ Every function takes the time as ``now`` (aware; stored as UTC), so tests and
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -47,6 +46,8 @@ from sqlalchemy.engine import Connection
 from daypulse.delivery.channels.base import SendResult
 from daypulse.delivery.config import MAX_ATTEMPTS
 from daypulse.store.db import Store
+from daypulse.store.db import aware as _aware
+from daypulse.store.db import write_transaction as _write
 from daypulse.store.models import DeliveryRecord as D
 from daypulse.store.models import SchedulerRun
 
@@ -340,24 +341,6 @@ def stats(store: Store) -> dict:
 
 # -- helpers -------------------------------------------------------------------------------
 
-@contextmanager
-def _write(store: Store) -> Iterator[Connection]:
-    """One short write transaction. SQLite: ``BEGIN IMMEDIATE`` takes the database's write lock
-    up front (waiting up to the busy timeout), so a read-then-write cannot race another writer."""
-    if store.dialect != "sqlite":
-        with store.engine.begin() as conn:
-            yield conn
-        return
-    with store.engine.connect() as conn:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")  # pysqlite then issues no BEGIN of its own
-        try:
-            yield conn
-        except BaseException:
-            conn.rollback()
-            raise
-        conn.commit()
-
-
 _ROW = (D.id, D.subscription, D.period_start, D.status, D.attempts, D.next_attempt_at, D.lease_until,
         D.claimed_by, D.last_error, D.external_id, D.payload, D.created_at, D.updated_at, D.sent_at)
 
@@ -378,12 +361,6 @@ def _utc(t: datetime) -> datetime:
         raise ValueError(f"an aware datetime is required, not {t!r}")
     return t.astimezone(UTC)
 
-
-def _aware(t: datetime | None) -> datetime | None:
-    """SQLite hands timestamps back naive (they were written in UTC); PostgreSQL in its zone."""
-    if t is None:
-        return None
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
 def _error(result: SendResult) -> str:

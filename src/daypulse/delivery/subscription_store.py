@@ -15,11 +15,13 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 from sqlalchemy import delete, insert, or_, select, update
 
-from daypulse.delivery.ledger import _aware, _utc, _write
+from daypulse.delivery.ledger import _utc
 from daypulse.delivery.schedule import error_message
 from daypulse.delivery.subscription import SubscriptionSpec, _context
 from daypulse.errors import ConfigError, UsageError
 from daypulse.store.db import Store
+from daypulse.store.db import aware as _aware
+from daypulse.store.db import write_transaction as _write
 from daypulse.store.models import DeliveryRecord
 from daypulse.store.models import SubscriptionRecord as S
 

@@ -15,10 +15,11 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 from sqlalchemy import delete, insert, select, update
 
-from daypulse.delivery.ledger import _aware, _write
 from daypulse.errors import ConfigError, Issue
 from daypulse.report.spec import REPORT_NAME, TEMPLATE_ORIGIN, ReportSpec, _builtin, check_report
 from daypulse.store.db import Store
+from daypulse.store.db import aware as _aware
+from daypulse.store.db import write_transaction as _write
 from daypulse.store.models import ReportTemplate as R
 
 MAX_NAME = 100

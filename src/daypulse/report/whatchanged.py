@@ -92,12 +92,12 @@ def _anomaly(ln, history: list, rules, grain: str, day) -> tuple[float, str] | N
 
 
 def _with_drivers(project, store, spec, start, prev_start, c: Change, n: int) -> Change:
-    from daypulse.report.spec import _dimensions
+    from daypulse.report.spec import metric_dimensions
 
     m = project.metrics[c.metric]
     if m.format == "percent" or m.kind == "ratio" or (m.kind == "derived" and "/" in m.expr):
         return c  # a rate's (or any quotient's) per-value changes do not add up to its change
-    dims = sorted(_dimensions(project, c.metric) - set(spec.filter))
+    dims = sorted(metric_dimensions(project, c.metric) - set(spec.filter))
     best = None
     for dim in dims:
         rows = read.by_dimension(store, [c.metric], spec.period, prev_start, start, dim, spec.filter)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from alembic import command
@@ -9,7 +12,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, inspect
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from daypulse.errors import StoreError
@@ -112,3 +115,28 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 def open_store(url: str, create: bool = True) -> Store:
     return Store(url).ready(create)
+
+
+@contextmanager
+def write_transaction(store: Store) -> Iterator[Connection]:
+    """One short write transaction. SQLite: ``BEGIN IMMEDIATE`` takes the database's write lock
+    up front (waiting up to the busy timeout), so a read-then-write cannot race another writer."""
+    if store.dialect != "sqlite":
+        with store.engine.begin() as conn:
+            yield conn
+        return
+    with store.engine.connect() as conn:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # pysqlite then issues no BEGIN of its own
+        try:
+            yield conn
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+
+
+def aware(t: datetime | None) -> datetime | None:
+    """SQLite hands timestamps back naive (they were written in UTC); PostgreSQL in its zone."""
+    if t is None:
+        return None
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)

@@ -9,11 +9,11 @@ them, and settles the ones a background thread left behind.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy import select, update
 
-from daypulse.store.db import Store
+from daypulse.store.db import Store, aware
 from daypulse.store.models import Run
 from daypulse.store.values import now
 
@@ -76,12 +76,5 @@ def settle(store: Store, id: int, error: str | None) -> bool:
 
 def _row(r) -> RunRow:
     params = {k: v for k, v in (r.params or {}).items() if k not in BOOKKEEPING}
-    return RunRow(r.id, r.kind, r.state, params, _aware(r.started_at), _aware(r.finished_at), r.rows, r.error,
+    return RunRow(r.id, r.kind, r.state, params, aware(r.started_at), aware(r.finished_at), r.rows, r.error,
                   r.range_start, r.range_end)
-
-
-def _aware(t: datetime | None) -> datetime | None:
-    # SQLite hands timestamps back naive (they were written in UTC); PostgreSQL in its zone.
-    if t is None:
-        return None
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)

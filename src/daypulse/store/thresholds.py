@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import and_, delete, func, insert, select
+from sqlalchemy import and_, case, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
@@ -86,7 +86,7 @@ def check_rule(project, metric: str, grain: str, op: str, value, dims: dict[str,
     """The limit as an exact decimal and the dimension values, or RuleError naming the field."""
     from daypulse.calendar import GRAINS
     from daypulse.engine.compute import metric_grains
-    from daypulse.report.spec import _dimensions
+    from daypulse.report.spec import metric_dimensions
 
     if metric not in project.metrics:
         match = difflib.get_close_matches(metric, list(project.metrics), n=1)
@@ -99,7 +99,7 @@ def check_rule(project, metric: str, grain: str, op: str, value, dims: dict[str,
         raise RuleError("op", f"{op!r} is not one of {', '.join(OPS)}")
     if severity not in SEVERITIES:
         raise RuleError("severity", f"{severity!r} is not one of {', '.join(SEVERITIES)}")
-    have = _dimensions(project, metric)
+    have = metric_dimensions(project, metric)
     dims = dict(dims or {})
     for k, v in dims.items():
         if k not in have:
@@ -180,16 +180,25 @@ def in_scope(dims: dict[str, str], scope: dict[str, str] | None) -> bool:
 # -- breaches -----------------------------------------------------------------------------
 
 def breaches(project, store: Store, scope: dict[str, str] | None = None,
-             grain: str | None = None) -> list[Breach]:
-    """The rules the latest stored value of their metric (at their grain, for their dimension
-    values) crosses: critical first, then by metric. Rules of metrics no longer in the project,
-    and values not stored (or NULL), raise nothing. One query for every rule."""
+             grain: str | None = None, now: datetime | None = None) -> list[Breach]:
+    """The rules the latest stored value of a period that is over (at the rule's grain, for its
+    dimension values) crosses: critical first, then by metric. Rules of metrics no longer in
+    the project, and values not stored (or NULL), raise nothing. One query for every rule."""
+    from daypulse.calendar import GRAINS, Calendar
+    from daypulse.report.content import shift
+
     # The newest period per rule as a correlated subquery: the store's unique index answers it
     # per rule, where a GROUP BY over metric_values would read every stored value (0.1 s on the
     # demo store, on every dashboard page).
+    # Only periods that are over: a month so far is not "below" a monthly line on its 3rd day.
+    cal = Calendar(project.timezone, project.week_start)
+    today = cal.today(now)
+    complete = case(*[(T.grain == g, shift(cal, g, cal.period_start(g, today), 1)) for g in GRAINS],
+                    else_=today - timedelta(days=1))
     newer = aliased(V)
     newest = (select(func.max(newer.period_start))
-              .where(newer.metric == T.metric, newer.grain == T.grain, newer.dims_key == T.dims_key)
+              .where(newer.metric == T.metric, newer.grain == T.grain, newer.dims_key == T.dims_key,
+                     newer.period_start <= complete)
               .scalar_subquery())
     q = (select(*_COLUMNS, V.period_start, V.value.label("current"))
          .join(V, and_(V.metric == T.metric, V.grain == T.grain, V.dims_key == T.dims_key,

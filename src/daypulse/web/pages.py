@@ -268,18 +268,23 @@ def metric_page(request: Request, s: Signed, name: Annotated[str, Path(max_lengt
 @router.get("/metrics/{name}/sql", response_class=HTMLResponse)
 def metric_sql(request: Request, s: Signed, name: Annotated[str, Path(max_length=100)]):
     """The SQL daypulse sends to the source for this metric (loaded when the panel opens)."""
+    from daypulse.compile.rows import Source
     from daypulse.engine.compute import compiled_sql
-    from daypulse.errors import DaypulseError
 
     project, store = request.app.state.project, request.app.state.store
     if name not in project.metrics:
         return HTMLResponse("<p>no such metric</p>", status_code=404)
     f = views.parse_filters(project, store, request.query_params, s.who.scope, board_required=False)
+    source = None
     try:
-        text = compiled_sql(project, name, f.start, f.end, (f.grain,))
-    except (DaypulseError, Exception) as err:  # noqa: BLE001 - the source may be down: say so in the panel
+        source = Source.open(project.source)
+        text = compiled_sql(project, name, f.start, f.end, (f.grain,), source=source)
+    except Exception as err:  # noqa: BLE001 - the source may be down or refuse: say so in the panel
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         text = f"-- could not compile against the source: {first}"
+    finally:
+        if source is not None and hasattr(source.con, "disconnect"):
+            source.con.disconnect()  # one connection per panel opened, never left behind
     return HTMLResponse(f"<pre class='sql'><code>{_escape(text)}</code></pre>")
 
 
@@ -320,29 +325,30 @@ def export_csv(request: Request, s: Signed, metric: str | None = None):
 # -- deliveries and runs ---------------------------------------------------------------------------
 
 @router.get("/deliveries", response_class=HTMLResponse)
-def deliveries(request: Request, s: Signed, status: str | None = None, done: int | None = None):
-    from daypulse.api.routes import _visible_subscriptions
+def deliveries(request: Request, s: Signed, status: str | None = None, done: int | None = None,
+               again: bool = False):
+    from daypulse.api.routes import visible_subscriptions
     from daypulse.delivery import ledger
 
     store = request.app.state.store
-    visible = _visible_subscriptions(request, s.who)
+    visible = visible_subscriptions(request, s.who)
     status = status if status in ("pending", "sending", "sent", "failed", "skipped") else None
     rows = ledger.listing(store, status=status, limit=200, among=list(visible) if s.who.scope else None)
     last = ledger.get(store, done) if done and 0 < done < 2**31 else None
     if last is not None and last.subscription not in visible:
         last = None
     return page(request, "deliveries.html", s, subscriptions=list(visible.values()), rows=rows, status=status,
-                last=last)
+                last=last, again=again)
 
 
 @router.post("/subscriptions/{id}/send")
 def send_now(request: Request, s: Changing, id: Annotated[int, Path(ge=1, le=2**31 - 1)]):
     """Deliver the subscription's last complete period now, through the ledger (never twice)."""
-    from daypulse.api.routes import _visible_subscriptions
+    from daypulse.api.routes import visible_subscriptions
     from daypulse.delivery import on_demand, runner
 
     project, store = request.app.state.project, request.app.state.store
-    visible = {v["id"]: v for v in _visible_subscriptions(request, s.who).values()}
+    visible = {v["id"]: v for v in visible_subscriptions(request, s.who).values()}
     sub = next((x for x in runner.load_subscriptions(project, store) if x.id == id and x.id in visible), None)
     if sub is None or sub.spec is None:
         raise Forbidden(f"no subscription {id} that you can send")
@@ -353,17 +359,18 @@ def send_now(request: Request, s: Changing, id: Annotated[int, Path(ge=1, le=2**
         raise Forbidden(str(err)) from None
     tokens.audit(store, s.who.name, "report.send", sub.name,
                  {"period": period.isoformat(), "status": status, "delivery": row.id, "via": "dashboard"})
-    return RedirectResponse(f"/deliveries?done={row.id}", status_code=303)
+    again = "&again=1" if status == "already sent" else ""  # the page says nothing was sent twice
+    return RedirectResponse(f"/deliveries?done={row.id}{again}", status_code=303)
 
 
 @router.post("/deliveries/{id}/retry")
 def retry(request: Request, s: Changing, id: Annotated[int, Path(ge=1, le=2**31 - 1)]):
-    from daypulse.api.routes import _visible_subscriptions
+    from daypulse.api.routes import visible_subscriptions
     from daypulse.delivery import ledger
 
     store = request.app.state.store
     row = ledger.get(store, id)
-    if row is None or row.subscription not in _visible_subscriptions(request, s.who):
+    if row is None or row.subscription not in visible_subscriptions(request, s.who):
         raise Forbidden(f"no delivery {id} that you can retry")
     if ledger.retry(store, id, datetime.now(UTC)):
         tokens.audit(store, s.who.name, "delivery.retry", str(id), {"subscription": row.subscription,

@@ -19,8 +19,9 @@ from sqlalchemy import delete, insert, select
 
 from daypulse.api import tokens
 from daypulse.api.tokens import Principal
-from daypulse.delivery.ledger import _aware, _write
 from daypulse.store.db import Store
+from daypulse.store.db import aware as _aware
+from daypulse.store.db import write_transaction as _write
 from daypulse.store.models import ApiToken as T
 from daypulse.store.models import WebSession as S
 

@@ -194,9 +194,9 @@ class Chart:
 
 
 def dimensions_of(project, metric: str) -> set[str]:
-    from daypulse.report.spec import _dimensions
+    from daypulse.report.spec import metric_dimensions
 
-    return _dimensions(project, metric)
+    return metric_dimensions(project, metric)
 
 
 def shows(project, metric: str, dims: dict[str, str]) -> bool:
