@@ -198,6 +198,23 @@ def test_a_run_whose_thread_dies_before_computing_ends_failed(api, monkeypatch):
     assert (run["state"], run["error"]) == ("failed", "RuntimeError: the store went away")
 
 
+def test_a_tenant_sees_that_a_run_failed_but_not_its_error_or_params(api):
+    from daypulse.store import runs
+    from daypulse.store import values as sv
+
+    app, keys, store = api
+    run_id = sv.start_run(store, "compute", {"why": "ops: the warehouse password rotated"},
+                          date(2026, 3, 2), date(2026, 3, 2))
+    assert runs.settle(store, run_id, "OperationalError: password authentication failed for user 'etl'")
+    company = call(app, "GET", f"/api/v1/runs/{run_id}", keys["viewer"]).json()
+    assert "etl" in company["error"] and company["params"]["why"].startswith("ops:")
+    for url in (f"/api/v1/runs/{run_id}", "/api/v1/runs"):
+        r = call(app, "GET", url, keys["acme"])
+        assert r.status_code == 200 and "etl" not in r.text and "warehouse" not in r.text, r.text
+    tenant = call(app, "GET", f"/api/v1/runs/{run_id}", keys["acme"]).json()
+    assert tenant["state"] == "failed" and tenant["error"].startswith("failed") and tenant["params"] is None
+
+
 def test_a_run_left_behind_by_its_thread_is_settled(api):
     from daypulse.store import runs
     from daypulse.store import values as sv

@@ -170,6 +170,29 @@ def test_a_running_week_or_month_is_never_compared_with_a_whole_one(dash):
     assert "start=2025-12-15" in twelve and "end=2026-03-08" in twelve  # 12 whole weeks, Monday to Sunday
 
 
+def test_a_dimension_value_may_hold_commas_and_the_menu_always_offers_the_current_one(dash):
+    from starlette.datastructures import QueryParams
+
+    from daypulse.web import views
+
+    app, keys, store, _ = dash
+    project = app.state.project
+    asked = QueryParams([("filter", "tenant=Smith, Jones & Co"), ("filter", "plan=a=b")])
+    f = views.parse_filters(project, store, asked, {}, board_required=False)
+    assert f.dims == {"tenant": "Smith, Jones & Co", "plan": "a=b"} and not f.problems
+    again = views.parse_filters(project, store, QueryParams(f.query()), {}, board_required=False)
+    assert again.dims == f.dims  # the links the page writes read back the same filter
+    # The menu: stored values up to the limit, a count of the rest, and always the value shown.
+    everyone = views.dimension_values(store, ["events"], f, limit=1)["tenant"]
+    assert everyone == views.Choice(["Smith, Jones & Co", "acme"], more=1)
+    b = signed_in(app, keys["viewer"])
+    html = b.get("/metrics/events?filter=tenant%3DSmith%2C+Jones+%26+Co").text
+    assert '<option value="tenant=Smith, Jones &amp; Co" selected>' in html
+    assert "not broken down" not in html and "tenant=Smith, Jones &amp; Co" in html
+    overview = b.get("/?filter=tenant=globex").text
+    assert '<option value="tenant=globex" selected>' in overview and '<option value="tenant=acme">' in overview
+
+
 def test_the_metric_page_has_chart_table_definition_and_sql(dash):
     app, keys, _, _ = dash
     b = signed_in(app, keys["viewer"])
@@ -229,6 +252,24 @@ def test_changes_need_the_csrf_secret_an_admin_and_no_foreign_origin(dash):
                       headers={"Origin": "https://evil.example"}).status_code == 403
     assert viewer.post("/subscriptions/1/send", data={"csrf": admin.csrf()}).status_code == 403  # not its secret
     assert not (folder / "out").exists()  # nothing was sent by any of them
+
+
+def test_a_bad_address_on_the_dashboard_is_a_page_and_on_the_api_a_problem(dash):
+    app, keys, _, _ = dash
+    admin = signed_in(app, keys["admin"])
+    for method, url, status, words in [
+            ("GET", "/no/such/page", 404, "There is no page at this address."),
+            ("POST", "/deliveries/abc/retry", 422, "id: Input should be a valid integer"),
+            ("POST", "/subscriptions/0/send", 422, "id: Input should be greater than or equal to 1"),
+            ("GET", "/logout", 405, "does not take that kind of request"),
+            ("GET", "/metrics/nope", 404, "There is no metric &#39;nope&#39;.")]:
+        r = admin.request(method, url, data={"csrf": admin.csrf()} if method == "POST" else None)
+        assert r.status_code == status and r.headers["content-type"].startswith("text/html"), (url, r.text[:200])
+        assert words in r.text and 'id="logout"' in r.text, (url, r.text)  # the menu stays, to go on
+        assert r.headers["x-frame-options"] == "DENY"
+    assert Browser(app).get("/no/such/page").status_code == 404  # signed out: the page, without the menu
+    api = admin.get("/api/v1/no/such")
+    assert api.status_code == 404 and api.headers["content-type"] == "application/problem+json"
 
 
 def test_send_now_and_retry_from_the_deliveries_page(dash):

@@ -55,6 +55,9 @@ def create_app(settings: ApiSettings) -> FastAPI:
     async def _http(request: Request, exc: StarletteHTTPException):
         titles = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
                   405: "Method Not Allowed", 409: "Conflict", 422: "Unprocessable Content"}
+        if web.is_page(request):  # a person's browser on a dashboard path gets a page, not JSON
+            return web.problem_page(request, exc.status_code, titles.get(exc.status_code, "Error"),
+                                    str(exc.detail))
         response = problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail))
         if exc.status_code == 401:
             response.headers["WWW-Authenticate"] = "Bearer"
@@ -64,6 +67,9 @@ def create_app(settings: ApiSettings) -> FastAPI:
     async def _invalid(request: Request, exc: RequestValidationError):
         errors = [{"field": ".".join(str(p) for p in e["loc"] if p not in ("query", "path", "body")) or "request",
                    "message": e["msg"]} for e in exc.errors()]
+        if web.is_page(request):
+            return web.problem_page(request, 422, "That address is not right",
+                                    "; ".join(f"{e['field']}: {e['message']}" for e in errors))
         return problem(422, "Unprocessable Content", "; ".join(f"{e['field']}: {e['message']}" for e in errors),
                        errors=errors)
 
@@ -74,6 +80,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
         if isinstance(exc, UserError):
             return problem(422, "Unprocessable Content", str(exc))
         status = 503 if isinstance(exc, StoreError) else 500
+        if web.is_page(request):
+            return web.problem_page(request, status, "Something went wrong", str(exc))
         return problem(status, "Service Unavailable" if status == 503 else "Internal Server Error", str(exc))
 
     app.include_router(routes.health)

@@ -91,7 +91,7 @@ def start_run(request: Request, who: CompanyAdmin, body: RunBody, response: Resp
         "start": first.isoformat(), "end": last.isoformat(), "metrics": asked.metrics, "grains": asked.grains,
         "dry_run": body.dry_run})
     response.headers["Location"] = f"/api/v1/runs/{run_id}"
-    return _run(runs.get(store, run_id))
+    return _run(runs.get(store, run_id), who)
 
 
 def _check_metrics(project, names: list[str] | None) -> None:
@@ -135,7 +135,7 @@ def _run_range(project, store, body: RunBody) -> tuple[date, date, str]:
 def run_history(request: Request, who: Viewer, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict]:
     from daypulse.store import runs
 
-    return [_run(r) for r in runs.history(request.app.state.store, limit)]
+    return [_run(r, who) for r in runs.history(request.app.state.store, limit)]
 
 
 @router.get("/runs/{id}", summary="One run's state", responses=_missing("no such run"))
@@ -145,15 +145,19 @@ def run_status(request: Request, who: Viewer, id: Id) -> dict:
     found = runs.get(request.app.state.store, id)
     if found is None:
         raise HTTPException(404, f"no run {id} (see /api/v1/runs)")
-    return _run(found)
+    return _run(found, who)
 
 
-def _run(r) -> dict:
-    return {"id": r.id, "kind": r.kind, "state": r.state, "params": r.params,
+def _run(r, who: Principal) -> dict:
+    # A run's error text and parameters (who started it, why) are the company's, not a tenant's:
+    # a scoped token sees that a run failed, not the message, as on the dashboard's runs page.
+    company = not who.scope
+    return {"id": r.id, "kind": r.kind, "state": r.state, "params": r.params if company else None,
             "range_start": r.range_start.isoformat() if r.range_start else None,
             "range_end": r.range_end.isoformat() if r.range_end else None,
             "started_at": r.started_at.isoformat(), "finished_at": r.finished_at.isoformat() if r.finished_at else None,
-            "seconds": r.seconds, "rows": r.rows, "error": r.error}
+            "seconds": r.seconds, "rows": r.rows,
+            "error": (r.error if company else "failed (details for the company's admins)") if r.error else None}
 
 
 # -- manual values ---------------------------------------------------------------------------

@@ -41,6 +41,9 @@ SECURITY_HEADERS = {
 }
 
 
+PLAIN = {404: "There is no page at this address.", 405: "This address does not take that kind of request."}
+
+
 class NeedLogin(Exception):
     """No live session: the page answers with a redirect to /login."""
 
@@ -72,10 +75,28 @@ def mount(app: FastAPI) -> None:
 
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc: Forbidden):
-        return HTMLResponse(f"<h1>Forbidden</h1><p>{_escape(str(exc))}</p><p><a href='/'>Back</a></p>",
-                            status_code=403)
+        return problem_page(request, 403, "Forbidden", str(exc))
 
     app.include_router(router)
+
+
+def is_page(request: Request) -> bool:
+    """Whether a path is the dashboard's (answered in HTML) rather than the API's (JSON problems)."""
+    path = request.url.path
+    return not (path.startswith("/api/") or path in ("/healthz", "/readyz"))
+
+
+def problem_page(request: Request, status: int, title: str, message: str, **context) -> HTMLResponse:
+    """An error on a dashboard path as a page a person can read and leave, not a JSON document."""
+    try:
+        s = sessions.find(request.app.state.store, request.cookies.get(sessions.COOKIE))
+    except Exception:  # noqa: BLE001 - the store may be what failed: the page goes without the menu
+        s = None
+    if message == title:  # Starlette's bare "Not Found": say it as a page would
+        message = PLAIN.get(status, message)
+    response = page(request, "problem.html", s, title=title, message=message, **context)
+    response.status_code = status
+    return response
 
 
 def _refresh_seconds() -> int:
@@ -249,9 +270,7 @@ def metric_page(request: Request, s: Signed, name: Annotated[str, Path(max_lengt
 
     project, store = request.app.state.project, request.app.state.store
     if name not in project.metrics:
-        response = page(request, "missing.html", s, what=f"no metric {name!r}")
-        response.status_code = 404
-        return response
+        return problem_page(request, 404, "Not found", f"There is no metric {name!r}.", glossary=True)
     f = views.parse_filters(project, store, request.query_params, s.who.scope, board_required=False)
     info = next(r for r in metric_rows(project) if r["metric"] == name)
     dims = sorted(views.dimensions_of(project, name))

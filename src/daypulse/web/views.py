@@ -24,6 +24,7 @@ from daypulse.store.models import MetricValueRow as V
 GRAINS = ("day", "week", "month")
 MAX_PERIODS = 400  # a range longer than this at its grain is cut (the chart stays readable)
 DEFAULT_SPAN = {"day": 30, "week": 12, "month": 12}  # periods shown when no range is given
+MENU_VALUES = 500  # values per dimension in the filter menu: past that a select stops being a way to find one
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,8 @@ class Filters:
         f = replace(self, **changes)
         params = {"board": f.board, "start": f.start.isoformat(), "end": f.end.isoformat(), "grain": f.grain}
         if f.dims:
-            params["filter"] = ",".join(f"{k}={v}" for k, v in sorted(f.dims.items()))
-        return urlencode(params)
+            params["filter"] = f.filter_params
+        return urlencode(params, doseq=True)
 
     def refresh_query(self) -> str:
         """What the auto-refresh asks for: an unpinned range moves on with the days."""
@@ -50,12 +51,18 @@ class Filters:
             return self.query()
         params = {"board": self.board, "grain": self.grain}
         if self.dims:
-            params["filter"] = self.filter_text
-        return urlencode(params)
+            params["filter"] = self.filter_params
+        return urlencode(params, doseq=True)
+
+    @property
+    def filter_params(self) -> list[str]:
+        """One ``filter=dimension=value`` parameter per dimension: a value may hold commas."""
+        return [f"{k}={v}" for k, v in sorted(self.dims.items())]
 
     @property
     def filter_text(self) -> str:
-        return ",".join(f"{k}={v}" for k, v in sorted(self.dims.items()))
+        """The filter as the page shows it (not parsed back)."""
+        return ", ".join(self.filter_params)
 
     def over(self, cal: Calendar, period_start: date) -> bool:
         """Whether the period is over (its last day is stored and past)."""
@@ -138,7 +145,10 @@ def parse_filters(project, store, params, scope: dict[str, str], *, board_requir
         problems.append(f"at most {MAX_PERIODS} {grain}s at a time: the range starts later")
         start = end - timedelta(days=SPAN_DAYS[grain] - 1)
     dims = {}
-    for part in filter(None, (params.get("filter") or "").split(",")):
+    # One parameter per dimension (?filter=tenant=acme&filter=plan=pro); the value is all after
+    # the first "=", so it may hold commas or "=".
+    given = params.getlist("filter") if hasattr(params, "getlist") else [params.get("filter") or ""]
+    for part in filter(None, given):
         key, sep, value = part.partition("=")
         if sep and key.strip() and value.strip():
             dims[key.strip()] = value.strip()
@@ -326,22 +336,37 @@ def alerts(project, breaches) -> list[Alert]:
     return out
 
 
-def dimension_values(store, metrics: list[str], f: Filters, limit: int = 50) -> dict[str, list[str]]:
+@dataclass(frozen=True)
+class Choice:
+    """One dimension's values in the filter menu; ``more`` counts those left out of it."""
+
+    values: list[str]
+    more: int = 0
+
+
+def dimension_values(store, metrics: list[str], f: Filters, limit: int = MENU_VALUES) -> dict[str, Choice]:
     """{dimension: values} stored for these metrics in the range (single-dimension rows):
-    what the filter menu offers."""
+    what the filter menu offers. The values now filtered on are always offered, so the menu
+    shows what the page shows even when they are past the limit (reached from a link)."""
     from sqlalchemy import distinct
 
-    if not metrics:
-        return {}
-    q = select(distinct(V.dims_key)).where(
-        V.metric.in_(metrics), V.grain == f.grain, V.period_start.between(f.start, f.end), V.dims_key != "")
     out: dict[str, set[str]] = {}
-    with store.engine.connect() as conn:
-        for (key,) in conn.execute(q):
-            single = _single(key)
-            if single:
-                out.setdefault(single[0], set()).add(single[1])
-    return {k: sorted(v)[:limit] for k, v in sorted(out.items())}
+    if metrics:
+        q = select(distinct(V.dims_key)).where(
+            V.metric.in_(metrics), V.grain == f.grain, V.period_start.between(f.start, f.end), V.dims_key != "")
+        with store.engine.connect() as conn:
+            for (key,) in conn.execute(q):
+                single = _single(key)
+                if single:
+                    out.setdefault(single[0], set()).add(single[1])
+    menu = {}
+    for dim in sorted(set(out) | set(f.dims)):
+        found = sorted(out.get(dim, ()))
+        shown = found[:limit]
+        if dim in f.dims and f.dims[dim] not in shown:
+            shown = sorted([*shown, f.dims[dim]])
+        menu[dim] = Choice(shown, max(0, len(found) - limit))
+    return menu
 
 
 def _single(key: str) -> tuple[str, str] | None:
