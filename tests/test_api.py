@@ -71,6 +71,9 @@ def test_series_returns_stored_values_with_a_comparison(api):
     body = r.json()
     assert [(p["period_start"], p["value"], p["compare_value"]) for p in body["points"]] == [
         ("2026-03-01", 8, 6), ("2026-03-02", 10, 8)]
+    # Whole numbers are integers in the JSON whichever store kept them (a double on SQLite,
+    # NUMERIC on PostgreSQL), as in the export contract.
+    assert '"value":8,' in r.text.replace(" ", "") and '"compare_value":6' in r.text.replace(" ", "")
     acme = call(app, "GET", "/api/v1/metrics/events/series?start=2026-03-01&end=2026-03-02&tenant=acme",
                 keys["viewer"]).json()
     assert [p["value"] for p in acme["points"]] == [4, 5] and acme["dims"] == {"tenant": "acme"}

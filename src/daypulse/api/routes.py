@@ -17,7 +17,7 @@ from daypulse.api import tokens
 from daypulse.api.tokens import Principal
 from daypulse.engine.compute import dims_key
 from daypulse.errors import DaypulseError
-from daypulse.store.read import exported, plain
+from daypulse.store.read import exported
 
 
 class Problem(BaseModel):
@@ -160,11 +160,11 @@ def series(request: Request, who: Viewer, name: Annotated[str, Path(max_length=1
     # One read for the range and its comparison (adjacent for "previous"): half the work of two.
     got = read.values(store, [name], grain, min(lo, first), last, dims_key(dims))
     out = {"metric": name, "grain": grain, "dims": dims, "compare": compare,
-           "points": [{"period_start": p.isoformat(), "value": plain(got.get((name, p)))} for p in periods]}
+           "points": [{"period_start": p.isoformat(), "value": exported(got.get((name, p)))} for p in periods]}
     for point, p in zip(out["points"], periods, strict=True) if base else ():
         b = base[p]
         point["compare_start"] = b.isoformat() if b else None
-        point["compare_value"] = plain(got.get((name, b))) if b else None
+        point["compare_value"] = exported(got.get((name, b))) if b else None
     return out
 
 
@@ -183,7 +183,7 @@ def latest(request: Request, who: Viewer, name: Annotated[str, Path(max_length=1
     if row is None:
         raise HTTPException(404, f"no stored value of {name!r} at {grain} grain (run `daypulse compute`)")
     return {"metric": name, "grain": grain, "dims": dims, "period_start": row.period_start.isoformat(),
-            "value": plain(row.value), "computed_at": row.computed_at.isoformat()}
+            "value": exported(row.value), "computed_at": row.computed_at.isoformat()}
 
 
 @v1.get("/summary", summary="Tiles for a period: value, previous period, change")
@@ -209,7 +209,7 @@ def summary(request: Request, who: Viewer, on: Annotated[date | None, Query(alia
                 raise
             continue  # a scoped token's overview leaves out what spans every tenant
         got = read.values(store, [name], grain, prev, start, dims_key(dims))
-        value, before = plain(got.get((name, start))), plain(got.get((name, prev)))
+        value, before = exported(got.get((name, start))), exported(got.get((name, prev)))
         change = value - before if isinstance(value, int | float) and isinstance(before, int | float) else None
         tiles.append({"metric": name, "label": project.metrics[name].label or name, "value": value,
                       "previous": before, "change": change,
