@@ -4,7 +4,6 @@ another tenant's data."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import json
@@ -13,20 +12,18 @@ from datetime import date
 import httpx
 import pytest
 
-from daypulse.api import tokens
+from apikit import api_store, call, close, usual_tokens
 from daypulse.api.app import ApiSettings, create_app
 from daypulse.delivery import ledger
 from daypulse.delivery.runner import load_subscriptions
 from daypulse.engine.run import run_compute
 from deliverykit import at, load, write
-from storekit import postgres_store
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def api(request, tmp_path_factory):
     folder = tmp_path_factory.mktemp(f"api-{request.param}")
-    with postgres_store() if request.param == "postgresql" else _nothing() as pg:
-        store_url = pg or f"sqlite:///{folder}/store.db"
+    with api_store(request.param, folder) as store_url:
         write(folder, store=store_url, subscriptions=[
             {"name": "acme-daily", "report": "pulse", "schedule": "daily at 07:00", "channel": "file",
              "to": str(folder / "out"), "filter": {"tenant": "acme"}},
@@ -37,28 +34,10 @@ def api(request, tmp_path_factory):
         load_subscriptions(project, store)
         for name in ("acme-daily", "globex-daily"):
             ledger.ensure(store, name, date(2026, 3, 1), at("2026-03-02T07:00:00+05:30"))
-        keys = {"admin": tokens.create(store, "ops", "admin")[1],
-                "viewer": tokens.create(store, "board", "viewer")[1],
-                "acme": tokens.create(store, "acme viewer", "viewer", {"tenant": "acme"})[1]}
+        keys = usual_tokens(store)
         app = create_app(ApiSettings(project=project))
         yield app, keys, store
-        store.engine.dispose()
-        app.state.store.engine.dispose()
-
-
-class _nothing:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
-
-
-def call(app, method: str, url: str, token: str | None = None) -> httpx.Response:
-    async def go():
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://daypulse.test") as c:
-            return await c.request(method, url, headers={"Authorization": f"Bearer {token}"} if token else {})
-    return asyncio.run(go())
+        close(app, store)
 
 
 # Day k of storekit's data (from 2026-02-01) has k % 5 + 1 events per tenant (at 12:00 UTC,

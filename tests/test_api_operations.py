@@ -4,17 +4,16 @@ and an authorization matrix in which a tenant-scoped token never sees another te
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 import time
 from datetime import date
 
 import duckdb
-import httpx
 import pytest
 from sqlalchemy import select
 
+from apikit import api_store, call, close, usual_tokens
 from daypulse.api import tokens
 from daypulse.api.app import ApiSettings, create_app
 from daypulse.engine import background
@@ -22,7 +21,6 @@ from daypulse.engine.run import run_compute
 from daypulse.store.models import MetricValueRow as V
 from daypulse.store.models import Run
 from deliverykit import METRICS, cli, load, write
-from storekit import postgres_store
 
 PROJECT_METRICS = {**METRICS, "burn_rate": {"kind": "manual", "format": "currency"},
                    "runway_months": {"kind": "manual"}}
@@ -32,38 +30,18 @@ PROJECT_METRICS = {**METRICS, "burn_rate": {"kind": "manual", "format": "currenc
 def api(request, tmp_path_factory):
     folder = tmp_path_factory.mktemp(f"ops-{request.param}")
     assert background.wait_idle(60), "a background run of an earlier test is still going"
-    with postgres_store() if request.param == "postgresql" else _nothing() as pg:
-        write(folder, store=pg or f"sqlite:///{folder}/store.db", metrics=PROJECT_METRICS,
+    with api_store(request.param, folder) as store_url:
+        write(folder, store=store_url, metrics=PROJECT_METRICS,
               channels={"ops-hook": {"kind": "webhook", "url": "https://hooks.example/x?token=s3cret",
                                           "secret_env": "OPS_HOOK_SECRET"}})
         project, store = load(folder)
         run_compute(project, store, date(2026, 2, 1), date(2026, 3, 10), params={"why": "fixture"})
-        keys = {"admin": tokens.create(store, "ops", "admin")[1],
-                "viewer": tokens.create(store, "board", "viewer")[1],
-                "acme": tokens.create(store, "acme viewer", "viewer", {"tenant": "acme"})[1],
-                "acme-admin": tokens.create(store, "acme admin", "admin", {"tenant": "acme"})[1]}
+        keys = usual_tokens(store, scoped_admin=True)
         app = create_app(ApiSettings(project=project, base_dir=folder))
         app.state.folder = folder
         yield app, keys, store
         assert background.wait_idle(60), "a background run outlived its test"
-        store.engine.dispose()
-        app.state.store.engine.dispose()
-
-
-class _nothing:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
-
-
-def call(app, method: str, url: str, token: str | None = None, body=None) -> httpx.Response:
-    async def go():
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://daypulse.test") as c:
-            return await c.request(method, url, json=body,
-                                   headers={"Authorization": f"Bearer {token}"} if token else {})
-    return asyncio.run(go())
+        close(app, store)
 
 
 def finished(app, key: str, run_id: int, timeout: float = 60) -> dict:

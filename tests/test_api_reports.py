@@ -5,19 +5,16 @@ which a tenant-scoped token never sees another tenant's data."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import date
 
-import httpx
 import pytest
 
-from daypulse.api import tokens
+from apikit import api_store, call, close, usual_tokens
 from daypulse.api.app import ApiSettings, create_app
 from daypulse.delivery import ledger
 from daypulse.engine.run import run_compute
 from deliverykit import REPORTS, cli, load, write
-from storekit import postgres_store
 
 EVENTS_DAILY = {"title": "Events", "period": "day", "spark": 3,
                 "sections": [{"title": "Usage", "metrics": ["events"]}]}
@@ -26,8 +23,7 @@ EVENTS_DAILY = {"title": "Events", "period": "day", "spark": 3,
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def api(request, tmp_path_factory):
     folder = tmp_path_factory.mktemp(f"reports-{request.param}")
-    with postgres_store() if request.param == "postgresql" else _nothing() as pg:
-        store_url = pg or f"sqlite:///{folder}/store.db"
+    with api_store(request.param, folder) as store_url:
         write(folder, store=store_url, reports={**REPORTS, "events-daily": EVENTS_DAILY}, subscriptions=[
             {"name": "acme-daily", "report": "pulse", "schedule": "daily at 07:00", "channel": "file",
              "to": "out/acme", "filter": {"tenant": "acme"}},
@@ -35,30 +31,10 @@ def api(request, tmp_path_factory):
              "to": "out/globex", "filter": {"tenant": "globex"}}])
         project, store = load(folder)
         run_compute(project, store, date(2026, 2, 1), date(2026, 3, 10), params={"why": "api test"})
-        keys = {"admin": tokens.create(store, "ops", "admin")[1],
-                "viewer": tokens.create(store, "board", "viewer")[1],
-                "acme": tokens.create(store, "acme viewer", "viewer", {"tenant": "acme"})[1],
-                "acme-admin": tokens.create(store, "acme admin", "admin", {"tenant": "acme"})[1]}
+        keys = usual_tokens(store, scoped_admin=True)
         app = create_app(ApiSettings(project=project, base_dir=folder))
         yield app, keys, store, folder
-        store.engine.dispose()
-        app.state.store.engine.dispose()
-
-
-class _nothing:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
-
-
-def call(app, method: str, url: str, token: str | None = None, body=None) -> httpx.Response:
-    async def go():
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://daypulse.test") as c:
-            return await c.request(method, url, json=body,
-                                   headers={"Authorization": f"Bearer {token}"} if token else {})
-    return asyncio.run(go())
+        close(app, store)
 
 
 def lines(report: dict) -> dict[str, dict]:

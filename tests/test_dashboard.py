@@ -17,11 +17,11 @@ from datetime import UTC, date, datetime
 import httpx
 import pytest
 
+from apikit import api_store, close, usual_tokens
 from daypulse.api import tokens
 from daypulse.api.app import ApiSettings, create_app
 from daypulse.engine.run import run_compute
 from deliverykit import load, write
-from storekit import postgres_store
 
 BASE = "https://dash.test"  # https: the session cookie is Secure, and httpx honours that
 
@@ -29,29 +29,18 @@ BASE = "https://dash.test"  # https: the session cookie is Secure, and httpx hon
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def dash(request, tmp_path_factory):
     folder = tmp_path_factory.mktemp(f"dash-{request.param}")
-    with postgres_store() if request.param == "postgresql" else _nothing() as pg:
-        write(folder, store=pg or f"sqlite:///{folder}/store.db", subscriptions=[
+    with api_store(request.param, folder) as store_url:
+        write(folder, store=store_url, subscriptions=[
             {"name": "acme-daily", "report": "pulse", "schedule": "daily at 07:00", "channel": "file",
              "to": str(folder / "out"), "filter": {"tenant": "acme"}},
             {"name": "globex-daily", "report": "pulse", "schedule": "daily at 07:00", "channel": "file",
              "to": str(folder / "out-globex"), "filter": {"tenant": "globex"}}])
         project, store = load(folder)
         run_compute(project, store, date(2026, 2, 1), date(2026, 3, 10), params={"why": "dashboard test"})
-        keys = {"admin": tokens.create(store, "ops", "admin")[1],
-                "viewer": tokens.create(store, "board", "viewer")[1],
-                "acme": tokens.create(store, "acme viewer", "viewer", {"tenant": "acme"})[1]}
+        keys = usual_tokens(store)
         app = create_app(ApiSettings(project=project, base_dir=folder))
         yield app, keys, store, folder
-        store.engine.dispose()
-        app.state.store.engine.dispose()
-
-
-class _nothing:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
+        close(app, store)
 
 
 class Browser:

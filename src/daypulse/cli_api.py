@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from daypulse.cli_common import ConfigOpt, _info, _project, _project_and_store, _store, out
+from daypulse.cli_common import ConfigOpt, _dimension_values, _info, _project, _project_and_store, _store, out
 from daypulse.errors import UsageError
 
 tokens_app = typer.Typer(no_args_is_help=True, help=(
@@ -20,16 +20,6 @@ tokens_app = typer.Typer(no_args_is_help=True, help=(
 def register(app: typer.Typer) -> None:
     app.add_typer(tokens_app, name="tokens")
     app.command("serve")(serve)
-
-
-def _scope(tenant: str | None, scope: list[str] | None) -> dict[str, str]:
-    out = {"tenant": tenant} if tenant else {}
-    for item in scope or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip() or not value.strip():
-            raise UsageError(f"--scope: {item!r} is not dimension=value (e.g. region=eu)")
-        out[key.strip()] = value.strip()
-    return out
 
 
 @tokens_app.command("create")
@@ -46,7 +36,7 @@ def tokens_create(
     """Create a token and print it (once: only its hash is kept)."""
     from daypulse.api import tokens
 
-    dims = _scope(tenant, scope)
+    dims = {**({"tenant": tenant} if tenant else {}), **_dimension_values("--scope", scope, "region=eu")}
     label = name or (role + "".join(f" {k}={v}" for k, v in dims.items()))
     project = _project(config)
     store = _store(project)

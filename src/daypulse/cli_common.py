@@ -29,6 +29,18 @@ def _date(flag: str, text: str | None) -> date | None:
         raise UsageError(f"{flag}: not a date: {text!r} (expected YYYY-MM-DD)") from None
 
 
+def _dimension_values(flag: str, items: list[str] | None, example: str = "tenant=acme") -> dict[str, str]:
+    """Repeated ``--flag dimension=value`` options as {dimension: value}; the value is all after
+    the first "=". A bad one is a usage error naming the flag."""
+    dims = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise UsageError(f"{flag}: {item!r} is not dimension=value (e.g. {example})")
+        dims[key.strip()] = value.strip()
+    return dims
+
+
 def _project(config: Path | None):
     from daypulse.spec import load_project
 

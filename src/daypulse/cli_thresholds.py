@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Column, Table
 
-from daypulse.cli_common import ConfigOpt, _info, _project, _store, out
+from daypulse.cli_common import ConfigOpt, _dimension_values, _info, _project, _store, out
 from daypulse.errors import UsageError
 
 thresholds_app = typer.Typer(no_args_is_help=True, help=(
@@ -20,16 +20,6 @@ thresholds_app = typer.Typer(no_args_is_help=True, help=(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(thresholds_app, name="thresholds")
-
-
-def _dims(items: list[str] | None) -> dict[str, str]:
-    dims = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip() or not value.strip():
-            raise UsageError(f"--dim: {item!r} is not dimension=value (e.g. tenant=acme)")
-        dims[key.strip()] = value.strip()
-    return dims
 
 
 def _flag(field: str) -> str:
@@ -57,7 +47,7 @@ def thresholds_add(
     from daypulse.api import tokens
     from daypulse.store import thresholds as rules
 
-    dims = _dims(dim)
+    dims = _dimension_values("--dim", dim)
     project = _project(config)
     try:
         rules.check_rule(project, metric, grain, op, value, dims, severity)
