@@ -75,14 +75,15 @@ def create_app(settings: ApiSettings) -> FastAPI:
 
     @app.exception_handler(DaypulseError)
     async def _daypulse(request: Request, exc: DaypulseError):
-        if isinstance(exc, ConfigError):
-            return problem(422, "Unprocessable Content", "; ".join(i.message for i in exc.issues))
-        if isinstance(exc, UserError):
-            return problem(422, "Unprocessable Content", str(exc))
-        status = 503 if isinstance(exc, StoreError) else 500
+        if isinstance(exc, ConfigError | UserError):
+            status, title = 422, "Unprocessable Content"
+            detail = "; ".join(i.message for i in exc.issues) if isinstance(exc, ConfigError) else str(exc)
+        else:
+            status = 503 if isinstance(exc, StoreError) else 500
+            title, detail = ("Service Unavailable" if status == 503 else "Internal Server Error"), str(exc)
         if web.is_page(request):
-            return web.problem_page(request, status, "Something went wrong", str(exc))
-        return problem(status, "Service Unavailable" if status == 503 else "Internal Server Error", str(exc))
+            return web.problem_page(request, status, "Something went wrong" if status >= 500 else title, detail)
+        return problem(status, title, detail)
 
     app.include_router(routes.health)
     app.include_router(routes.v1, prefix="/api/v1")
