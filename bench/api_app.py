@@ -9,9 +9,9 @@ from pathlib import Path
 
 
 def create():
-    from daypulse.api.app import ApiSettings, create_app
+    from daypulse.app import ApiSettings, create_app
+    from daypulse.project import load_project
     from daypulse.report.stored import with_templates
-    from daypulse.spec import load_project
     from daypulse.store.db import open_store
 
     config = Path(os.environ["DAYPULSE_CONFIG"])

@@ -45,9 +45,9 @@ def main() -> None:
     args = ap.parse_args()
 
     folder = build_demo(args.work / f"days{args.days}", args.days)
-    from daypulse.api import tokens
-    from daypulse.api.app import ApiSettings, create_app
-    from daypulse.spec import load_project
+    from daypulse.app import ApiSettings, create_app
+    from daypulse.project import load_project
+    from daypulse.store import tokens
 
     project = load_project(folder / "daypulse.yml")
     app = create_app(ApiSettings(config=folder / "daypulse.yml", project=project, base_dir=folder))

@@ -602,7 +602,7 @@ def seeds_pattern(r: Runner, table: str, tz: str, days: list[date],
 def daypulse_api():
     try:
         from daypulse.engine import compute_values
-        from daypulse.spec import project_from_dict
+        from daypulse.project import project_from_dict
     except ImportError as exc:
         return None, f"{exc}"
     return (project_from_dict, compute_values), None

@@ -441,8 +441,8 @@ def run_backend(backend: str, d: Data, paths: Paths, opts: dict) -> dict:
     from daypulse import warehouse
     from daypulse.compile import rows as R
     from daypulse.engine import compute_values
-    from daypulse.spec import project_from_dict
-    from daypulse.spec.packs import PACKS
+    from daypulse.project import project_from_dict
+    from daypulse.project.packs import PACKS
 
     tag = f"[{d.name} {backend}]"
     res: dict = {"dataset": d.name, "backend": backend, "load_start": load()}
@@ -735,8 +735,8 @@ def main(argv=None) -> int:
     if args.prepare_only:
         return 0
 
-    from daypulse.spec import project_from_dict
-    from daypulse.spec.packs import PACKS
+    from daypulse.project import project_from_dict
+    from daypulse.project.packs import PACKS
 
     n_metrics = len(project_from_dict({"source": "duckdb:///:memory:",
                                        "include": list(PACKS)}).metrics)

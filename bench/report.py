@@ -50,10 +50,10 @@ def main() -> None:
 
     from daypulse.demo import generate, project_yaml
     from daypulse.engine.run import run_compute
+    from daypulse.project import load_project
     from daypulse.report.content import build_report
     from daypulse.report.email import build_message
     from daypulse.report.render import render
-    from daypulse.spec import load_project
     from daypulse.store import read
     from daypulse.store.db import Store, open_store
 

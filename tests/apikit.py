@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from daypulse.api import tokens
+from daypulse.store import tokens
 from storekit import postgres_store
 
 

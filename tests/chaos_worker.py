@@ -21,7 +21,7 @@ def main() -> None:
     os.chdir(folder)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     from daypulse.delivery.runner import run_pass, worker_id
-    from daypulse.spec import load_project
+    from daypulse.project import load_project
     from daypulse.store.db import open_store
 
     project = load_project(folder / "daypulse.yml")

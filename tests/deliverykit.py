@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from daypulse.spec import load_project
+from daypulse.project import load_project
 from daypulse.store.db import open_store
 from storekit import make_source
 

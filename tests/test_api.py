@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from apikit import api_store, call, close, usual_tokens
-from daypulse.api.app import ApiSettings, create_app
+from daypulse.app import ApiSettings, create_app
 from daypulse.delivery import ledger
 from daypulse.delivery.runner import load_subscriptions
 from daypulse.engine.run import run_compute

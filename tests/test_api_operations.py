@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import select
 
 from apikit import api_store, call, close, usual_tokens
-from daypulse.api import tokens
-from daypulse.api.app import ApiSettings, create_app
+from daypulse.app import ApiSettings, create_app
 from daypulse.engine import background
 from daypulse.engine.run import run_compute
+from daypulse.store import tokens
 from daypulse.store.models import MetricValueRow as V
 from daypulse.store.models import Run
 from deliverykit import METRICS, cli, load, write

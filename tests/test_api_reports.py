@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 
 from apikit import api_store, call, close, usual_tokens
-from daypulse.api.app import ApiSettings, create_app
+from daypulse.app import ApiSettings, create_app
 from daypulse.delivery import ledger
 from daypulse.engine.run import run_compute
 from deliverykit import REPORTS, cli, load, write

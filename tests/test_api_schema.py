@@ -10,9 +10,9 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from daypulse.api import tokens
-from daypulse.api.app import ApiSettings, create_app
+from daypulse.app import ApiSettings, create_app
 from daypulse.engine.run import run_compute
+from daypulse.store import tokens
 from deliverykit import load, write
 
 EXAMPLES = 25

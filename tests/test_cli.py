@@ -220,7 +220,7 @@ def test_a_where_value_of_the_wrong_type_is_a_config_error(project):
 def test_dimension_keys_never_collide():
     from datetime import date
 
-    from daypulse.engine.compute import MetricValue
+    from daypulse.values import MetricValue
 
     one = MetricValue("m", "day", date(2026, 1, 1), (("a", "x;b=y"),), 1)
     two = MetricValue("m", "day", date(2026, 1, 1), (("a", "x"), ("b", "y")), 1)

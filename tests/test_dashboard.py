@@ -18,9 +18,9 @@ import httpx
 import pytest
 
 from apikit import api_store, close, usual_tokens
-from daypulse.api import tokens
-from daypulse.api.app import ApiSettings, create_app
+from daypulse.app import ApiSettings, create_app
 from daypulse.engine.run import run_compute
+from daypulse.store import tokens
 from deliverykit import load, write
 
 BASE = "https://dash.test"  # https: the session cookie is Secure, and httpx honours that

@@ -21,8 +21,8 @@ import httpx
 import pytest
 
 from channelkit import free_port
-from daypulse.api import tokens
 from daypulse.engine.run import run_compute
+from daypulse.store import tokens
 from deliverykit import load, write
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from daypulse.demo import DATABASE_FILE, generate, project_yaml
-from daypulse.spec import parse_project
+from daypulse.project import parse_project
 
 END = date(2026, 3, 31)
 SCALE = 0.1

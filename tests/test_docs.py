@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from daypulse.cli import app
-from daypulse.spec.model import METRIC_KINDS, WHERE_OPERATORS, ComputeSettings, Project
+from daypulse.project.model import METRIC_KINDS, WHERE_OPERATORS, ComputeSettings, Project
 
 DOCS = Path(__file__).parent.parent / "docs"
 

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from daypulse.engine import compute_values
-from daypulse.spec import project_from_dict
+from daypulse.project import project_from_dict
 from worked import Story, Table
 from worked.load import BACKENDS, Loader
 

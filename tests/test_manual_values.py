@@ -16,7 +16,7 @@ from sqlalchemy import func, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from daypulse.errors import StoreError, UsageError
-from daypulse.spec import load_project
+from daypulse.project import load_project
 from daypulse.store.db import Store, open_store
 from daypulse.store.manual import (
     ManualValue,

@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from daypulse.errors import ConfigError
-from daypulse.spec import parse_project
-from daypulse.spec.packs import PACKS, load_pack
+from daypulse.project import parse_project
+from daypulse.project.packs import PACKS, load_pack
 
 BASE = "source: duckdb:///x.duckdb\n"
 

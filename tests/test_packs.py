@@ -15,8 +15,8 @@ import pytest
 
 from daypulse.demo import generate
 from daypulse.engine import compute_values
-from daypulse.spec import project_from_dict
-from daypulse.spec.packs import PACKS
+from daypulse.project import project_from_dict
+from daypulse.project.packs import PACKS
 from worked import Story, Table
 from worked.load import Loader
 

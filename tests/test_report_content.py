@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from daypulse.errors import ConfigError, UsageError
+from daypulse.project import load_project
 from daypulse.report.content import build_report
-from daypulse.spec import load_project
 from daypulse.store.db import open_store
 
 AS_OF = datetime(2026, 3, 9, 12, tzinfo=UTC)

@@ -68,7 +68,7 @@ def _as_of_params():
 
 
 def _project(ds, sources, backend, tmp_path):
-    from daypulse.spec import project_from_dict
+    from daypulse.project import project_from_dict
 
     url, tables = sources.get(backend, ds)
     return project_from_dict(ds.project(url, tables, store=f"sqlite:///{tmp_path}/store.db"))
@@ -168,7 +168,7 @@ def test_manual_values_hold_until_the_next_and_take_the_last_day(dataset, source
     """kind: manual (and a derived metric over it) from the store's series: a step function;
     weeks and months take their last day's value, or today's for the current period."""
     from daypulse.engine import compute_values
-    from daypulse.spec import project_from_dict
+    from daypulse.project import project_from_dict
     from reference import expected_values
 
     ds = dataset("America/New_York")

@@ -26,7 +26,7 @@ BOUND = {"sqlite": "occurred_at >= :start AND occurred_at < :end",
                                      else b for b in BACKENDS])
 def test_sql_metric_equals_the_event_metric(backend, dataset, sources, tmp_path):
     from daypulse.engine import compute_values
-    from daypulse.spec import project_from_dict
+    from daypulse.project import project_from_dict
 
     ds = dataset("Europe/London")
     url, tables = sources.get(backend, ds)
@@ -55,7 +55,7 @@ def test_sql_errors_name_the_metric(tmp_path):
 
     from daypulse.engine import compute_values
     from daypulse.errors import ConfigError, SourceError
-    from daypulse.spec import project_from_dict
+    from daypulse.project import project_from_dict
     from storekit import make_source
 
     url = make_source(tmp_path / "app.duckdb")

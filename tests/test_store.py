@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from daypulse.engine.run import incremental_range, run_compute
-from daypulse.spec import load_project
+from daypulse.project import load_project
 from daypulse.store.db import open_store
 from daypulse.store.models import MetricValueRow, Run
 from storekit import make_source, postgres_store, write_project

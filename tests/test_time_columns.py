@@ -9,7 +9,7 @@ def test_a_date_column_counts_on_its_own_day_in_every_zone(tmp_path):
     import duckdb
 
     from daypulse.engine import compute_values
-    from daypulse.spec import project_from_dict
+    from daypulse.project import project_from_dict
 
     path = tmp_path / "orders.duckdb"
     con = duckdb.connect(str(path))

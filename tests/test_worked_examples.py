@@ -43,7 +43,7 @@ def loader(tmp_path_factory):
 
 def _compute(story, backend, loader, tmp_path, start, end, grains, as_of, metrics=None):
     from daypulse.engine import compute_values
-    from daypulse.spec import project_from_dict
+    from daypulse.project import project_from_dict
 
     url, tables = loader.get(backend, story.STORY)
     project = project_from_dict(story.project(url, tables, f"sqlite:///{tmp_path}/store.db"))

@@ -152,6 +152,27 @@ class Calendar:
         """Last local date of the period that contains ``d``."""
         return self.next_period_start(grain, d) - timedelta(days=1)
 
+    def shift(self, grain: str, start: date, n: int) -> date:
+        """The start of the period ``n`` periods before the one starting at ``start``."""
+        d = start
+        for _ in range(n):
+            d = self.period_start(grain, d - timedelta(days=1))
+        return d
+
+    def comparison_start(self, key: str, grain: str, start: date) -> date | None:
+        """The start of the period a ``key`` comparison (previous, same_weekday, last_year)
+        holds the one starting at ``start`` against; None where it does not apply."""
+        if key == "previous":
+            return self.shift(grain, start, 1)
+        if key == "same_weekday":
+            return start - timedelta(days=7) if grain == "day" else None
+        if key == "last_year":
+            try:
+                return self.period_start(grain, start.replace(year=start.year - 1))
+            except ValueError:  # 29 February
+                return self.period_start(grain, start.replace(year=start.year - 1, day=28))
+        return None
+
     def periods(self, grain: str, first: date, last: date) -> list[date]:
         """Starts of the periods that intersect [first, last]."""
         out, p = [], self.period_start(grain, first)

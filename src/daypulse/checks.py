@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from daypulse import warehouse
 from daypulse.errors import ConfigError, DaypulseError, Issue
-from daypulse.spec.loader import config_path, locate
-from daypulse.spec.model import (
+from daypulse.project.loader import config_path, locate
+from daypulse.project.model import (
     EventMetric,
     LifecycleMetric,
     MovementMetric,

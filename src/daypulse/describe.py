@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from daypulse.spec.model import (
+from daypulse.project.model import (
     CumulativeMetric,
     DerivedMetric,
     EventMetric,
@@ -82,8 +82,8 @@ def packs_markdown() -> str:
     """docs/metrics.md: every built-in pack's metrics with their formula (tested to match)."""
     import json
 
-    from daypulse.spec.loader import project_from_dict
-    from daypulse.spec.packs import PACKS, load_pack
+    from daypulse.project.loader import project_from_dict
+    from daypulse.project.packs import PACKS, load_pack
 
     lines = ["# Built-in metrics", "",
              "Generated from the packs in `src/daypulse/packs/` by"

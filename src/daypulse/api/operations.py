@@ -7,19 +7,19 @@ scoped token reads the runs history, and the thresholds and alerts of its own di
 
 from __future__ import annotations
 
-import difflib
 from datetime import date, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
-from daypulse.api import tokens
-from daypulse.api.routes import RESERVED, Admin, Viewer, _asked, _problems
-from daypulse.api.tokens import Principal
+from daypulse.api.problems import responses
+from daypulse.api.routes import RESERVED, Admin, Viewer, _asked
 from daypulse.errors import UsageError
+from daypulse.store import tokens
+from daypulse.store.tokens import Principal
 
-router = APIRouter(responses=_problems(401, 403, 422, 503))
+router = APIRouter(responses=responses(401, 403, 422, 503))
 GrainName = Literal["day", "week", "month", "quarter", "year"]
 Number = StrictInt | StrictFloat | Annotated[StrictStr, Field(max_length=100)]
 MAX_RUN_DAYS = 366  # a year per request: a longer backfill is `daypulse compute`, or several runs
@@ -27,11 +27,11 @@ Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _conflict(what: str) -> dict:
-    return {409: {**_problems(409)[409], "description": what}}
+    return {409: {**responses(409)[409], "description": what}}
 
 
 def _missing(what: str) -> dict:
-    return {404: {**_problems(404)[404], "description": what}}
+    return {404: {**responses(404)[404], "description": what}}
 
 
 # -- who may change company-wide things ------------------------------------------------------
@@ -95,19 +95,17 @@ def start_run(request: Request, who: CompanyAdmin, body: RunBody, response: Resp
 
 
 def _check_metrics(project, names: list[str] | None) -> None:
-    unknown = [n for n in names or [] if n not in project.metrics]
-    if unknown:
-        hints = [m[0] for n in unknown if (m := difflib.get_close_matches(n, list(project.metrics), n=1))]
-        raise HTTPException(422, f"metrics: unknown metric {', '.join(map(repr, unknown))}"
-                                 + (f" (did you mean {', '.join(map(repr, hints))}?)" if hints else ""))
+    try:
+        project.resolve(names, "metrics")
+    except UsageError as exc:
+        raise HTTPException(422, str(exc)) from None
 
 
 def _run_range(project, store, body: RunBody) -> tuple[date, date, str]:
     """The days a run covers, checked as `daypulse compute` checks its flags."""
-    from daypulse.calendar import Calendar
     from daypulse.engine.run import incremental_range
 
-    today = Calendar(project.timezone, project.week_start).today()
+    today = project.calendar.today()
     yesterday = today - timedelta(days=1)
     if body.days_back and (body.start or body.end):
         raise HTTPException(422, "days_back: give start (and end) or days_back, not both")
@@ -261,11 +259,10 @@ class ThresholdBody(BaseModel):
 
 def _dims_filter(request: Request, who: Principal) -> dict[str, str]:
     """Dimension filters (``?tenant=acme``): a scoped token asking outside its scope is refused."""
-    from daypulse.report.spec import metric_dimensions
 
     project = request.app.state.project
     asked = {k: v for k, v in _asked(request).items() if k not in RESERVED | {"grain"}}
-    known = set().union(*(metric_dimensions(project, m) for m in project.metrics))
+    known = set().union(*(project.dimensions_of(m) for m in project.metrics))
     for dim, value in asked.items():
         if dim not in known:
             raise HTTPException(422, f"{dim}: no metric has a dimension {dim!r}"

@@ -19,15 +19,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from daypulse.api import tokens
-from daypulse.api.app import problem
-from daypulse.api.routes import Admin, Viewer, _delivery, _problems, visible_subscriptions
-from daypulse.api.tokens import Principal
+from daypulse.api.problems import problem, responses
+from daypulse.api.routes import Admin, Viewer, _delivery, visible
 from daypulse.errors import RuntimeFailure, StoreError
 from daypulse.report import stored
 from daypulse.report.spec import REPORT_NAME, ReportSpec
+from daypulse.store import tokens
+from daypulse.store.tokens import Principal
 
-router = APIRouter(responses=_problems(401, 403, 404, 409, 422, 503))
+router = APIRouter(responses=responses(401, 403, 404, 409, 422, 503))
 EARLIEST = date(1970, 1, 1)  # a report reads periods before its own: keep them within the calendar
 MAX_ID = 2**31 - 1
 ReportName = Annotated[str, Path(max_length=100, pattern=REPORT_NAME)]
@@ -106,7 +106,7 @@ def _scoped_filter(project, who: Principal, name: str, asked: dict[str, str]) ->
     """The report's filter: what was asked, within the token's scope. A scoped token asking for
     another value, or for a report reading a metric not broken down by its scope's dimension
     (whose values span every tenant), is refused."""
-    from daypulse.report.spec import load_report, metric_dimensions
+    from daypulse.report.spec import load_report
 
     for dim, value in who.scope.items():
         if dim in asked and asked[dim] != value:
@@ -115,7 +115,7 @@ def _scoped_filter(project, who: Principal, name: str, asked: dict[str, str]) ->
         spec = load_report(project, name)
         for metric in (m for m in spec.metrics if m in project.metrics):
             for dim, value in who.scope.items():
-                if dim not in metric_dimensions(project, metric):
+                if dim not in project.dimensions_of(metric):
                     raise HTTPException(403, f"report {name!r} reads metric {metric!r}, which is not broken down"
                                              f" by {dim}: its values span every {dim}, and this token sees"
                                              f" {dim} {value!r} only")
@@ -123,11 +123,10 @@ def _scoped_filter(project, who: Principal, name: str, asked: dict[str, str]) ->
 
 
 def _day(project, on: date | None) -> date | None:
-    from daypulse.calendar import Calendar
 
     if on is None:
         return None
-    today = Calendar(project.timezone, project.week_start).today(datetime.now(UTC))
+    today = project.calendar.today(datetime.now(UTC))
     if on > today:
         raise HTTPException(422, f"date: {on} is in the future (today is {today} in {project.timezone})")
     if on < EARLIEST:
@@ -185,7 +184,7 @@ def send(request: Request, who: Admin, project: Project, name: ReportName, body:
     store = request.app.state.store
     start = on_demand.report_period(project, name, _day(project, body.on))
     if who.scope and not any(body.subscription in (s["name"], str(s["id"]))
-                             for s in visible_subscriptions(request, who).values()):
+                             for s in visible(request, who).values()):
         # Another tenant's subscription is answered as if it did not exist.
         raise HTTPException(422, f"subscription: no subscription {body.subscription!r} (see /api/v1/subscriptions)")
     sub = on_demand.chosen(project, store, name, body.subscription, field="subscription")[0]
@@ -358,14 +357,14 @@ def add_subscription(request: Request, who: Admin, project: Project, body: Subsc
     store = request.app.state.store
     sub = subs.subscribe(project, store, spec, named=lambda field: field)
     tokens.audit(store, who.name, "subscription.add", sub.name, {"spec": subs.spec_data(spec)})
-    return visible_subscriptions(request, who)[sub.name]
+    return visible(request, who)[sub.name]
 
 
 def _own_subscription(request: Request, who: Principal, id: int) -> dict:
     """A subscription the token may change: visible to it (a scoped token's are of its scope),
     and added from the CLI or the API (daypulse.yml is the truth for its own). Its callers take
     the ``Project`` dependency so that a subscription of a template reads as valid here."""
-    found = next((s for s in visible_subscriptions(request, who).values() if s["id"] == id), None)
+    found = next((s for s in visible(request, who).values() if s["id"] == id), None)
     if found is None:
         raise HTTPException(404, f"no subscription {id} (see /api/v1/subscriptions)")
     if found["source"] == "yml":
@@ -383,7 +382,7 @@ def change_subscription(request: Request, who: Admin, project: Project, id: Subs
     store = request.app.state.store
     subs.set_active(store, id, body.active)
     tokens.audit(store, who.name, "subscription.resume" if body.active else "subscription.pause", sub["name"])
-    return visible_subscriptions(request, who)[sub["name"]]
+    return visible(request, who)[sub["name"]]
 
 
 @router.delete("/subscriptions/{id}", summary="Remove a subscription (admin; its delivery history stays)")

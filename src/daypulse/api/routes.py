@@ -3,43 +3,23 @@ deliveries and the audit log. Each reads through the caller's scope (:func:`scop
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
-from daypulse.api import tokens
-from daypulse.api.tokens import Principal
-from daypulse.engine.compute import dims_key
+from daypulse.api.problems import responses
+from daypulse.delivery.visible import visible_subscriptions
 from daypulse.errors import DaypulseError
-from daypulse.store.read import exported
-
-
-class Problem(BaseModel):
-    """RFC 9457 problem details: every error the API answers."""
-
-    type: str = "about:blank"
-    title: str
-    status: int
-    detail: str | None = None
-    errors: list[dict] | None = None  # 422: [{"field", "message"}]
-
-
-def _problems(*codes: int) -> dict:
-    words = {401: "no token, or an unknown or revoked one", 403: "the token's role or scope does not allow it",
-             404: "no such metric, delivery or value", 409: "the delivery is not in a state that allows it",
-             422: "a parameter is invalid (the field is named)", 503: "the store cannot be reached"}
-    return {c: {"model": Problem, "description": words[c], "content": {"application/problem+json": {}}}
-            for c in codes}
-
+from daypulse.store import tokens
+from daypulse.store.read import csv_text, exported
+from daypulse.store.tokens import Principal
+from daypulse.values import dims_key
 
 health = APIRouter()
-v1 = APIRouter(responses=_problems(401, 403, 404, 409, 422, 503))
+v1 = APIRouter(responses=responses(401, 403, 404, 409, 422, 503))
 Grain = Literal["day", "week", "month"]
 RESERVED = {"start", "end", "grain", "compare", "format", "metric", "date", "status", "limit"}
 MAX_DAYS = 3660
@@ -70,10 +50,9 @@ def scoped_dims(request: Request, who: Principal, metric: str, asked: dict[str, 
     """The dimension values a read covers: what was asked, within the token's scope. A scoped
     token asking for another tenant, or for a metric not broken down by its scope's dimension
     (whose totals span every tenant), is refused."""
-    from daypulse.report.spec import metric_dimensions
 
     project = request.app.state.project
-    have = metric_dimensions(project, metric)
+    have = project.dimensions_of(metric)
     for dim in asked:
         if dim not in have:
             raise HTTPException(422, f"metric {metric!r} has no dimension {dim!r}"
@@ -124,10 +103,9 @@ def readyz(request: Request):
 @v1.get("/metrics", summary="Every metric with its formula in words")
 def catalog(request: Request, who: Viewer) -> list[dict]:
     from daypulse.describe import metric_rows
-    from daypulse.report.spec import metric_dimensions
 
     project = request.app.state.project
-    return [{**row, "dimensions": sorted(metric_dimensions(project, row["metric"]))} for row in metric_rows(project)]
+    return [{**row, "dimensions": sorted(project.dimensions_of(row["metric"]))} for row in metric_rows(project)]
 
 
 @v1.get("/metrics/{name}", summary="One metric's definition")
@@ -141,8 +119,6 @@ def metric(request: Request, who: Viewer, name: Annotated[str, Path(max_length=1
 def series(request: Request, who: Viewer, name: Annotated[str, Path(max_length=100)],
            start: date, end: date, grain: Grain = "day",
            compare: Literal["none", "previous", "last_year"] = "none") -> dict:
-    from daypulse.calendar import Calendar
-    from daypulse.report.content import comparison_start
     from daypulse.store import read
 
     _metric(request, name)
@@ -152,10 +128,10 @@ def series(request: Request, who: Viewer, name: Annotated[str, Path(max_length=1
         raise HTTPException(422, f"end: at most {MAX_DAYS} days from start")
     dims = scoped_dims(request, who, name, _asked(request))
     project, store = request.app.state.project, request.app.state.store
-    cal = Calendar(project.timezone, project.week_start)
+    cal = project.calendar
     first, last = cal.period_start(grain, start), cal.period_start(grain, end)
     periods = cal.periods(grain, first, last)
-    base = {p: comparison_start(cal, compare, grain, p) for p in periods} if compare != "none" else {}
+    base = {p: cal.comparison_start(compare, grain, p) for p in periods} if compare != "none" else {}
     lo = min((b for b in base.values() if b), default=first)
     # One read for the range and its comparison (adjacent for "previous"): half the work of two.
     got = read.values(store, [name], grain, min(lo, first), last, dims_key(dims))
@@ -189,15 +165,13 @@ def latest(request: Request, who: Viewer, name: Annotated[str, Path(max_length=1
 @v1.get("/summary", summary="Tiles for a period: value, previous period, change")
 def summary(request: Request, who: Viewer, on: Annotated[date | None, Query(alias="date")] = None,
             grain: Grain = "day", metric: Annotated[list[str] | None, Query()] = None) -> dict:
-    from daypulse.calendar import Calendar
-    from daypulse.report.content import shift
     from daypulse.store import read
 
     project, store = request.app.state.project, request.app.state.store
-    cal = Calendar(project.timezone, project.week_start)
+    cal = project.calendar
     day = on or cal.today(datetime.now(UTC)) - timedelta(days=1)
     start = cal.period_start(grain, day)
-    prev = shift(cal, grain, start, 1)
+    prev = cal.shift(grain, start, 1)
     names = metric or list(project.metrics)
     tiles = []
     for name in names:
@@ -248,42 +222,16 @@ def export(request: Request, who: Viewer, format: Literal["csv", "json"] = "csv"
                     headers={"Content-Disposition": 'attachment; filename="daypulse-export.csv"'})
 
 
-def csv_text(rows: list[dict]) -> str:
-    """Rows of the export contract as CSV (the API's export and the dashboard's button)."""
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(["metric", "grain", "period", "dimensions", "value"])
-    for r in rows:
-        value = exported(r["value"])
-        w.writerow([r["metric"], r["grain"], r["period"],
-                    ";".join(f"{k}={v}" for k, v in sorted(r["dimensions"].items())),
-                    "" if value is None else value])
-    return buf.getvalue()
-
-
 # -- subscriptions and deliveries -------------------------------------------------------------------
 
-def visible_subscriptions(request: Request, who: Principal) -> dict[str, dict]:
-    """Subscriptions by name that ``who`` may see: all, or (scoped) those narrowed to its scope."""
-    from daypulse.delivery.runner import load_subscriptions
-
-    out = {}
-    for s in load_subscriptions(request.app.state.project, request.app.state.store):
-        flt = dict(s.spec.filter) if s.spec else {}
-        if who.scope and any(flt.get(k) != v for k, v in who.scope.items()):
-            continue
-        spec = s.spec
-        out[s.name] = {"id": s.id, "name": s.name, "source": s.source, "active": s.active,
-                       "report": spec.report if spec else None,
-                       "schedule": spec.schedule.describe() if spec else None,
-                       "timezone": spec.timezone if spec else None, "channel": spec.channel if spec else None,
-                       "filter": flt, "problem": s.problem or s.note}
-    return out
+def visible(request: Request, who: Principal) -> dict[str, dict]:
+    """The subscriptions ``who`` may see, by name."""
+    return visible_subscriptions(request.app.state.project, request.app.state.store, who.scope)
 
 
 @v1.get("/subscriptions", summary="Subscriptions (a scoped token sees those of its scope)")
 def subscriptions(request: Request, who: Viewer) -> list[dict]:
-    return list(visible_subscriptions(request, who).values())
+    return list(visible(request, who).values())
 
 
 @v1.get("/deliveries", summary="The delivery history, newest first")
@@ -292,9 +240,9 @@ def deliveries(request: Request, who: Viewer,
                limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict]:
     from daypulse.delivery import ledger
 
-    visible = visible_subscriptions(request, who)
+    shown = visible(request, who)
     rows = ledger.listing(request.app.state.store, status=status, limit=limit,
-                          among=list(visible) if who.scope else None)
+                          among=list(shown) if who.scope else None)
     return [_delivery(r) for r in rows]
 
 
@@ -311,7 +259,7 @@ def retry(request: Request, who: Admin, id: Annotated[int, Path(ge=1, le=2**31 -
 
     store = request.app.state.store
     row = ledger.get(store, id)
-    if row is None or row.subscription not in visible_subscriptions(request, who):
+    if row is None or row.subscription not in visible(request, who):
         raise HTTPException(404, f"no delivery {id}")
     if not ledger.retry(store, id, datetime.now(UTC)):
         raise HTTPException(409, f"delivery {id} is {row.status}: only failed or skipped deliveries are retried")

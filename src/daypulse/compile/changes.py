@@ -28,7 +28,7 @@ from daypulse.calendar import day_num
 from daypulse.compile import rows as R
 from daypulse.compile.kinds import INF_DAY, Ctx, _union, value_type
 from daypulse.compile.plan import bucket
-from daypulse.spec.model import LifecycleMetric, MovementMetric
+from daypulse.project.model import LifecycleMetric, MovementMetric
 
 # -- keys: members that can share one query ---------------------------------------------------
 

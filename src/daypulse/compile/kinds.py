@@ -25,7 +25,7 @@ from daypulse import warehouse
 from daypulse.calendar import Calendar, day_num
 from daypulse.compile import rows as R
 from daypulse.compile.plan import Plan, bucket, day_spine
-from daypulse.spec.model import CumulativeMetric, EventMetric, StateMetric, TableMetric
+from daypulse.project.model import CumulativeMetric, EventMetric, StateMetric, TableMetric
 
 INF_DAY = 10**7  # "never ends", beyond any day number daypulse computes
 

@@ -17,7 +17,7 @@ import ibis.expr.types as ir
 from daypulse import warehouse
 from daypulse.calendar import SECONDS_PER_DAY, Calendar, day_num
 from daypulse.errors import ConfigError, Issue
-from daypulse.spec.model import TableMetric
+from daypulse.project.model import TableMetric
 
 NULL_DIMENSION = "(null)"  # how a NULL dimension value is stored (values are strings)
 

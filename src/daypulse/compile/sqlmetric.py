@@ -12,7 +12,7 @@ import re
 from datetime import UTC, date, datetime
 
 from daypulse.errors import ConfigError, Issue, SourceError
-from daypulse.spec.model import SqlMetric
+from daypulse.project.model import SqlMetric
 
 _PARAM = re.compile(r"(?<![:\w]):(start|end|tz)\b")
 

@@ -32,8 +32,8 @@ from daypulse.errors import ConfigError, Issue
 
 if TYPE_CHECKING:
     from daypulse.delivery.channels.base import Channel
-    from daypulse.spec.loader import Located
-    from daypulse.spec.model import Project
+    from daypulse.project.loader import Located
+    from daypulse.project.model import Project
 
 # What a bare kind means when daypulse.yml does not configure it. Email has no sensible
 # default host, so its settings come from SMTP_* variables (see :func:`channel_settings`).

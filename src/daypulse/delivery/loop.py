@@ -17,9 +17,9 @@ def run_forever(project, store, config, every: timedelta, info: Callable[[str], 
     file that no longer parses keeps the previous version), with the store's report templates
     (written over the API meanwhile). A pass stopped by the store or a name clash is reported
     and the loop goes on at the next tick."""
+    from daypulse.project import load_project
+    from daypulse.project.loader import config_path
     from daypulse.report.stored import with_templates
-    from daypulse.spec import load_project
-    from daypulse.spec.loader import config_path
 
     base = config_path(config).resolve().parent
     step = every.total_seconds()

@@ -27,11 +27,10 @@ class DryRun:
 
 def report_period(project, report: str, on: date | None, now: datetime | None = None) -> date:
     """The start of the report's period containing ``on`` (default: the last complete one)."""
-    from daypulse.calendar import Calendar
     from daypulse.report.content import resolve_period
     from daypulse.report.spec import load_report
 
-    cal = Calendar(project.timezone, project.week_start)
+    cal = project.calendar
     grain = load_report(project, report).period
     return resolve_period(cal, grain, cal.today(now or datetime.now(UTC)), on).start
 

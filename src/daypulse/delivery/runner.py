@@ -32,7 +32,6 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from daypulse.calendar import Calendar
 from daypulse.delivery import ledger
 from daypulse.delivery import subscription_store as subs
 from daypulse.delivery.channels.base import Channel, Outgoing, SendResult
@@ -244,7 +243,7 @@ def due_now(project, sub: subs.Subscription, now: datetime, tick, grains: dict |
     if spec.report not in grains:
         grains[spec.report] = load_report(project, spec.report).period
     grain = grains[spec.report]
-    cal = Calendar(project.timezone, project.week_start)
+    cal = project.calendar
     return due_periods(spec.schedule, spec.timezone, grain, cal, sub.checked_until, now, spec.catch_up,
                        spec.grace, tick)
 
@@ -357,7 +356,7 @@ def send_now(project, store, sub: subs.Subscription, period_start: date, now: da
     from daypulse.report.spec import load_report
 
     now = now or datetime.now(UTC)
-    cal = Calendar(project.timezone, project.week_start)
+    cal = project.calendar
     grain = load_report(project, sub.spec.report).period
     start = cal.period_start(grain, period_start)
     from daypulse.delivery.schedule import period_ready_at

@@ -48,7 +48,7 @@ from daypulse.delivery.schedule import (
 from daypulse.errors import ConfigError, Issue, UsageError
 
 if TYPE_CHECKING:
-    from daypulse.spec.loader import Located
+    from daypulse.project.loader import Located
 
 CHANNEL_KINDS = ("slack-webhook", "slack-bot", "email", "webhook", "file")
 NAME = r"^[a-z][a-z0-9_-]*$"

@@ -12,9 +12,8 @@ from daypulse.demo import DATABASE_FILE, PROJECT_FILE, generate, project_yaml
 def run_demo(directory: Path, *, days: int, info, console, progress) -> None:
     from rich.table import Table
 
-    from daypulse.engine.compute import with_parts
     from daypulse.engine.run import run_compute
-    from daypulse.spec import load_project
+    from daypulse.project import load_project
     from daypulse.store.db import open_store
 
     t0 = time.perf_counter()
@@ -33,7 +32,7 @@ def run_demo(directory: Path, *, days: int, info, console, progress) -> None:
     _type_in_finance(store, first, last)
     names = list(project.metrics)
     t1 = time.perf_counter()
-    with progress(len(with_parts(project, names)), "metrics") as step:
+    with progress(len(project.with_parts(names)), "metrics") as step:
         outcome = run_compute(project, store, first, last,
                               on_metric=lambda t: step(f"{t.metric} ({t.seconds:.2f}s)"),
                               params={"why": "demo"})
@@ -53,11 +52,10 @@ def run_demo(directory: Path, *, days: int, info, console, progress) -> None:
 def _write_reports(project, store, folder: Path, last: date) -> list[Path]:
     """The daily report for the last day and the weekly one for the last complete week, as
     HTML (charts as PNG files beside it) and Markdown."""
-    from daypulse.calendar import Calendar
     from daypulse.report.content import build_report
     from daypulse.report.output import write
 
-    cal = Calendar(project.timezone, project.week_start)
+    cal = project.calendar
     written = []
     week = last if cal.period_end("week", last) == last else cal.period_start("week", last) - timedelta(days=1)
     for name, on in (("daily", last), ("weekly", week)):
@@ -112,7 +110,7 @@ def _type_in_finance(store, first: date, last: date) -> None:
 
 def _print_summary(project, values, end, console, Table) -> None:
     """One table per pack: the last day, the day before, a week before, and the month so far."""
-    from daypulse.spec.packs import load_pack
+    from daypulse.project.packs import load_pack
 
     day = {(v.metric, v.period_start): v.value for v in values
            if v.grain == "day" and not v.dims}

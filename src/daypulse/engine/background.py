@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from daypulse.errors import DaypulseError
-from daypulse.spec.model import Project
+from daypulse.project.model import Project
 from daypulse.store import runs
 from daypulse.store import values as sv
 from daypulse.store.db import Store

@@ -12,17 +12,15 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
-from typing import NamedTuple
 
-from daypulse.calendar import SECONDS_PER_DAY, Calendar, day_num, zone
+from daypulse.calendar import SECONDS_PER_DAY, day_num, zone
 from daypulse.compile import changes, kinds
 from daypulse.compile import rows as R
 from daypulse.compile.plan import Plan
 from daypulse.compile.sqlmetric import run_sql_metric
 from daypulse.errors import UsageError
-from daypulse.spec import expr as arithmetic
-from daypulse.spec.model import (
+from daypulse.project import expr as arithmetic
+from daypulse.project.model import (
     CumulativeMetric,
     DerivedMetric,
     EventMetric,
@@ -35,82 +33,17 @@ from daypulse.spec.model import (
     StateMetric,
     depends_on,
 )
+from daypulse.values import MetricValue
 
 # Kinds computed in Python from other values (their parts' or the store's), not in the source.
 _FROM_VALUES = (RatioMetric, DerivedMetric, ManualMetric)
 ManualSeries = dict[str, list[tuple[date, object]]]
-
-Dims = tuple[tuple[str, str], ...]
-
-
-class MetricValue(NamedTuple):
-    """One stored number. A tuple: millions are made per run, so construction must be cheap."""
-
-    metric: str
-    grain: str
-    period_start: date
-    dims: Dims  # sorted (name, value) pairs; () is the total
-    value: int | float | Decimal | None
-
-    @property
-    def dims_key(self) -> str:
-        """``name=value;...`` sorted by name ('' for the total); backslashes, ``;`` and ``=`` in
-        values are escaped with a backslash so two different dimension sets never share a key."""
-        return ";".join(f"{k}={_escape(v)}" for k, v in self.dims)
-
-
-def dims_key(dims: dict[str, str]) -> str:
-    """The stored key of a set of dimension values ({} is the total), as ``MetricValue.dims_key``."""
-    return MetricValue("", "", date.min, tuple(sorted(dims.items())), None).dims_key
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace(";", "\\;").replace("=", "\\=")
-
 
 @dataclass
 class MetricTiming:
     metric: str
     seconds: float
     rows: int
-
-
-def metric_grains(project: Project, name: str, grains: Iterable[str]) -> tuple[str, ...]:
-    m = project.metrics[name]
-    allowed = m.grains
-    if isinstance(m, SqlMetric) and m.rollup == "none":
-        allowed = ["day"]
-    return tuple(g for g in grains if allowed is None or g in allowed)
-
-
-def with_parts(project: Project, names: Iterable[str]) -> list[str]:
-    """The metrics and everything they are computed from, parts first."""
-    out: list[str] = []
-
-    def add(n: str) -> None:
-        if n in out:
-            return
-        for part in depends_on(project.metrics[n]):
-            add(part)
-        out.append(n)
-
-    for n in names:
-        add(n)
-    return out
-
-
-def resolve_metrics(project: Project, names: Iterable[str] | None) -> list[str]:
-    if not names:
-        return list(project.metrics)
-    unknown = [n for n in names if n not in project.metrics]
-    if unknown:
-        import difflib
-
-        hints = [difflib.get_close_matches(n, list(project.metrics), n=1) for n in unknown]
-        hint = "; ".join(f"did you mean {h[0]!r}?" for h in hints if h)
-        raise UsageError(f"--metric: unknown metric {', '.join(map(repr, unknown))}"
-                         + (f" ({hint})" if hint else ""))
-    return list(dict.fromkeys(names))
 
 
 def compute_values(project: Project, start: date, end: date, metrics: Iterable[str] | None = None,
@@ -128,15 +61,15 @@ def compute_values(project: Project, start: date, end: date, metrics: Iterable[s
     # "Now" is a whole second: rows are compared on whole epoch seconds, so a sub-second
     # as_of would put a row starting within that second on either side.
     as_of = (as_of or datetime.now(UTC)).replace(microsecond=0)
-    cal = Calendar(project.timezone, project.week_start)
+    cal = project.calendar
     today = cal.today(as_of)
     if start > today:
         raise UsageError(f"{start} is in the future (today is {today} in {project.timezone})")
     grains = tuple(grains or project.compute.grains)
-    wanted = resolve_metrics(project, metrics)
+    wanted = project.resolve(metrics)
     src = source or R.Source.open(project.source)
-    order = with_parts(project, wanted)
-    grains_of = {n: metric_grains(project, n, grains) for n in order}
+    order = project.with_parts(wanted)
+    grains_of = {n: project.grains_of(n, grains) for n in order}
     results: dict[str, dict[str, dict]] = {n: {} for n in order}
     seen: dict[str, dict[str, set]] = {n: {} for n in order}
     reported: set[str] = set()
@@ -293,7 +226,7 @@ def compiled_sql(project: Project, name: str, start: date, end: date,
     """The SQL daypulse sends for a metric (shown next to the number, and in `check`)."""
     import ibis
 
-    cal = Calendar(project.timezone, project.week_start)
+    cal = project.calendar
     m = project.metrics[name]
     if isinstance(m, SqlMetric):
         return m.sql

@@ -6,12 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from daypulse.calendar import Calendar
-from daypulse.engine.compute import MetricTiming, MetricValue, compute_values, resolve_metrics
+from daypulse.engine.compute import MetricTiming, compute_values
 from daypulse.errors import UserError
-from daypulse.spec.model import Project
+from daypulse.project.model import Project
 from daypulse.store import values as sv
 from daypulse.store.db import Store
+from daypulse.values import MetricValue
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ def incremental_range(project: Project, store: Store, as_of: datetime | None = N
 
     The last complete local day is yesterday; a first run computes ``initial_days``.
     """
-    cal = Calendar(project.timezone, project.week_start)
+    cal = project.calendar
     yesterday = cal.today(as_of) - timedelta(days=1)
     last = sv.last_complete_day(store, lambda t: cal.today(t))
     settings = project.compute
@@ -93,7 +93,7 @@ def run_compute(project: Project, store: Store, start: date, end: date,
     compute starts). Bad input then fails that run instead of erasing it: someone holds its id.
     """
     told = run_id is not None
-    names = resolve_metrics(project, metrics)
+    names = project.resolve(metrics)
     hashes = {n: project.definition_hash(n) for n in project.metrics}
     stale = sv.stale_counts(store, hashes)
     if not dry_run and run_id is None:
@@ -132,7 +132,7 @@ def run_compute(project: Project, store: Store, start: date, end: date,
 
 
 def _manual_series(project: Project, store: Store) -> dict:
-    from daypulse.spec.model import ManualMetric
+    from daypulse.project.model import ManualMetric
     from daypulse.store.manual import series
 
     names = [n for n, m in project.metrics.items() if isinstance(m, ManualMetric)]

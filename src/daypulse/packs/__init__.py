@@ -1,1 +1,1 @@
-"""Built-in metric packs (YAML); see daypulse.spec.packs and docs/packs.md."""
+"""Built-in metric packs (YAML); see daypulse.project.packs and docs/packs.md."""

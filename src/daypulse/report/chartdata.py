@@ -34,10 +34,10 @@ def build_charts(project, store, cal, spec, period, key: str) -> list[ChartImage
 
 def _line(project, store, cal, spec, period, c, label, key):
     from daypulse.report.charts import LineData
-    from daypulse.report.content import _num, shift
+    from daypulse.report.content import _num
 
     m = project.metrics[c.metric]
-    starts = [shift(cal, spec.period, period.start, n) for n in range(2 * c.periods - 1, -1, -1)]
+    starts = [cal.shift(spec.period, period.start, n) for n in range(2 * c.periods - 1, -1, -1)]
     vals = read.values(store, [c.metric], spec.period, starts[0], period.start, key)
     series = [_num(vals.get((c.metric, s)), m.format) for s in starts]
     unit = {"day": "days", "week": "weeks", "month": "months"}[spec.period]
@@ -49,10 +49,10 @@ def _line(project, store, cal, spec, period, c, label, key):
 
 def _bar(project, store, cal, spec, period, c, label):
     from daypulse.report.charts import BarData
-    from daypulse.report.content import _num, shift
+    from daypulse.report.content import _num
 
     m = project.metrics[c.metric]
-    prev = shift(cal, spec.period, period.start, 1)
+    prev = cal.shift(spec.period, period.start, 1)
     rows = read.by_dimension(store, [c.metric], spec.period, prev, period.start, c.by, spec.filter)
     now = {v: _num(x, m.format) for (_, p, v), x in rows.items() if p == period.start}
     if not now:

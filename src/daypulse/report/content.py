@@ -11,12 +11,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
 from daypulse.calendar import Calendar
-from daypulse.engine.compute import dims_key, metric_grains
 from daypulse.errors import UsageError
 from daypulse.report import whatchanged
 from daypulse.report.model import Breakdown, BreakdownRow, Delta, Line, Report, Section
 from daypulse.report.spec import ReportSpec, load_report
 from daypulse.store import read
+from daypulse.values import dims_key
 
 COMPARISON_LABELS = {
     ("previous", "day"): "vs day before", ("previous", "week"): "vs week before",
@@ -47,27 +47,6 @@ def resolve_period(cal: Calendar, grain: str, today: date, on: date | None) -> P
     return Period(grain, start, end, end < today)
 
 
-def shift(cal: Calendar, grain: str, start: date, n: int) -> date:
-    """The start of the period ``n`` periods before the one starting at ``start``."""
-    d = start
-    for _ in range(n):
-        d = cal.period_start(grain, d - timedelta(days=1))
-    return d
-
-
-def comparison_start(cal: Calendar, key: str, grain: str, start: date) -> date | None:
-    if key == "previous":
-        return shift(cal, grain, start, 1)
-    if key == "same_weekday":
-        return start - timedelta(days=7) if grain == "day" else None
-    if key == "last_year":
-        try:
-            return cal.period_start(grain, start.replace(year=start.year - 1))
-        except ValueError:  # 29 February
-            return cal.period_start(grain, start.replace(year=start.year - 1, day=28))
-    return None
-
-
 def build_report(project, store, name: str, *, on: date | None = None,
                  as_of: datetime | None = None, with_charts: bool = True,
                  compute: bool = True, info=None, filter: dict[str, str] | None = None) -> Report:
@@ -75,7 +54,7 @@ def build_report(project, store, name: str, *, on: date | None = None,
     the report's own ``filter``."""
     spec = load_report(project, name, filter)
     as_of = as_of or datetime.now(UTC)
-    cal = Calendar(project.timezone, project.week_start)
+    cal = project.calendar
     today = cal.today(as_of)
     period = resolve_period(cal, spec.period, today, on)
     notes = []
@@ -83,7 +62,7 @@ def build_report(project, store, name: str, *, on: date | None = None,
     left_out = [m for m in spec.metrics if m not in project.metrics]
     if left_out:
         notes.append("Not in this project, left out: " + ", ".join(left_out) + ".")
-    unavailable = [m for m in metrics if spec.period not in metric_grains(project, m, [spec.period])]
+    unavailable = [m for m in metrics if spec.period not in project.grains_of(m, [spec.period])]
     if unavailable:
         notes.append(f"Not computed by {spec.period}, left out: " + ", ".join(unavailable) + ".")
         metrics = [m for m in metrics if m not in unavailable]
@@ -128,9 +107,9 @@ def _first_needed(cal: Calendar, spec: ReportSpec, period: Period) -> date:
     """The earliest period start (in the report's grain) anything in the report reads."""
     back = max([spec.spark, spec.changes.history * (7 if spec.period == "day" else 1) + 1]
                + [c.periods * 2 for c in spec.charts if c.kind == "line"] + [2])
-    first = shift(cal, spec.period, period.start, back)
+    first = cal.shift(spec.period, period.start, back)
     if "last_year" in spec.compare:
-        first = min(first, comparison_start(cal, "last_year", spec.period, period.start))
+        first = min(first, cal.comparison_start("last_year", spec.period, period.start))
     return first
 
 
@@ -144,13 +123,13 @@ def _ensure_fresh(project, store, spec, metrics, period, first, day_from, today,
     """Compute what the report reads when it is missing or stale (a definition changed)."""
     from daypulse.engine.run import run_compute
 
-    cal = Calendar(project.timezone, project.week_start)
+    cal = project.calendar
     last = min(period.end, today)
     plans = [(spec.period, first, last)]
     if day_from is not None:
         plans.append(("day", day_from, last))
     for grain, lo, hi in plans:
-        hashes = {m: project.definition_hash(m) for m in metrics if grain in metric_grains(project, m, [grain])}
+        hashes = {m: project.definition_hash(m) for m in metrics if grain in project.grains_of(m, [grain])}
         periods = cal.periods(grain, lo, hi)
         # A period not over at as_of is never fresh: it is recomputed "so far".
         over_at = {p: datetime.fromtimestamp(cal.day_start(cal.period_end(grain, p) + timedelta(days=1)), UTC)
@@ -191,7 +170,7 @@ def _section(project, store, cal, spec, period, s, vals, key) -> Section:
         value = _num(vals.get((metric, period.start)), m.format)
         deltas = []
         for cmp in spec.compare:
-            at = comparison_start(cal, cmp, spec.period, period.start)
+            at = cal.comparison_start(cmp, spec.period, period.start)
             if at is None:
                 continue
             base = _num(vals.get((metric, at)), m.format)
@@ -199,7 +178,7 @@ def _section(project, store, cal, spec, period, s, vals, key) -> Section:
             pct = None if change is None or not base else change / abs(base)
             deltas.append(Delta(cmp, COMPARISON_LABELS.get((cmp, spec.period), f"vs {cmp}"), base,
                                 change, pct, verdict(change, m.good)))
-        spark = [_num(vals.get((metric, shift(cal, spec.period, period.start, n))), m.format)
+        spark = [_num(vals.get((metric, cal.shift(spec.period, period.start, n))), m.format)
                  for n in range(spec.spark - 1, -1, -1)] if spec.spark else []
         lines.append(Line(metric, m.label or metric, (m.description or "").strip(),
                           describe(project, metric), m.format, m.good, value, deltas, spark))
@@ -215,7 +194,7 @@ def _breakdown(project, store, cal, spec, period, b, key) -> Breakdown | None:
     names = [n for n in [b.metric, *b.also] if n in project.metrics]
     if b.metric not in project.metrics:
         return None
-    prev = shift(cal, spec.period, period.start, 1)
+    prev = cal.shift(spec.period, period.start, 1)
     rows = read.by_dimension(store, names, spec.period, prev, period.start, b.by, spec.filter)
     if not rows:
         return None

@@ -155,30 +155,14 @@ def check_report(project, name: str, spec: ReportSpec, origin: str) -> list[Issu
         elif c.by:
             issues += _dimension_issue(project, name, c.metric, c.by, origin)
     for dim in spec.filter:
-        if not any(dim in metric_dimensions(project, m) for m in spec.metrics if m in project.metrics):
+        if not any(dim in project.dimensions_of(m) for m in spec.metrics if m in project.metrics):
             issues.append(Issue(f"reports.{name}: filter: no metric of the report has a dimension"
                                 f" {dim!r}", file=origin))
     return issues
 
 
 def _dimension_issue(project, name, metric, dim, origin) -> list[Issue]:
-    if metric not in project.metrics or dim in metric_dimensions(project, metric):
+    if metric not in project.metrics or dim in project.dimensions_of(metric):
         return []
     return [Issue(f"reports.{name}: metric {metric!r} has no dimension {dim!r}", file=origin,
-                  hint="its dimensions: " + (", ".join(metric_dimensions(project, metric)) or "none"))]
-
-
-def metric_dimensions(project, metric: str) -> set[str]:
-    """The dimensions a metric is stored by (a ratio or derived metric: its parts')."""
-    from daypulse.spec.model import depends_on
-
-    m = project.metrics[metric]
-    dims = set(getattr(m, "dimensions", None) or {})
-    if isinstance(getattr(m, "dimensions", None), list):  # kind: sql
-        dims = set(m.dimensions)
-    for part in depends_on(m):
-        if part in project.metrics:
-            dims |= metric_dimensions(project, part)
-    if getattr(m, "of", None) in project.metrics:
-        dims |= metric_dimensions(project, m.of)
-    return dims
+                  hint="its dimensions: " + (", ".join(project.dimensions_of(metric)) or "none"))]

@@ -27,11 +27,10 @@ NOISE = 10  # counts below this on both sides are not a move
 
 
 def find(project, store, cal, spec, period, lines, vals, key) -> tuple[list[Change], dict[str, str]]:
-    from daypulse.report.content import comparison_start, shift
 
     rules = spec.changes
     moves, anomalies, texts = [], [], {}
-    prev_start = comparison_start(cal, "previous", spec.period, period.start)
+    prev_start = cal.comparison_start("previous", spec.period, period.start)
     for ln in lines:
         prev = next((d for d in ln.deltas if d.key == "previous"), None)
         if prev and _is_move(ln, prev, rules.min_change):
@@ -40,7 +39,7 @@ def find(project, store, cal, spec, period, lines, vals, key) -> tuple[list[Chan
         if rules.anomalies and ln.value is not None:
             # Daily: the same weekday in earlier weeks; else the previous periods.
             starts = [period.start - timedelta(days=7 * k) if spec.period == "day"
-                      else shift(cal, spec.period, period.start, k) for k in range(1, rules.history + 1)]
+                      else cal.shift(spec.period, period.start, k) for k in range(1, rules.history + 1)]
             history = [vals.get((ln.metric, s)) for s in starts]
             found = _anomaly(ln, [h for h in history if h is not None], rules, spec.period, period.start)
             if found:
@@ -92,12 +91,11 @@ def _anomaly(ln, history: list, rules, grain: str, day) -> tuple[float, str] | N
 
 
 def _with_drivers(project, store, spec, start, prev_start, c: Change, n: int) -> Change:
-    from daypulse.report.spec import metric_dimensions
 
     m = project.metrics[c.metric]
     if m.format == "percent" or m.kind == "ratio" or (m.kind == "derived" and "/" in m.expr):
         return c  # a rate's (or any quotient's) per-value changes do not add up to its change
-    dims = sorted(metric_dimensions(project, c.metric) - set(spec.filter))
+    dims = sorted(project.dimensions_of(c.metric) - set(spec.filter))
     best = None
     for dim in dims:
         rows = read.by_dimension(store, [c.metric], spec.period, prev_start, start, dim, spec.filter)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -82,3 +84,16 @@ def fresh_counts(store: Store, hashes: dict[str, str], grain: str, first: date, 
             if h == hashes[m] and over is not None and at is not None and at >= over:
                 out[m] = out.get(m, 0) + 1
     return out
+
+
+def csv_text(rows: list[dict]) -> str:
+    """Rows of the export contract as CSV (the API's export and the dashboard's button)."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["metric", "grain", "period", "dimensions", "value"])
+    for r in rows:
+        value = exported(r["value"])
+        w.writerow([r["metric"], r["grain"], r["period"],
+                    ";".join(f"{k}={v}" for k, v in sorted(r["dimensions"].items())),
+                    "" if value is None else value])
+    return buf.getvalue()

@@ -18,12 +18,12 @@ from sqlalchemy import and_, case, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from daypulse.engine.compute import dims_key
 from daypulse.errors import UsageError
 from daypulse.store.db import Store
 from daypulse.store.models import MetricValueRow as V
 from daypulse.store.models import Threshold as T
 from daypulse.store.read import plain
+from daypulse.values import dims_key
 
 OPS = ("above", "below")
 SEVERITIES = ("warning", "critical")
@@ -85,21 +85,19 @@ def check_rule(project, metric: str, grain: str, op: str, value, dims: dict[str,
                severity: str) -> tuple[Decimal, dict[str, str]]:
     """The limit as an exact decimal and the dimension values, or RuleError naming the field."""
     from daypulse.calendar import GRAINS
-    from daypulse.engine.compute import metric_grains
-    from daypulse.report.spec import metric_dimensions
 
     if metric not in project.metrics:
         match = difflib.get_close_matches(metric, list(project.metrics), n=1)
         raise RuleError("metric", f"unknown metric {metric!r}" + (f" (did you mean {match[0]!r}?)" if match else ""))
     if grain not in GRAINS:
         raise RuleError("grain", f"unknown grain {grain!r} (one of {', '.join(GRAINS)})")
-    if not metric_grains(project, metric, [grain]):
+    if not project.grains_of(metric, [grain]):
         raise RuleError("grain", f"{metric} is not computed at {grain} grain")
     if op not in OPS:
         raise RuleError("op", f"{op!r} is not one of {', '.join(OPS)}")
     if severity not in SEVERITIES:
         raise RuleError("severity", f"{severity!r} is not one of {', '.join(SEVERITIES)}")
-    have = metric_dimensions(project, metric)
+    have = project.dimensions_of(metric)
     dims = dict(dims or {})
     for k, v in dims.items():
         if k not in have:
@@ -184,16 +182,15 @@ def breaches(project, store: Store, scope: dict[str, str] | None = None,
     """The rules the latest stored value of a period that is over (at the rule's grain, for its
     dimension values) crosses: critical first, then by metric. Rules of metrics no longer in
     the project, and values not stored (or NULL), raise nothing. One query for every rule."""
-    from daypulse.calendar import GRAINS, Calendar
-    from daypulse.report.content import shift
+    from daypulse.calendar import GRAINS
 
     # The newest period per rule as a correlated subquery: the store's unique index answers it
     # per rule, where a GROUP BY over metric_values would read every stored value (0.1 s on the
     # demo store, on every dashboard page).
     # Only periods that are over: a month so far is not "below" a monthly line on its 3rd day.
-    cal = Calendar(project.timezone, project.week_start)
+    cal = project.calendar
     today = cal.today(now)
-    complete = case(*[(T.grain == g, shift(cal, g, cal.period_start(g, today), 1)) for g in GRAINS],
+    complete = case(*[(T.grain == g, cal.shift(g, cal.period_start(g, today), 1)) for g in GRAINS],
                     else_=today - timedelta(days=1))
     newer = aliased(V)
     newest = (select(func.max(newer.period_start))

@@ -13,9 +13,9 @@ from itertools import islice
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 
-from daypulse.engine.compute import MetricValue
 from daypulse.store.db import Store
 from daypulse.store.models import MetricValueRow, Run
+from daypulse.values import MetricValue
 
 WRITE_BATCH = int(os.environ.get("DAYPULSE_WRITE_BATCH", "5000"))
 

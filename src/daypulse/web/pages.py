@@ -19,8 +19,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from daypulse.api import tokens
 from daypulse.errors import UserError
+from daypulse.store import tokens
 from daypulse.web import sessions, views
 from daypulse.web.sessions import Session
 
@@ -250,16 +250,15 @@ def _presets(project, f: views.Filters) -> list[tuple[str, str]]:
     """Ranges of whole periods ending with the range's end (its last complete week or month)."""
     from datetime import timedelta
 
-    from daypulse.report.content import shift
 
-    cal = views.calendar(project)
+    cal = project.calendar
     out = []
     for label, n, grain in (("7 days", 7, "day"), ("30 days", 30, "day"), ("90 days", 90, "day"),
                             ("12 weeks", 12, "week"), ("12 months", 12, "month")):
         end = f.end if cal.period_end(grain, f.end) == f.end else cal.period_start(grain, f.end) - timedelta(days=1)
         if end < views.EARLIEST:
             continue
-        start = max(shift(cal, grain, cal.period_start(grain, end), n - 1), views.EARLIEST)
+        start = max(cal.shift(grain, cal.period_start(grain, end), n - 1), views.EARLIEST)
         out.append((label, f.query(start=start, end=end, grain=grain)))
     return out
 
@@ -273,7 +272,7 @@ def metric_page(request: Request, s: Signed, name: Annotated[str, Path(max_lengt
         return problem_page(request, 404, "Not found", f"There is no metric {name!r}.", glossary=True)
     f = views.parse_filters(project, store, request.query_params, s.who.scope, board_required=False)
     info = next(r for r in metric_rows(project) if r["metric"] == name)
-    dims = sorted(views.dimensions_of(project, name))
+    dims = sorted(project.dimensions_of(name))
     if not views.shows(project, name, f.dims):
         return page(request, "metric.html", s, f=f, m=info, dims=dims, trend=None, rows=[], breakdowns=[],
                     note=f"{info['label']} is not broken down by {', '.join(sorted(set(f.dims) - set(dims)))}:"
@@ -312,16 +311,16 @@ def glossary(request: Request, s: Signed):
     from daypulse.describe import metric_rows
 
     project = request.app.state.project
-    rows = [{**r, "dimensions": sorted(views.dimensions_of(project, r["metric"]))} for r in metric_rows(project)]
+    rows = [{**r, "dimensions": sorted(project.dimensions_of(r["metric"]))} for r in metric_rows(project)]
     return page(request, "glossary.html", s, rows=rows)
 
 
 @router.get("/export.csv")
 def export_csv(request: Request, s: Signed, metric: str | None = None):
     """What the page shows, as CSV in the export contract's columns (audit-logged)."""
-    from daypulse.api.routes import csv_text
     from daypulse.report.spec import load_report
     from daypulse.store import read
+    from daypulse.store.read import csv_text
 
     project, store = request.app.state.project, request.app.state.store
     if metric is not None and metric not in project.metrics:
@@ -329,7 +328,7 @@ def export_csv(request: Request, s: Signed, metric: str | None = None):
     f = views.parse_filters(project, store, request.query_params, s.who.scope, board_required=metric is None)
     board = load_report(project, f.board).metrics if metric is None and f.board else []
     names = [m for m in ([metric] if metric is not None else board) if views.shows(project, m, f.dims)]
-    periods = views.calendar(project).periods(f.grain, f.start, f.end)
+    periods = project.calendar.periods(f.grain, f.start, f.end)
     got = read.values(store, names, f.grain, periods[0], periods[-1], views.dims_key(f.dims))
     rows = [{"metric": m, "grain": f.grain, "period": p.isoformat(), "dimensions": f.dims, "value": got.get((m, p))}
             for m in names for p in periods]
@@ -343,14 +342,19 @@ def export_csv(request: Request, s: Signed, metric: str | None = None):
 
 # -- deliveries and runs ---------------------------------------------------------------------------
 
+def _visible(request: Request, who) -> dict[str, dict]:
+    from daypulse.delivery.visible import visible_subscriptions
+
+    return visible_subscriptions(request.app.state.project, request.app.state.store, who.scope)
+
+
 @router.get("/deliveries", response_class=HTMLResponse)
 def deliveries(request: Request, s: Signed, status: str | None = None, done: int | None = None,
                again: bool = False):
-    from daypulse.api.routes import visible_subscriptions
     from daypulse.delivery import ledger
 
     store = request.app.state.store
-    visible = visible_subscriptions(request, s.who)
+    visible = _visible(request, s.who)
     status = status if status in ("pending", "sending", "sent", "failed", "skipped") else None
     rows = ledger.listing(store, status=status, limit=200, among=list(visible) if s.who.scope else None)
     last = ledger.get(store, done) if done and 0 < done < 2**31 else None
@@ -363,11 +367,10 @@ def deliveries(request: Request, s: Signed, status: str | None = None, done: int
 @router.post("/subscriptions/{id}/send")
 def send_now(request: Request, s: Changing, id: Annotated[int, Path(ge=1, le=2**31 - 1)]):
     """Deliver the subscription's last complete period now, through the ledger (never twice)."""
-    from daypulse.api.routes import visible_subscriptions
     from daypulse.delivery import on_demand, runner
 
     project, store = request.app.state.project, request.app.state.store
-    visible = {v["id"]: v for v in visible_subscriptions(request, s.who).values()}
+    visible = {v["id"]: v for v in _visible(request, s.who).values()}
     sub = next((x for x in runner.load_subscriptions(project, store) if x.id == id and x.id in visible), None)
     if sub is None or sub.spec is None:
         raise Forbidden(f"no subscription {id} that you can send")
@@ -384,12 +387,11 @@ def send_now(request: Request, s: Changing, id: Annotated[int, Path(ge=1, le=2**
 
 @router.post("/deliveries/{id}/retry")
 def retry(request: Request, s: Changing, id: Annotated[int, Path(ge=1, le=2**31 - 1)]):
-    from daypulse.api.routes import visible_subscriptions
     from daypulse.delivery import ledger
 
     store = request.app.state.store
     row = ledger.get(store, id)
-    if row is None or row.subscription not in visible_subscriptions(request, s.who):
+    if row is None or row.subscription not in _visible(request, s.who):
         raise Forbidden(f"no delivery {id} that you can retry")
     if ledger.retry(store, id, datetime.now(UTC)):
         tokens.audit(store, s.who.name, "delivery.retry", str(id), {"subscription": row.subscription,

@@ -17,13 +17,13 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, insert, select
 
-from daypulse.api import tokens
-from daypulse.api.tokens import Principal
+from daypulse.store import tokens
 from daypulse.store.db import Store
 from daypulse.store.db import aware as _aware
 from daypulse.store.db import write_transaction as _write
 from daypulse.store.models import ApiToken as T
 from daypulse.store.models import WebSession as S
+from daypulse.store.tokens import Principal
 
 COOKIE = "__Host-daypulse_session"  # __Host-: Secure, this host only, path /
 LIFETIME = timedelta(days=7)

@@ -15,11 +15,11 @@ from urllib.parse import urlencode
 from sqlalchemy import func, select
 
 from daypulse.calendar import Calendar
-from daypulse.engine.compute import dims_key
 from daypulse.report import format as fmt
-from daypulse.report.content import shift, verdict
+from daypulse.report.content import verdict
 from daypulse.store import read
 from daypulse.store.models import MetricValueRow as V
+from daypulse.values import dims_key
 
 GRAINS = ("day", "week", "month")
 MAX_PERIODS = 400  # a range longer than this at its grain is cut (the chart stays readable)
@@ -69,10 +69,6 @@ class Filters:
         return self.complete_through is None or cal.period_end(self.grain, period_start) <= self.complete_through
 
 
-def calendar(project) -> Calendar:
-    return Calendar(project.timezone, project.week_start)
-
-
 def latest_day(store) -> date | None:
     """The newest stored day (the default end of the range: the demo's data may end in the past)."""
     with store.engine.connect() as conn:
@@ -108,7 +104,7 @@ def parse_filters(project, store, params, scope: dict[str, str], *, board_requir
     scope always apply; the board's period is the default grain."""
     from daypulse.report.spec import load_report
 
-    cal = calendar(project)
+    cal = project.calendar
     problems = []
     names = boards(project, scope)
     board = params.get("board") or ("daily" if "daily" in names else next(iter(names), ""))
@@ -137,7 +133,7 @@ def parse_filters(project, store, params, scope: dict[str, str], *, board_requir
     if start is not None:
         start = min(max(start, EARLIEST), latest_allowed)
     else:
-        start = max(shift(cal, grain, cal.period_start(grain, end), DEFAULT_SPAN[grain] - 1), EARLIEST)
+        start = max(cal.shift(grain, cal.period_start(grain, end), DEFAULT_SPAN[grain] - 1), EARLIEST)
     if end < start:
         problems.append("end is before start: swapped")
         start, end = end, start
@@ -203,35 +199,29 @@ class Chart:
     grain: str = "day"
 
 
-def dimensions_of(project, metric: str) -> set[str]:
-    from daypulse.report.spec import metric_dimensions
-
-    return metric_dimensions(project, metric)
-
-
 def shows(project, metric: str, dims: dict[str, str]) -> bool:
     """Whether ``metric`` is stored by every dimension of ``dims`` (else its numbers span them)."""
-    return set(dims) <= dimensions_of(project, metric)
+    return set(dims) <= project.dimensions_of(metric)
 
 
 def window(cal: Calendar, f: Filters) -> tuple[list[date], list[date]]:
     """The range's periods and, as many, the ones just before them (the comparison)."""
     periods = cal.periods(f.grain, f.start, f.end)
-    before = shift(cal, f.grain, periods[0], len(periods))
+    before = cal.shift(f.grain, periods[0], len(periods))
     return periods, cal.periods(f.grain, before, periods[0] - timedelta(days=1))
 
 
 def tiles(project, store, f: Filters, sections, alerts=()) -> list[tuple[str, list[Tile]]]:
     """Each section's tiles: the range's last period, its change on the period before, a
     sparkline over the range, the good/bad colour and any threshold it breaches."""
-    cal = calendar(project)
+    cal = project.calendar
     periods, _ = window(cal, f)
     # The tiles' period: the range's last one that is over (a running week is not compared
     # with a whole one), else the last one, marked "so far" and given no colour.
     done = [p for p in periods if f.over(cal, p)]
     last = done[-1] if done else periods[-1]
     partial = not done
-    prev = shift(cal, f.grain, last, 1)
+    prev = cal.shift(f.grain, last, 1)
     names = [m for _, ms in sections for m in ms if m in project.metrics and shows(project, m, f.dims)]
     got = read.values(store, names, f.grain, min(prev, periods[0]), periods[-1], dims_key(f.dims))
     by_metric: dict[str, list] = {}
@@ -247,7 +237,7 @@ def tiles(project, store, f: Filters, sections, alerts=()) -> list[tuple[str, li
             if m is None:
                 continue
             if name not in names:
-                dim = ", ".join(sorted(set(f.dims) - dimensions_of(project, name)))
+                dim = ", ".join(sorted(set(f.dims) - project.dimensions_of(name)))
                 row.append(Tile(name, m.label or name, fmt.EMPTY, "", "", "none", "", "", _formula(project, name),
                                 label, note=f"not broken down by {dim}"))
                 continue
@@ -265,7 +255,7 @@ def tiles(project, store, f: Filters, sections, alerts=()) -> list[tuple[str, li
 
 def charts(project, store, f: Filters, metrics: list[str]) -> list[Chart]:
     """Trend charts over the range, each with the same number of periods just before it."""
-    cal = calendar(project)
+    cal = project.calendar
     periods, before = window(cal, f)
     names = [m for m in metrics if m in project.metrics and shows(project, m, f.dims)]
     got = read.values(store, names, f.grain, before[0], periods[-1], dims_key(f.dims))
@@ -282,14 +272,14 @@ def charts(project, store, f: Filters, metrics: list[str]) -> list[Chart]:
 
 def table(project, store, f: Filters, name: str) -> list[dict]:
     """A metric's periods, newest first: value, the period before, change."""
-    cal = calendar(project)
+    cal = project.calendar
     m = project.metrics[name]
     periods, _ = window(cal, f)
-    first = shift(cal, f.grain, periods[0], 1)
+    first = cal.shift(f.grain, periods[0], 1)
     got = read.values(store, [name], f.grain, first, periods[-1], dims_key(f.dims))
     rows = []
     for p in reversed(periods):
-        value, before = got.get((name, p)), got.get((name, shift(cal, f.grain, p, 1)))
+        value, before = got.get((name, p)), got.get((name, cal.shift(f.grain, p, 1)))
         change = value - before if _number(value) and _number(before) else None
         partial = "" if f.over(cal, p) else " (so far)"
         rows.append({"period": period_label(cal, f.grain, p) + partial, "start": p.isoformat(),
@@ -302,7 +292,7 @@ def table(project, store, f: Filters, name: str) -> list[dict]:
 
 def breakdown(project, store, f: Filters, name: str, dimension: str, top: int = 12) -> list[tuple[str, str]]:
     """The range's last period by one dimension, largest first (within the filter)."""
-    cal = calendar(project)
+    cal = project.calendar
     m = project.metrics[name]
     last = window(cal, f)[0][-1]
     got = read.by_dimension(store, [name], f.grain, last, last, dimension, within=f.dims)
@@ -324,7 +314,7 @@ class Alert:
 
 
 def alerts(project, breaches) -> list[Alert]:
-    cal = calendar(project)
+    cal = project.calendar
     out = []
     for b in breaches:
         m = project.metrics[b.metric]

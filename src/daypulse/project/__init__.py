@@ -1,7 +1,7 @@
 """The project file: daypulse.yml to typed, validated specs (DESIGN §2)."""
 
-from daypulse.spec.loader import config_path, load_project, parse_project, project_from_dict
-from daypulse.spec.model import (
+from daypulse.project.loader import config_path, load_project, parse_project, project_from_dict
+from daypulse.project.model import (
     CumulativeMetric,
     EventMetric,
     Project,

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from daypulse.calendar import zone
 from daypulse.errors import Issue
-from daypulse.spec import expr
-from daypulse.spec.model import (
+from daypulse.project import expr
+from daypulse.project.model import (
     METRIC_NAME,
     WHERE_OPERATORS,
     CumulativeMetric,
@@ -21,7 +21,7 @@ from daypulse.spec.model import (
 )
 
 if TYPE_CHECKING:
-    from daypulse.spec.loader import Located
+    from daypulse.project.loader import Located
 
 NEEDS_COLUMN = ("count_distinct", "sum", "avg", "min", "max")
 

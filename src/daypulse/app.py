@@ -1,4 +1,5 @@
-"""The REST API: ``create_app(settings)`` builds it; nothing is built at import time.
+"""The served application: ``create_app(settings)`` puts the REST API and the dashboard on one
+FastAPI app, with one error handler for both; nothing is built at import time.
 
 Versioned under ``/api/v1``, OpenAPI at ``/api/v1/openapi.json`` (docs at ``/api/v1/docs``).
 Every error is a problem details document (RFC 9457): ``{"type", "title", "status",
@@ -12,12 +13,16 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from daypulse.api import operations, reports, routes
+from daypulse.api.problems import TITLES, problem
 from daypulse.errors import ConfigError, DaypulseError, StoreError, UserError
-
-PROBLEM = "application/problem+json"
+from daypulse.project import load_project
+from daypulse.project.loader import config_path
+from daypulse.report.stored import with_templates
+from daypulse.store.db import open_store
+from daypulse.web import pages as web
 
 
 @dataclass(frozen=True)
@@ -29,20 +34,7 @@ class ApiSettings:
     base_dir: Path | None = None  # where relative paths in channels resolve (default: the project file's folder)
 
 
-def problem(status: int, title: str, detail: str | None = None, **extra) -> JSONResponse:
-    body = {"type": "about:blank", "title": title, "status": status, **({"detail": detail} if detail else {}),
-            **extra}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM)
-
-
 def create_app(settings: ApiSettings) -> FastAPI:
-    from daypulse.api import operations, reports, routes
-    from daypulse.report.stored import with_templates
-    from daypulse.spec import load_project
-    from daypulse.spec.loader import config_path
-    from daypulse.store.db import open_store
-    from daypulse.web import pages as web
-
     project = settings.project or load_project(settings.config)
     store = open_store(project.store)
     app = FastAPI(title="daypulse", version="1", openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs",
@@ -53,12 +45,10 @@ def create_app(settings: ApiSettings) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
-        titles = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-                  405: "Method Not Allowed", 409: "Conflict", 422: "Unprocessable Content"}
         if web.is_page(request):  # a person's browser on a dashboard path gets a page, not JSON
-            return web.problem_page(request, exc.status_code, titles.get(exc.status_code, "Error"),
+            return web.problem_page(request, exc.status_code, TITLES.get(exc.status_code, "Error"),
                                     str(exc.detail))
-        response = problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail))
+        response = problem(exc.status_code, TITLES.get(exc.status_code, "Error"), str(exc.detail))
         if exc.status_code == 401:
             response.headers["WWW-Authenticate"] = "Bearer"
         return response

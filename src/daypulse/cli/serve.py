@@ -1,4 +1,4 @@
-"""`daypulse tokens` and `daypulse serve`: the API's commands (registered by ``daypulse.cli``)."""
+"""`daypulse tokens` and `daypulse serve`: the API's commands."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from daypulse.cli_common import ConfigOpt, _dimension_values, _info, _project, _project_and_store, _store, out
+from daypulse.cli.app import app
+from daypulse.cli.common import ConfigOpt, _dimension_values, _info, _project, _project_and_store, _store, out
 from daypulse.errors import UsageError
 
 tokens_app = typer.Typer(no_args_is_help=True, help=(
@@ -17,9 +18,6 @@ tokens_app = typer.Typer(no_args_is_help=True, help=(
     " or other dimension value. A token is printed once, when created."))
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(tokens_app, name="tokens")
-    app.command("serve")(serve)
 
 
 @tokens_app.command("create")
@@ -34,7 +32,7 @@ def tokens_create(
     config: ConfigOpt = None,
 ) -> None:
     """Create a token and print it (once: only its hash is kept)."""
-    from daypulse.api import tokens
+    from daypulse.store import tokens
 
     dims = {**({"tenant": tenant} if tenant else {}), **_dimension_values("--scope", scope, "region=eu")}
     label = name or (role + "".join(f" {k}={v}" for k, v in dims.items()))
@@ -49,7 +47,7 @@ def tokens_create(
 @tokens_app.command("list")
 def tokens_list(config: ConfigOpt = None) -> None:
     """Every token (never the token itself): role, scope, created, revoked."""
-    from daypulse.api import tokens
+    from daypulse.store import tokens
 
     rows = tokens.listing(_store(_project(config)))
     if not rows:
@@ -66,7 +64,7 @@ def tokens_list(config: ConfigOpt = None) -> None:
 def tokens_revoke(id: Annotated[int, typer.Argument(help="The token's id (tokens list).")],
                   config: ConfigOpt = None) -> None:
     """Revoke a token: it stops working at once."""
-    from daypulse.api import tokens
+    from daypulse.store import tokens
 
     store = _store(_project(config))
     if not 0 < id <= 2**31 - 1 or not tokens.revoke(store, id):
@@ -86,7 +84,7 @@ def serve(
     subscriptions every delivery.tick."""
     import uvicorn
 
-    from daypulse.api.app import ApiSettings, create_app
+    from daypulse.app import ApiSettings, create_app
 
     project, store = _project_and_store(config)  # the report templates, for every page from the start
     store.engine.dispose()  # the app opens its own
@@ -97,3 +95,7 @@ def serve(
         start_scheduler(project, app.state.store, config, _info)
     _info(f"serving http://{host}:{port}/api/v1/docs")
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+app.add_typer(tokens_app, name="tokens")
+app.command("serve")(serve)

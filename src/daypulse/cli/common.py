@@ -42,7 +42,7 @@ def _dimension_values(flag: str, items: list[str] | None, example: str = "tenant
 
 
 def _project(config: Path | None):
-    from daypulse.spec import load_project
+    from daypulse.project import load_project
 
     return load_project(config)
 
@@ -65,3 +65,33 @@ def _project_and_store(config: Path | None, create: bool = True):
 
 def _info(msg: str) -> None:
     err.print(msg, highlight=False, markup=False) if err.is_terminal else print(msg, file=sys.stderr)
+
+
+class _progress:
+    """A progress bar on a terminal; plain log lines otherwise."""
+
+    def __init__(self, total: int, what: str):
+        self.total, self.what, self.done = total, what, 0
+        self.bar = None
+
+    def __enter__(self):
+        if err.is_terminal:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(),
+                                MofNCompleteColumn(), console=err, transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task(self.what, total=self.total)
+        return self.step
+
+    def step(self, label: str) -> None:
+        self.done += 1
+        if self.bar:
+            self.bar.update(self.task, advance=1, description=label)
+        else:
+            print(f"[{self.done}/{self.total}] {label}", file=sys.stderr, flush=True)
+
+    def __exit__(self, *exc):
+        if self.bar:
+            self.bar.stop()
+        return False

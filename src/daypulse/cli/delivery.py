@@ -1,8 +1,6 @@
 """The delivery commands: subscriptions, deliveries, run-due, scheduler, report --send, channel checks.
 
-``daypulse.cli`` calls :func:`register` with its app (``python -m daypulse.cli`` runs that module
-as ``__main__``, so this module must not import the app itself); the commands parse flags and
-call ``daypulse.delivery``.
+The commands parse flags and call ``daypulse.delivery``.
 """
 
 from __future__ import annotations
@@ -17,7 +15,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from daypulse.cli_common import ConfigOpt, _info, _project, _project_and_store, _store, out
+from daypulse.cli.app import app
+from daypulse.cli.common import ConfigOpt, _info, _project, _project_and_store, _store, out
 from daypulse.errors import ConfigError, RuntimeFailure, UsageError
 
 subscriptions_app = typer.Typer(no_args_is_help=True, help=(
@@ -28,17 +27,12 @@ deliveries_app = typer.Typer(no_args_is_help=True, help=(
     " last error and what was sent."))
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(subscriptions_app, name="subscriptions")
-    app.add_typer(deliveries_app, name="deliveries")
-    app.command("run-due")(run_due)
-    app.command("scheduler")(scheduler)
 
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table or json.")]
 
 
 def _base_dir(config) -> Path:
-    from daypulse.spec.loader import config_path
+    from daypulse.project.loader import config_path
 
     return config_path(config).resolve().parent
 
@@ -480,3 +474,9 @@ def check_channels(project, info) -> None:
         info(f"{label}: {result}")
     if bad:
         raise RuntimeFailure(f"{bad} channel(s) cannot deliver (see above)")
+
+
+app.add_typer(subscriptions_app, name="subscriptions")
+app.add_typer(deliveries_app, name="deliveries")
+app.command("run-due")(run_due)
+app.command("scheduler")(scheduler)

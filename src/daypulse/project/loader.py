@@ -15,9 +15,9 @@ import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from daypulse.errors import ConfigError, Issue
-from daypulse.spec import packs
-from daypulse.spec.model import METRIC_KINDS, Metric, Project
-from daypulse.spec.validate import validate_project
+from daypulse.project import packs
+from daypulse.project.model import METRIC_KINDS, Metric, Project
+from daypulse.project.validate import validate_project
 
 DEFAULT_CONFIG = "daypulse.yml"
 _METRIC: TypeAdapter = TypeAdapter(Metric)

@@ -7,11 +7,17 @@ collected with its file and line instead of failing on the first.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
+from collections.abc import Iterable
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+from daypulse.calendar import Calendar
+from daypulse.errors import UsageError
 
 Measure = Literal["count", "count_distinct", "sum", "avg", "min", "max"]
 Format = Literal["integer", "number", "currency", "percent", "duration"]
@@ -122,7 +128,7 @@ class DerivedMetric(MetricBase):
 
     @property
     def parts(self) -> list[str]:
-        from daypulse.spec.expr import names
+        from daypulse.project.expr import names
 
         try:
             return names(self.expr)
@@ -192,6 +198,61 @@ class Project(BaseModel):
     # merge can drop templates deleted since).
     _templates: frozenset[str] = PrivateAttr(default_factory=frozenset)
 
+    @property
+    def calendar(self) -> Calendar:
+        """Local days, weeks and months of the project's zone."""
+        return _calendar(self.timezone, self.week_start)
+
+    def metric(self, name: str, field: str | None = None) -> Any:
+        """The metric called ``name``, else UsageError naming ``field`` (a flag, a parameter)
+        with the closest name."""
+        if name not in self.metrics:
+            raise UsageError((f"{field}: " if field else "") + unknown_metric(self, [name]))
+        return self.metrics[name]
+
+    def resolve(self, names: Iterable[str] | None, field: str | None = None) -> list[str]:
+        """The metrics asked for (every metric for none), each once, in order; UsageError for
+        unknown ones, naming ``field`` (``--metric`` on the command line, ``metrics`` in the API)."""
+        if not names:
+            return list(self.metrics)
+        names = list(names)
+        if unknown := [n for n in names if n not in self.metrics]:
+            raise UsageError((f"{field}: " if field else "") + unknown_metric(self, unknown))
+        return list(dict.fromkeys(names))
+
+    def with_parts(self, names: Iterable[str]) -> list[str]:
+        """The metrics and everything they are computed from, parts first."""
+        out: list[str] = []
+
+        def add(n: str) -> None:
+            if n in out:
+                return
+            for part in depends_on(self.metrics[n]):
+                add(part)
+            out.append(n)
+
+        for n in names:
+            add(n)
+        return out
+
+    def grains_of(self, name: str, grains: Iterable[str]) -> tuple[str, ...]:
+        """Which of ``grains`` the metric is computed at (``grains:`` restricts them; SQL with no
+        rollup is daily only)."""
+        m = self.metrics[name]
+        allowed = m.grains
+        if isinstance(m, SqlMetric) and m.rollup == "none":
+            allowed = ["day"]
+        return tuple(g for g in grains if allowed is None or g in allowed)
+
+    def dimensions_of(self, name: str) -> set[str]:
+        """The dimensions a metric is stored by (a ratio, derived or cumulative metric: its parts')."""
+        m = self.metrics[name]
+        dims = set(getattr(m, "dimensions", None) or ())
+        for part in depends_on(m):
+            if part in self.metrics:
+                dims |= self.dimensions_of(part)
+        return dims
+
     def table(self, logical: str) -> TableSpec:
         mapped = self.tables.get(logical, logical)
         return mapped if isinstance(mapped, TableSpec) else TableSpec(name=mapped)
@@ -217,6 +278,19 @@ class Project(BaseModel):
         for part in depends_on(m):
             body[f"_part_{part}"] = self._definition(part) if part in self.metrics else None
         return body
+
+
+@lru_cache(maxsize=32)
+def _calendar(timezone: str, week_start: str) -> Calendar:
+    # Not a cached_property: a model_copy with another zone must not keep the old calendar.
+    return Calendar(timezone, week_start)
+
+
+def unknown_metric(project: Project, names: list[str]) -> str:
+    """"unknown metric 'x' (did you mean 'y'?)": the one wording everywhere a name is checked."""
+    hints = [m[0] for n in names if (m := difflib.get_close_matches(n, list(project.metrics), n=1))]
+    return (f"unknown metric {', '.join(map(repr, names))}"
+            + (f" (did you mean {', '.join(map(repr, hints))}?)" if hints else ""))
 
 
 def depends_on(m: Any) -> list[str]:

@@ -1,5 +1,5 @@
-"""`daypulse thresholds`: the rules behind the dashboard's and the API's alerts (registered by
-``daypulse.cli``). The rules themselves are checked in ``daypulse.store.thresholds``."""
+"""`daypulse thresholds`: the rules behind the dashboard's and the API's alerts (the
+commands). The rules themselves are checked in ``daypulse.store.thresholds``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 from rich.table import Column, Table
 
-from daypulse.cli_common import ConfigOpt, _dimension_values, _info, _project, _store, out
+from daypulse.cli.app import app
+from daypulse.cli.common import ConfigOpt, _dimension_values, _info, _project, _store, out
 from daypulse.errors import UsageError
 
 thresholds_app = typer.Typer(no_args_is_help=True, help=(
@@ -18,8 +19,6 @@ thresholds_app = typer.Typer(no_args_is_help=True, help=(
     " for ratios) is flagged on the dashboard and listed by GET /api/v1/alerts."))
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(thresholds_app, name="thresholds")
 
 
 def _flag(field: str) -> str:
@@ -44,8 +43,8 @@ def thresholds_add(
 ) -> None:
     """Add a rule. Example: daypulse thresholds add --metric signups --op below --value 20 --severity
     critical (flagged when the latest day has fewer than 20 signups)."""
-    from daypulse.api import tokens
     from daypulse.store import thresholds as rules
+    from daypulse.store import tokens
 
     dims = _dimension_values("--dim", dim)
     project = _project(config)
@@ -101,8 +100,8 @@ def thresholds_list(
 def thresholds_remove(id: Annotated[int, typer.Argument(help="The rule's id (thresholds list).")],
                       config: ConfigOpt = None) -> None:
     """Remove a rule."""
-    from daypulse.api import tokens
     from daypulse.store import thresholds as rules
+    from daypulse.store import tokens
 
     store = _store(_project(config), create=False)
     gone = rules.remove(store, id) if 0 < id <= 2**31 - 1 else None
@@ -110,3 +109,6 @@ def thresholds_remove(id: Annotated[int, typer.Argument(help="The rule's id (thr
         raise UsageError(f"no threshold {id} (see `daypulse thresholds list`)")
     tokens.audit(store, "cli", "threshold.remove", str(id), {"rule": gone.describe()})
     _info(f"removed threshold {id}: {gone.describe()}")
+
+
+app.add_typer(thresholds_app, name="thresholds")

@@ -1,0 +1,184 @@
+"""`daypulse compute` and `daypulse export`: values into the store, and out of it."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from datetime import datetime, timedelta
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from daypulse.cli.app import app
+from daypulse.cli.common import ConfigOpt, _date, _info, _progress, _project, _store, out
+from daypulse.errors import UsageError
+
+# -- compute -----------------------------------------------------------------------------
+
+@app.command()
+def compute(
+    config: ConfigOpt = None,
+    on: Annotated[str | None, typer.Option("--date", help="Compute one local day (YYYY-MM-DD).")] = None,
+    start: Annotated[str | None, typer.Option(help="First day of the range (YYYY-MM-DD).")] = None,
+    end: Annotated[str | None, typer.Option(help="Last day of the range (default: yesterday).")] = None,
+    days_back: Annotated[int | None, typer.Option("--days-back", min=1,
+                         help="The last N complete days, ending yesterday.")] = None,
+    metric: Annotated[list[str] | None, typer.Option("--metric", "-m",
+                      help="Only this metric (repeatable; parts of ratios come along).")] = None,
+    grain: Annotated[list[str] | None, typer.Option("--grain", "-g",
+                     help="day, week, month, quarter or year (repeatable).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be written; write nothing.")] = False,
+    show_diff: Annotated[bool, typer.Option("--diff", help="Show values that differ from the store.")] = False,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Pretend it is this instant (ISO 8601); for replays and tests.")] = None,
+) -> None:
+    """Compute metrics for a range and store them (replacing that range atomically).
+
+    With no range it runs incrementally: the days since the last successful run, plus a
+    look-back for late-arriving rows (compute.lookback_days, default 3).
+    """
+    from daypulse.engine.run import Range, incremental_range, run_compute
+
+    project = _project(config)
+    now = _instant("--as-of", as_of)
+    _check_grains(grain)
+    names = project.resolve(metric, "--metric")
+    cal = project.calendar
+    yesterday = cal.today(now) - timedelta(days=1)
+    chosen = [x for x in (on, start or end, days_back) if x]
+    if len(chosen) > 1:
+        raise UsageError("use one of --date, --start/--end, --days-back")
+    if on:
+        d = _date("--date", on)
+        rng = Range(d, d, f"the day {d}")
+    elif start or end:
+        s = _date("--start", start) if start else None
+        e = _date("--end", end) if end else yesterday
+        if s is None:
+            raise UsageError("--end needs --start")
+        if e < s:
+            raise UsageError(f"--end {e} is before --start {s}")
+        rng = Range(s, e, "the range asked for")
+    elif days_back:
+        rng = Range(yesterday - timedelta(days=days_back - 1), yesterday,
+                    f"the last {days_back} days")
+    else:
+        rng = None  # incremental: needs the store's run history
+    today = cal.today(now)
+    if rng is not None and rng.start > today:
+        raise UsageError(f"{rng.start} is in the future (today is {today} in {project.timezone})")
+    store = _store(project)  # opened only once the flags are known to be good
+    if rng is None:
+        rng = incremental_range(project, store, now)
+    _info(f"computing {rng.start} to {min(rng.end, today)} in {project.timezone} ({rng.why})"
+          + (" [dry run]" if dry_run else ""))
+    total = len(project.with_parts(names))
+    with _progress(total, "metrics") as step:
+        outcome = run_compute(project, store, rng.start, rng.end, metric, grain, dry_run=dry_run,
+                              want_diff=show_diff or dry_run, as_of=now,
+                              on_metric=lambda t: step(f"{t.metric} ({t.seconds:.2f}s)"),
+                              params={"why": rng.why})
+    _report_compute(project, outcome, dry_run, show_diff)
+
+
+def _report_compute(project, outcome, dry_run: bool, show_diff: bool) -> None:
+    n = len(outcome.values)
+    secs = sum(t.seconds for t in outcome.timings)
+    if outcome.stale_before:
+        stale = ", ".join(f"{m} ({k})" for m, k in sorted(outcome.stale_before.items()))
+        _info(f"stale values in the store (computed with an older definition): {stale}")
+    if outcome.changes is not None:
+        changes = outcome.changes
+        if show_diff or dry_run:
+            t = Table("metric", "grain", "period", "dimensions", "stored", "computed",
+                      title=f"{len(changes)} changed, {outcome.unchanged} unchanged")
+            for c in changes[:200]:
+                t.add_row(c.metric, c.grain, str(c.period), c.dims_key or "(total)",
+                          _fmt(c.old), _fmt(c.new))
+            out.print(t)
+            if len(changes) > 200:
+                out.print(f"... and {len(changes) - 200} more")
+    if dry_run:
+        _info(f"dry run: {n} values computed in {secs:.2f}s; nothing written")
+    else:
+        _info(f"wrote {n} values in run {outcome.run_id} ({secs:.2f}s computing)")
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return str(v)
+
+
+def _check_grains(grains) -> None:
+    from daypulse.calendar import GRAINS
+
+    for g in grains or []:
+        if g not in GRAINS:
+            raise UsageError(f"--grain: unknown grain {g!r} (one of {', '.join(GRAINS)})")
+
+
+def _instant(flag: str, text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{flag}: not an ISO instant: {text!r}") from None
+    if t.tzinfo is None:
+        raise UsageError(f"{flag}: give a zone offset, e.g. {text}+00:00")
+    return t
+
+
+# -- export ------------------------------------------------------------------------------
+
+@app.command()
+def export(
+    config: ConfigOpt = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl or csv.")] = "jsonl",
+    metric: Annotated[list[str] | None, typer.Option("--metric", "-m", help="Repeatable.")] = None,
+    grain: Annotated[list[str] | None, typer.Option("--grain", "-g", help="Repeatable.")] = None,
+    start: Annotated[str | None, typer.Option(help="First period start (YYYY-MM-DD).")] = None,
+    end: Annotated[str | None, typer.Option(help="Last period start (YYYY-MM-DD).")] = None,
+) -> None:
+    """Write stored values to stdout: one JSON object per line, or CSV."""
+    from daypulse.store.values import export_rows
+
+    if fmt not in ("jsonl", "csv"):
+        raise UsageError(f"--format: {fmt!r} is not jsonl or csv")
+    s, e = _date("--start", start), _date("--end", end)
+    if s and e and e < s:
+        raise UsageError(f"--end {e} is before --start {s}")
+    _check_grains(grain)
+    project = _project(config)
+    if metric:
+
+        project.resolve(metric, "--metric")
+    store = _store(project, create=False)
+    stream = sys.stdout
+    writer = csv.writer(stream, lineterminator="\n") if fmt == "csv" else None
+    if writer:
+        writer.writerow(["metric", "grain", "period", "dimensions", "value"])
+    try:
+        _write_export(stream, writer, export_rows(store, metric, grain, s, e))
+    except BrokenPipeError:  # `daypulse export | head` is fine
+        sys.stderr.close()
+
+
+def _write_export(stream, writer, rows) -> None:
+    for m, g, p, dims, value in rows:
+        value = _json_number(value)
+        if writer:
+            writer.writerow([m, g, p.isoformat(), ";".join(f"{k}={v}" for k, v in sorted(dims.items())),
+                             "" if value is None else value])
+        else:
+            stream.write(json.dumps({"metric": m, "grain": g, "period": p.isoformat(),
+                                     "dimensions": dims, "value": value}) + "\n")
+
+
+def _json_number(v):
+    from daypulse.store.read import exported
+
+    return exported(v)
