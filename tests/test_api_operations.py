@@ -334,7 +334,7 @@ def test_alerts_list_exactly_the_rules_the_latest_values_cross(api, rules):
     assert [a["threshold_id"] for a in call(app, "GET", "/api/v1/alerts?tenant=globex", keys["viewer"]).json()] == [
         rules[3]]
     # The dashboard's call: the same breaches, as dataclasses.
-    from daypulse.store.thresholds import breaches
+    from daypulse.alerts.thresholds import breaches
 
     found = breaches(app.state.project, app.state.store, scope={"tenant": "acme"})
     assert [(b.threshold_id, b.value, b.limit, b.period_start) for b in found] == [(rules[2], 3, 4, date(2026, 3, 10))]

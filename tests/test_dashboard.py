@@ -310,7 +310,7 @@ def test_logout_and_revocation_end_the_session(dash):
 
 
 def test_alerts_judge_whole_periods_and_show_on_the_tiles_of_their_grain(dash):
-    from daypulse.store import thresholds
+    from daypulse.alerts import thresholds
 
     app, keys, store, _ = dash
     project = app.state.project

@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from daypulse.api import operations, reports, routes
 from daypulse.api.problems import TITLES, problem
+from daypulse.delivery.config import SECTIONS
 from daypulse.errors import ConfigError, DaypulseError, StoreError, UserError
 from daypulse.project import load_project
 from daypulse.project.loader import config_path
@@ -35,7 +36,7 @@ class ApiSettings:
 
 
 def create_app(settings: ApiSettings) -> FastAPI:
-    project = settings.project or load_project(settings.config)
+    project = settings.project or load_project(settings.config, SECTIONS)
     store = open_store(project.store)
     app = FastAPI(title="daypulse", version="1", openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs",
                   redoc_url=None)

@@ -275,7 +275,7 @@ def _dims_filter(request: Request, who: Principal) -> dict[str, str]:
 @router.get("/config/thresholds", summary="Threshold rules (a scoped token: those of its scope)",
             description="Dimension filters are query parameters named after the dimension: `?tenant=acme`.")
 def thresholds(request: Request, who: Viewer) -> list[dict]:
-    from daypulse.store import thresholds as rules
+    from daypulse.alerts import thresholds as rules
 
     asked = _dims_filter(request, who)
     return [_rule(r) for r in rules.listing(request.app.state.store, scope=who.scope or None)
@@ -285,7 +285,7 @@ def thresholds(request: Request, who: Viewer) -> list[dict]:
 @router.post("/config/thresholds", status_code=201, summary="Add a threshold rule (admin)",
              responses=_conflict("the same rule (metric, grain, op, dimensions) exists"))
 def add_threshold(request: Request, who: CompanyAdmin, body: ThresholdBody, response: Response) -> dict:
-    from daypulse.store import thresholds as rules
+    from daypulse.alerts import thresholds as rules
 
     store = request.app.state.store
     try:
@@ -304,7 +304,7 @@ def add_threshold(request: Request, who: CompanyAdmin, body: ThresholdBody, resp
 @router.delete("/config/thresholds/{id}", status_code=204, response_class=Response,
                summary="Remove a threshold rule (admin)", responses=_missing("no such rule"))
 def remove_threshold(request: Request, who: CompanyAdmin, id: Id) -> Response:
-    from daypulse.store import thresholds as rules
+    from daypulse.alerts import thresholds as rules
 
     store = request.app.state.store
     gone = rules.remove(store, id)
@@ -317,7 +317,7 @@ def remove_threshold(request: Request, who: CompanyAdmin, id: Id) -> Response:
 @router.get("/alerts", summary="Thresholds the latest stored values cross (within the token's scope)",
             description="Dimension filters are query parameters named after the dimension: `?tenant=acme`.")
 def alerts(request: Request, who: Viewer, grain: GrainName | None = None) -> list[dict]:
-    from daypulse.store import thresholds as rules
+    from daypulse.alerts import thresholds as rules
 
     asked = _dims_filter(request, who)
     found = rules.breaches(request.app.state.project, request.app.state.store, scope=who.scope or None, grain=grain)

@@ -42,9 +42,10 @@ def _dimension_values(flag: str, items: list[str] | None, example: str = "tenant
 
 
 def _project(config: Path | None):
+    from daypulse.delivery.config import SECTIONS
     from daypulse.project import load_project
 
-    return load_project(config)
+    return load_project(config, SECTIONS)
 
 
 def _store(project, create: bool = True):

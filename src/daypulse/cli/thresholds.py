@@ -1,5 +1,5 @@
 """`daypulse thresholds`: the rules behind the dashboard's and the API's alerts (the
-commands). The rules themselves are checked in ``daypulse.store.thresholds``."""
+commands). The rules themselves are checked in ``daypulse.alerts.thresholds``."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def thresholds_add(
 ) -> None:
     """Add a rule. Example: daypulse thresholds add --metric signups --op below --value 20 --severity
     critical (flagged when the latest day has fewer than 20 signups)."""
-    from daypulse.store import thresholds as rules
+    from daypulse.alerts import thresholds as rules
     from daypulse.store import tokens
 
     dims = _dimension_values("--dim", dim)
@@ -68,7 +68,7 @@ def thresholds_list(
     config: ConfigOpt = None,
 ) -> None:
     """Every rule, and whether the latest stored value crosses it now."""
-    from daypulse.store import thresholds as rules
+    from daypulse.alerts import thresholds as rules
 
     if fmt not in ("table", "json"):
         raise UsageError(f"--format: {fmt!r} is not table or json")
@@ -100,7 +100,7 @@ def thresholds_list(
 def thresholds_remove(id: Annotated[int, typer.Argument(help="The rule's id (thresholds list).")],
                       config: ConfigOpt = None) -> None:
     """Remove a rule."""
-    from daypulse.store import thresholds as rules
+    from daypulse.alerts import thresholds as rules
     from daypulse.store import tokens
 
     store = _store(_project(config), create=False)

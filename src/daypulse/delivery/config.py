@@ -132,6 +132,8 @@ def yaml_subscriptions(project: Project, loc: Located | None = None) -> list[Sub
 
 def validate_delivery(project: Project, loc: Located) -> list[Issue]:
     """Problems in channels:, delivery: and subscriptions: (file:line), without contacting anything."""
+    if not (project.channels or project.delivery or project.subscriptions):
+        return []
     from daypulse.delivery.channels import CHANNELS
 
     issues: list[Issue] = []
@@ -183,3 +185,7 @@ def validate_delivery(project: Project, loc: Located) -> list[Issue]:
     except ConfigError as err:
         issues += err.issues
     return issues
+
+
+# The checks of daypulse.yml's upper sections, for the loader (``load_project(path, SECTIONS)``).
+SECTIONS = (validate_delivery,)

@@ -17,6 +17,7 @@ def run_forever(project, store, config, every: timedelta, info: Callable[[str], 
     file that no longer parses keeps the previous version), with the store's report templates
     (written over the API meanwhile). A pass stopped by the store or a name clash is reported
     and the loop goes on at the next tick."""
+    from daypulse.delivery.config import SECTIONS
     from daypulse.project import load_project
     from daypulse.project.loader import config_path
     from daypulse.report.stored import with_templates
@@ -26,7 +27,7 @@ def run_forever(project, store, config, every: timedelta, info: Callable[[str], 
     while not stopped():
         started = datetime.now(UTC)
         try:
-            project = load_project(config)
+            project = load_project(config, SECTIONS)
         except DaypulseError as err:
             info(f"daypulse.yml cannot be read, the previous version is used: {err}")
         try:

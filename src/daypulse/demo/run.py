@@ -12,6 +12,7 @@ from daypulse.demo import DATABASE_FILE, PROJECT_FILE, generate, project_yaml
 def run_demo(directory: Path, *, days: int, info, console, progress) -> None:
     from rich.table import Table
 
+    from daypulse.delivery.config import SECTIONS
     from daypulse.engine.run import run_compute
     from daypulse.project import load_project
     from daypulse.store.db import open_store
@@ -27,7 +28,7 @@ def run_demo(directory: Path, *, days: int, info, console, progress) -> None:
     store_file = directory / "daypulse.db"
     for suffix in ("", "-wal", "-shm"):  # a fresh demo replaces the previous one
         Path(f"{store_file}{suffix}").unlink(missing_ok=True)
-    project = load_project(directory / PROJECT_FILE)
+    project = load_project(directory / PROJECT_FILE, SECTIONS)
     store = open_store(project.store)
     _type_in_finance(store, first, last)
     names = list(project.metrics)
@@ -83,7 +84,7 @@ def _deliver(project, store, directory: Path, last: date, info) -> None:
 def _set_thresholds(project, store) -> None:
     """The executive dashboard seed's alert lines (payment failures, job failures, error rate,
     churn), so the demo's dashboard shows its alert indicators."""
-    from daypulse.store.thresholds import add
+    from daypulse.alerts.thresholds import add
 
     for metric, op, value, severity, note in (
             ("payment_failure_rate", "above", 0.25, "warning", "more than 1 payment in 4 failing"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -149,9 +150,16 @@ def _hint(e: dict, metric: str | None) -> str | None:
     return None
 
 
+# A check of a section that a layer above owns (channels:, delivery:, subscriptions:): it gets the
+# project and the file's lines and returns its problems. The caller hands these to the loader, so
+# this layer never imports the ones above it.
+SectionCheck = Callable[[Project, "Located"], list[Issue]]
+
+
 def parse_project(text: str, file: str = DEFAULT_CONFIG, base: Path | None = None,
-                  check_env: bool = True) -> Project:
-    """Parse and validate project text; raises ConfigError with every issue found."""
+                  check_env: bool = True, sections: Sequence[SectionCheck] = ()) -> Project:
+    """Parse and validate project text; raises ConfigError with every issue found (those of
+    ``sections`` too)."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         raw = yaml.safe_load(text)
@@ -199,10 +207,8 @@ def parse_project(text: str, file: str = DEFAULT_CONFIG, base: Path | None = Non
     if project is not None:
         project = project.model_copy(update={"metrics": valid})
         issues += validate_project(project, loc, declared=set(metrics))
-        if project.channels or project.delivery or project.subscriptions:
-            from daypulse.delivery.config import validate_delivery
-
-            issues += validate_delivery(project, loc)
+        for check in sections:
+            issues += check(project, loc)
     errors = [i for i in issues if i.level == "error"]
     if errors:
         raise ConfigError(issues)
@@ -238,12 +244,12 @@ def _overlay_packs(loc: Located, origin: dict) -> None:
         loc.overlay(("metrics", name), files[pack.name])
 
 
-def load_project(path: str | os.PathLike | None = None) -> Project:
+def load_project(path: str | os.PathLike | None = None, sections: Sequence[SectionCheck] = ()) -> Project:
     p = config_path(path)
     if not p.exists():
         raise ConfigError([Issue(f"no project file at {p}", file=str(p),
                                  hint="run `daypulse init`, pass --config, or set DAYPULSE_CONFIG")])
-    return parse_project(p.read_text(), file=str(p), base=p.resolve().parent)
+    return parse_project(p.read_text(), file=str(p), base=p.resolve().parent, sections=sections)
 
 
 def project_from_dict(data: dict, base: Path | None = None) -> Project:

@@ -241,7 +241,7 @@ def overview(request: Request, s: Signed):
 
 def _alerts(project, store, s: Session) -> list[views.Alert]:
     """Thresholds crossed by the latest stored values, within the viewer's scope."""
-    from daypulse.store.thresholds import breaches
+    from daypulse.alerts.thresholds import breaches
 
     return views.alerts(project, breaches(project, store, scope=s.who.scope or None))
 
