@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from daypulse.report.model import Breakdown, BreakdownRow, Change, ChartImage, Delta, Line, Report, Section
+from daypulse.report.model import Breakdown, BreakdownRow, Change, ChartImage, Comparison, Line, Report, Section
 
 
-def delta(key, label, base, change, pct, verdict) -> Delta:
-    return Delta(key, label, base, change, pct, verdict)
+def delta(key, label, base, change, pct, verdict) -> Comparison:
+    return Comparison(key, label, base, change, pct, verdict)
 
 
 def sample_report(charts: list[ChartImage] | None = None, sections: int = 2) -> Report:

@@ -127,7 +127,7 @@ def test_currency_cents_in_alt_are_exact_dollars_and_cents():
     assert format_value(123456, "currency") == "$1,234.56"
     assert format_value(123456, "currency", "short") == "$1,235"
     assert format_value(1_234_567, "currency", "short") == "$12.3k"
-    assert format_value(-250, "currency") == "-$2.50"
+    assert format_value(-250, "currency") == "−$2.50"  # the real minus sign, as in reports
 
 
 @pytest.mark.parametrize("value,fmt,exact,short", [

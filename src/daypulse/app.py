@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from daypulse.api import operations, reports, routes
+from daypulse.api import HEALTH_ROUTER, V1_ROUTERS
 from daypulse.api.problems import TITLES, problem
 from daypulse.delivery.config import SECTIONS
 from daypulse.errors import ConfigError, DaypulseError, StoreError, UserError
@@ -76,9 +76,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
             return web.problem_page(request, status, "Something went wrong" if status >= 500 else title, detail)
         return problem(status, title, detail)
 
-    app.include_router(routes.health)
-    app.include_router(routes.v1, prefix="/api/v1")
-    app.include_router(operations.router, prefix="/api/v1")
-    app.include_router(reports.router, prefix="/api/v1")
+    app.include_router(HEALTH_ROUTER)
+    for router in V1_ROUTERS:
+        app.include_router(router, prefix="/api/v1")
     web.mount(app)  # the dashboard: pages at /, static files at /static
     return app

@@ -6,11 +6,13 @@ lives below all of them (nothing here imports the rest of daypulse).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import NamedTuple
+from typing import NamedTuple, Self
 
 Dims = tuple[tuple[str, str], ...]
+Number = int | float | Decimal | None
 
 
 class MetricValue(NamedTuple):
@@ -36,3 +38,35 @@ def dims_key(dims: dict[str, str]) -> str:
 
 def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace(";", "\\;").replace("=", "\\=")
+
+
+def is_number(v) -> bool:
+    """A value arithmetic can use: an int, float or Decimal (not None, not a bool)."""
+    return isinstance(v, int | float | Decimal) and not isinstance(v, bool)
+
+
+@dataclass(frozen=True)
+class Delta:
+    """A value against a base (the previous period, the same weekday last week...): the change,
+    the change as a fraction of the base, and whether the move is good for the metric.
+    Reports, dashboard tiles and the API's summary all build it with :meth:`between`."""
+
+    base: Number  # the compared value
+    change: Number  # value - base (None when either is missing)
+    pct: float | None  # change / |base| (None when base is 0 or missing)
+    verdict: str  # good | bad | flat | none: the direction judged by the metric's good direction
+
+    @classmethod
+    def between(cls, value: Number, base: Number, good: str) -> Self:
+        change = value - base if is_number(value) and is_number(base) else None
+        pct = change / abs(base) if change is not None and base else None
+        return cls(base, change, pct, verdict(change, good))
+
+
+def verdict(change: Number, good: str) -> str:
+    """good | bad | flat | none: a change judged by the metric's good direction (up or down)."""
+    if change is None:
+        return "none"
+    if change == 0:
+        return "flat"
+    return "good" if (change > 0) == (good == "up") else "bad"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import threading
 
+from daypulse.delivery.config import delivery_settings
+from daypulse.delivery.loop import run_forever
+
 
 def start_scheduler(project, store, config, info) -> threading.Thread:
-    from daypulse.delivery.config import delivery_settings
-    from daypulse.delivery.loop import run_forever
-
     thread = threading.Thread(target=run_forever, name="daypulse-scheduler", daemon=True,
                               args=(project, store, config, delivery_settings(project).tick, info))
     thread.start()

@@ -32,3 +32,11 @@ def problem(status: int, title: str, detail: str | None = None, **extra) -> JSON
     body = {"type": "about:blank", "title": title, "status": status, **({"detail": detail} if detail else {}),
             **extra}
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def conflict(what: str) -> dict:
+    return {409: {**responses(409)[409], "description": what}}
+
+
+def missing(what: str) -> dict:
+    return {404: {**responses(404)[404], "description": what}}

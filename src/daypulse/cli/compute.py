@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -39,36 +39,15 @@ def compute(
     With no range it runs incrementally: the days since the last successful run, plus a
     look-back for late-arriving rows (compute.lookback_days, default 3).
     """
-    from daypulse.engine.run import Range, incremental_range, run_compute
+    from daypulse.engine.run import FLAGS, choose_range, incremental_range, run_compute
 
     project = _project(config)
     now = _instant("--as-of", as_of)
     _check_grains(grain)
     names = project.resolve(metric, "--metric")
-    cal = project.calendar
-    yesterday = cal.today(now) - timedelta(days=1)
-    chosen = [x for x in (on, start or end, days_back) if x]
-    if len(chosen) > 1:
-        raise UsageError("use one of --date, --start/--end, --days-back")
-    if on:
-        d = _date("--date", on)
-        rng = Range(d, d, f"the day {d}")
-    elif start or end:
-        s = _date("--start", start) if start else None
-        e = _date("--end", end) if end else yesterday
-        if s is None:
-            raise UsageError("--end needs --start")
-        if e < s:
-            raise UsageError(f"--end {e} is before --start {s}")
-        rng = Range(s, e, "the range asked for")
-    elif days_back:
-        rng = Range(yesterday - timedelta(days=days_back - 1), yesterday,
-                    f"the last {days_back} days")
-    else:
-        rng = None  # incremental: needs the store's run history
-    today = cal.today(now)
-    if rng is not None and rng.start > today:
-        raise UsageError(f"{rng.start} is in the future (today is {today} in {project.timezone})")
+    rng = choose_range(project, on=_date("--date", on), start=_date("--start", start), end=_date("--end", end),
+                       days_back=days_back, now=now, names=FLAGS)
+    today = project.calendar.today(now)
     store = _store(project)  # opened only once the flags are known to be good
     if rng is None:
         rng = incremental_range(project, store, now)

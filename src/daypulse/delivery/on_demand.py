@@ -32,7 +32,7 @@ def report_period(project, report: str, on: date | None, now: datetime | None = 
 
     cal = project.calendar
     grain = load_report(project, report).period
-    return resolve_period(cal, grain, cal.today(now or datetime.now(UTC)), on).start
+    return resolve_period(project, grain, cal.today(now or datetime.now(UTC)), on).start
 
 
 def chosen(project, store, report: str, ref: str | None, *, field: str = "--subscription") -> list[subs.Subscription]:

@@ -61,10 +61,9 @@ def compute_values(project: Project, start: date, end: date, metrics: Iterable[s
     # "Now" is a whole second: rows are compared on whole epoch seconds, so a sub-second
     # as_of would put a row starting within that second on either side.
     as_of = (as_of or datetime.now(UTC)).replace(microsecond=0)
+    project.not_in_future(start, "start", as_of)
     cal = project.calendar
     today = cal.today(as_of)
-    if start > today:
-        raise UsageError(f"{start} is in the future (today is {today} in {project.timezone})")
     grains = tuple(grains or project.compute.grains)
     wanted = project.resolve(metrics)
     src = source or R.Source.open(project.source)

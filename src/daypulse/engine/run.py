@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from daypulse.engine.compute import MetricTiming, compute_values
-from daypulse.errors import UserError
+from daypulse.errors import UsageError, UserError
 from daypulse.project.model import Project
 from daypulse.store import values as sv
 from daypulse.store.db import Store
@@ -19,6 +19,43 @@ class Range:
     start: date
     end: date
     why: str  # how the range was chosen, for the log
+
+
+# What the range's inputs are called where they come from: flags on the command line, fields in
+# the API's body. Errors name them so (``--end: ...`` or ``end: ...``).
+FLAGS = {"date": "--date", "start": "--start", "end": "--end", "days_back": "--days-back"}
+FIELDS = {"start": "start", "end": "end", "days_back": "days_back"}  # the API has no single day
+
+
+def choose_range(project: Project, *, on: date | None = None, start: date | None = None,
+                 end: date | None = None, days_back: int | None = None, now: datetime | None = None,
+                 names: dict[str, str] = FIELDS) -> Range | None:
+    """The days asked for: one day, a range (its end defaults to yesterday) or the last N
+    complete days; None when nothing was asked (an incremental run, :func:`incremental_range`).
+    UsageError naming the flag or field (``names``) at fault; a range may not start in the future."""
+    today = project.calendar.today(now)
+    yesterday = today - timedelta(days=1)
+    if sum(x is not None for x in (on, start or end, days_back)) > 1:
+        ways = [w for w in (names.get("date"), f"{names['start']}/{names['end']}") if w]
+        raise UsageError(f"{names['days_back'] if days_back is not None else names['date']}: give one of"
+                         f" {', '.join(ways)} or {names['days_back']}")
+    if on is not None:
+        rng, field = Range(on, on, f"the day {on}"), names.get("date", "date")
+    elif start is not None or end is not None:
+        if start is None:
+            raise UsageError(f"{names['start']}: {names['end']} needs {names['start']}")
+        rng, field = Range(start, end or yesterday, "the range asked for"), names["start"]
+    elif days_back is not None:
+        if days_back < 1:
+            raise UsageError(f"{names['days_back']}: at least 1 day")
+        rng, field = Range(yesterday - timedelta(days=days_back - 1), yesterday, f"the last {days_back} days"), \
+            names["days_back"]
+    else:
+        return None
+    project.not_in_future(rng.start, field, now)
+    if rng.end < rng.start:
+        raise UsageError(f"{names['end']}: {rng.end} is before {names['start']} {rng.start}")
+    return rng
 
 
 def incremental_range(project: Project, store: Store, as_of: datetime | None = None) -> Range:

@@ -11,6 +11,7 @@ import difflib
 import hashlib
 import json
 from collections.abc import Iterable
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
@@ -202,6 +203,15 @@ class Project(BaseModel):
     def calendar(self) -> Calendar:
         """Local days, weeks and months of the project's zone."""
         return _calendar(self.timezone, self.week_start)
+
+    def not_in_future(self, day: date, field: str, now: datetime | None = None, today: date | None = None) -> date:
+        """``day``, unless it is after today in the project's zone (``today``, else that of
+        ``now``): then UsageError naming ``field`` (``--date``, ``start``...). The one wording of
+        "in the future" everywhere."""
+        today = today or self.calendar.today(now)
+        if day > today:
+            raise UsageError(f"{field}: {day} is in the future (today is {today} in {self.timezone})")
+        return day
 
     def metric(self, name: str, field: str | None = None) -> Any:
         """The metric called ``name``, else UsageError naming ``field`` (a flag, a parameter)

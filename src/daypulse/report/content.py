@@ -11,12 +11,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
 from daypulse.calendar import Calendar
-from daypulse.errors import UsageError
 from daypulse.report import whatchanged
-from daypulse.report.model import Breakdown, BreakdownRow, Delta, Line, Report, Section
+from daypulse.report.model import Breakdown, BreakdownRow, Comparison, Line, Report, Section
 from daypulse.report.spec import ReportSpec, load_report
 from daypulse.store import read
-from daypulse.values import dims_key
+from daypulse.values import Delta, dims_key
 
 COMPARISON_LABELS = {
     ("previous", "day"): "vs day before", ("previous", "week"): "vs week before",
@@ -34,14 +33,15 @@ class Period:
     complete: bool  # False when the period is not over yet (a report "so far")
 
 
-def resolve_period(cal: Calendar, grain: str, today: date, on: date | None) -> Period:
-    """The period a report covers: the one containing ``on``, else the last complete one."""
+def resolve_period(project, grain: str, today: date, on: date | None) -> Period:
+    """The period a report covers: the one containing ``on`` (not after ``today``), else the last
+    complete one."""
+    cal = project.calendar
     if on is None:
         current = cal.period_start(grain, today)
         start = cal.period_start(grain, current - timedelta(days=1))
     else:
-        if on > today:
-            raise UsageError(f"--date {on} is in the future (today is {today} in {cal.tz})")
+        project.not_in_future(on, "--date", today=today)
         start = cal.period_start(grain, on)
     end = cal.period_end(grain, start)
     return Period(grain, start, end, end < today)
@@ -56,7 +56,7 @@ def build_report(project, store, name: str, *, on: date | None = None,
     as_of = as_of or datetime.now(UTC)
     cal = project.calendar
     today = cal.today(as_of)
-    period = resolve_period(cal, spec.period, today, on)
+    period = resolve_period(project, spec.period, today, on)
     notes = []
     metrics = [m for m in spec.metrics if m in project.metrics]
     left_out = [m for m in spec.metrics if m not in project.metrics]
@@ -144,14 +144,6 @@ def _ensure_fresh(project, store, spec, metrics, period, first, day_from, today,
                         params={"why": f"report {spec.title}"})
 
 
-def verdict(change, good: str) -> str:
-    if change is None:
-        return "none"
-    if change == 0:
-        return "flat"
-    return "good" if (change > 0) == (good == "up") else "bad"
-
-
 def _num(v, fmt: str):
     """Stored values come back as floats on SQLite; counts and cents read as integers."""
     if isinstance(v, float) and fmt in ("integer", "currency") and v.is_integer():
@@ -173,11 +165,9 @@ def _section(project, store, cal, spec, period, s, vals, key) -> Section:
             at = cal.comparison_start(cmp, spec.period, period.start)
             if at is None:
                 continue
-            base = _num(vals.get((metric, at)), m.format)
-            change = None if value is None or base is None else value - base
-            pct = None if change is None or not base else change / abs(base)
-            deltas.append(Delta(cmp, COMPARISON_LABELS.get((cmp, spec.period), f"vs {cmp}"), base,
-                                change, pct, verdict(change, m.good)))
+            label = COMPARISON_LABELS.get((cmp, spec.period), f"vs {cmp}")
+            deltas.append(Comparison.of(cmp, label, Delta.between(value, _num(vals.get((metric, at)), m.format),
+                                                                  m.good)))
         spark = [_num(vals.get((metric, cal.shift(spec.period, period.start, n))), m.format)
                  for n in range(spec.spark - 1, -1, -1)] if spec.spark else []
         lines.append(Line(metric, m.label or metric, (m.description or "").strip(),

@@ -1,15 +1,25 @@
-"""Numbers as people read them, by the metric's format: one place for every renderer.
+"""Numbers as people read them, by the metric's format: the one formatter of every renderer.
 
 Money is stored in cents and shown in currency units; rates are fractions shown as percents,
-and a change of a rate is in percentage points ("pp"); durations are seconds.
+and a change of a rate is in percentage points ("pp"); durations are seconds. Negative numbers
+take a real minus sign (−) everywhere. Styles:
+
+* :func:`value` - reports, Slack, the dashboard: $1,234.56, 12.5%, 3m 5s; :func:`change` and
+  :func:`pct` with their signs (+12, −$3.40, +1.2 pp, +20.0%);
+* :func:`format_value` - charts: ``"exact"`` (alt text: 1,234 / $1,234.56 / 12.5% / 3m 5s),
+  ``"average"`` (one decimal more for integers) and ``"short"`` (labels on the chart: 12.3k, $1,235);
+* :func:`axis_labels` - compact axis ticks with as few decimals as keep them exact (0, 500, 1.5k, $1.2k).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from decimal import Decimal
 
 EMPTY = "—"
 MINUS = "−"  # a real minus sign: it lines up with + in proportional fonts
+FORMATS = ("integer", "number", "currency", "percent", "duration")
 
 
 def value(v, fmt: str, currency: str = "$") -> str:
@@ -50,12 +60,28 @@ def pct(p: float | None) -> str:
 
 
 def duration(seconds: float) -> str:
-    s = round(seconds)
+    """45s, 2.5s, 3m 5s, 1h 2m, 2d 3h: at most two units, a zero second unit left out."""
+    sign = MINUS if seconds < 0 else ""
+    s = abs(seconds)
+    if s < 10 and s != round(s):
+        return f"{sign}{strip_zeros(f'{s:.1f}')}s"
+    s = round(s)
     if s < 60:
-        return f"{s}s"
+        return f"{sign}{s}s"
     if s < 3600:
-        return f"{s // 60}m {s % 60:02d}s"
-    return f"{s // 3600}h {s % 3600 // 60:02d}m"
+        m, sec = divmod(s, 60)
+        return f"{sign}{m}m" + (f" {sec}s" if sec else "")
+    if s < 86400:
+        h, rest = divmod(s, 3600)
+        m = round(rest / 60)
+        if m == 60:
+            h, m = h + 1, 0
+        return f"{sign}{h}h" + (f" {m}m" if m else "")
+    d, rest = divmod(s, 86400)
+    h = round(rest / 3600)
+    if h == 24:
+        d, h = d + 1, 0
+    return f"{sign}{d}d" + (f" {h}h" if h else "")
 
 
 def arrow(change_value, verdict: str) -> str:
@@ -67,3 +93,95 @@ def arrow(change_value, verdict: str) -> str:
     if change_value < 0:
         return "▼"
     return "•"
+
+
+# -- charts ----------------------------------------------------------------------------------------
+
+def format_value(value: float | None, fmt: str, style: str = "exact") -> str:
+    """``value`` in words for a metric of format ``fmt``.
+
+    ``style="exact"`` (alt text): 1,234 / 1,234.57 / $1,234.56 / 12.5% / 3m 5s;
+    ``"average"``: as exact, with one decimal more for integers (30.1);
+    ``"short"`` (labels on the chart): 1,234 / 12.3k / $12.34 / $1,235 / $12.3k / 12.5% / 3m 5s.
+    None is "no value".
+    """
+    check_format(fmt)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "no value"
+    v = float(value)
+    if fmt == "duration":
+        return duration(v)
+    if fmt == "percent":
+        p = v * 100
+        return strip_zeros(f"{p:,.1f}") + "%" if abs(p) < 1000 else f"{p:,.0f}%"
+    if style == "short":
+        return short_value(v, fmt, abs(v))
+    if fmt == "currency":
+        return f"{MINUS if v < 0 else ''}${abs(v) / 100:,.2f}"
+    if fmt == "integer":
+        if style == "average" or v != round(v):
+            return strip_zeros(f"{v:,.1f}")
+        return f"{v:,.0f}"
+    return strip_zeros(f"{v:,.2f}")
+
+
+def short_value(v: float, fmt: str, top: float) -> str:
+    """A label on the chart; ``top`` is the largest magnitude among the chart's labels, so that they all
+    use the same style: $356, $8.8k, $13.7k rather than $8,760 next to $13.7k."""
+    if fmt in ("duration", "percent"):
+        return format_value(v, fmt)
+    sign = MINUS if v < 0 else ""
+    a = abs(v) / 100 if fmt == "currency" else abs(v)
+    big = (top / 100 if fmt == "currency" else top) >= 10_000
+    prefix = "$" if fmt == "currency" else ""
+    if big and a >= 999.5:
+        return sign + prefix + _si(a)
+    if fmt == "currency":
+        return f"{sign}${a:,.2f}" if top / 100 < 100 else f"{sign}${a:,.0f}"
+    if fmt == "integer" or a >= 100:
+        return f"{sign}{a:,.0f}"
+    return sign + strip_zeros(f"{a:,.1f}" if a >= 10 else f"{a:,.2f}")
+
+
+def check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise ValueError(f"fmt {fmt!r} is not one of {', '.join(FORMATS)}")
+
+
+def strip_zeros(s: str) -> str:
+    return s.rstrip("0").rstrip(".") if "." in s else s
+
+
+def _si(v: float) -> str:
+    """12.3k, 123k, 1.2M for v >= 1000 (v not negative)."""
+    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if v >= div * 0.9995:
+            x = v / div
+            return (f"{x:.1f}" if x < 99.95 else f"{x:.0f}") + suffix
+    return f"{v:.0f}"
+
+
+def axis_labels(ticks: Sequence[float], fmt: str) -> list[str]:
+    """Compact tick labels with as few decimals as keep them exact: 0, 500, 1k, 1.5k / $0, $50, $1.2k."""
+    if fmt == "duration":
+        return [duration(t) if t else "0" for t in ticks]
+    if fmt == "percent":
+        xs, prefix, suffix, div = [t * 100 for t in ticks], "", "%", 1.0
+    else:
+        xs = [t / 100 for t in ticks] if fmt == "currency" else list(ticks)
+        prefix = "$" if fmt == "currency" else ""
+        top = max((abs(x) for x in xs), default=0)
+        div, suffix = next(((d, u) for d, u in ((1e9, "B"), (1e6, "M"), (1e3, "k")) if top >= max(d, 1e4)),
+                           (1.0, ""))
+        xs = [x / div for x in xs]
+    decimals = 0
+    while decimals < 4 and any(abs(x - round(x, decimals)) > 1e-9 * max(1.0, abs(x)) for x in xs):
+        decimals += 1
+    if fmt == "currency" and div == 1 and decimals:
+        decimals = 2  # $0.50, not $0.5
+    out = []
+    for x in xs:
+        x = 0.0 if abs(x) < 1e-12 else x
+        sign = MINUS if x < 0 else ""
+        out.append(f"{sign}{prefix}{abs(x):,.{decimals}f}{suffix}")
+    return out

@@ -11,19 +11,24 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-Number = int | float | Decimal | None
+from daypulse.values import Delta, Number
 
 
 @dataclass(frozen=True)
-class Delta:
-    """The value against one comparison: the previous period, the same weekday last week..."""
+class Comparison:
+    """The value against one of the report's comparisons (``compare:``): a :class:`Delta` with
+    what it compares with (its fields in this order are the JSON format's)."""
 
     key: str  # previous | same_weekday | last_year
     label: str  # "vs day before", "vs same weekday last week"
     base: Number  # the compared value
     change: Number  # value - base (None when either is missing)
     pct: float | None  # change / |base| (None when base is 0 or missing)
-    verdict: str  # good | bad | flat | none: the direction judged by the metric's good direction
+    verdict: str  # good | bad | flat | none
+
+    @classmethod
+    def of(cls, key: str, label: str, delta: Delta) -> Comparison:
+        return cls(key, label, delta.base, delta.change, delta.pct, delta.verdict)
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,7 @@ class Line:
     fmt: str  # integer | number | currency | percent | duration
     good: str  # up | down
     value: Number
-    deltas: list[Delta]
+    deltas: list[Comparison]
     spark: list[Number]  # the last N periods, oldest first, ending with this one
     anomaly: str | None = None  # a sentence when the value is unusual for its history
 

@@ -27,7 +27,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from daypulse.errors import ConfigError, Issue, UsageError
 from daypulse.report import format as fmt_
-from daypulse.report.model import Breakdown, ChartImage, Delta, Line, Report, Section
+from daypulse.report.model import Breakdown, ChartImage, Comparison, Line, Report, Section
 
 FORMATS = ("text", "markdown", "html", "json")
 TEMPLATES = {"text": "report.txt.j2", "markdown": "report.md.j2", "html": "report.html.j2"}
@@ -143,7 +143,7 @@ def md(text) -> str:
     return s
 
 
-def delta_for(line: Line, key: str) -> Delta | None:
+def delta_for(line: Line, key: str) -> Comparison | None:
     return next((d for d in line.deltas if d.key == key), None)
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import distinct, func, select
 
 from daypulse.store.db import Store
 from daypulse.store.models import MetricValueRow as V
@@ -25,6 +25,31 @@ def values(store: Store, metrics: Iterable[str], grain: str, first: date, last: 
         V.dims_key == dims_key)
     with store.engine.connect() as conn:
         return {(m, p): plain(v) for m, p, v in conn.execute(q)}
+
+
+def latest(store: Store, metric: str, grain: str, dims_key: str = ""):
+    """The newest stored row of one series: (period_start, value, computed_at), or None."""
+    with store.engine.connect() as conn:
+        return conn.execute(select(V.period_start, V.value, V.computed_at).where(
+            V.metric == metric, V.grain == grain, V.dims_key == dims_key)
+            .order_by(V.period_start.desc()).limit(1)).first()
+
+
+def latest_day(store: Store) -> date | None:
+    """The newest stored day of any total."""
+    with store.engine.connect() as conn:
+        return conn.execute(select(func.max(V.period_start)).where(V.grain == "day", V.dims_key == "")).scalar()
+
+
+def dims_keys(store: Store, metrics: Iterable[str], grain: str, first: date, last: date) -> list[str]:
+    """The dimension keys (not the total) stored for these metrics at ``grain`` in the range."""
+    metrics = list(metrics)
+    if not metrics:
+        return []
+    q = select(distinct(V.dims_key)).where(
+        V.metric.in_(metrics), V.grain == grain, V.period_start.between(first, last), V.dims_key != "")
+    with store.engine.connect() as conn:
+        return [key for (key,) in conn.execute(q)]
 
 
 def plain(v):

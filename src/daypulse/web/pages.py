@@ -1,28 +1,40 @@
 """The dashboard's pages: server-rendered Jinja2, made live with HTMX (vendored, no CDN).
 
-Login opens a session (``web.sessions``); every page acts as that session's token, with its
+Login opens a session (``store.sessions``); every page acts as that session's token, with its
 role and tenant scope. Changes (send now, retry) are POST forms carrying the session's CSRF
 secret; read-only pages are GETs that HTMX re-fetches for filters and auto-refresh.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Annotated
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from markupsafe import escape
 
+from daypulse.alerts.thresholds import breaches
+from daypulse.compile.rows import Source
+from daypulse.delivery import ledger, on_demand, runner
+from daypulse.delivery.visible import visible_subscriptions
+from daypulse.describe import metric_rows
+from daypulse.engine.compute import compiled_sql
 from daypulse.errors import UserError
-from daypulse.store import tokens
-from daypulse.web import sessions, views
-from daypulse.web.sessions import Session
+from daypulse.report.spec import load_report
+from daypulse.report.stored import with_templates
+from daypulse.store import read, sessions, tokens
+from daypulse.store import runs as run_store
+from daypulse.store.read import csv_text
+from daypulse.store.sessions import Session
+from daypulse.web import views
 
 # __Host-: the browser keeps such a cookie only if Secure, for this host, path / (a sibling
 # subdomain cannot plant one).
@@ -101,28 +113,21 @@ def problem_page(request: Request, status: int, title: str, message: str, **cont
 
 def _refresh_seconds() -> int:
     """How often the overview re-reads its numbers: DAYPULSE_DASHBOARD_REFRESH seconds (default 60)."""
-    import os
 
     text = os.environ.get("DAYPULSE_DASHBOARD_REFRESH", "")
     return max(1, int(text)) if text.isdigit() else REFRESH_SECONDS
 
 
 def _escape(text: str) -> str:
-    from markupsafe import escape
-
     return str(escape(text))
 
 
 def _next_param(request: Request) -> str:
-    from urllib.parse import urlencode
-
     path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return urlencode({"next": path})
 
 
 def session(request: Request) -> Session:
-    from daypulse.report.stored import with_templates
-
     store = request.app.state.store
     found = sessions.find(store, request.cookies.get(sessions.COOKIE))
     if found is None:
@@ -219,8 +224,6 @@ def _safe_next(target: str) -> str:
 
 @router.get("/", response_class=HTMLResponse)
 def overview(request: Request, s: Signed):
-    from daypulse.report.spec import load_report
-
     project, store = request.app.state.project, request.app.state.store
     f = views.parse_filters(project, store, request.query_params, s.who.scope)
     spec = load_report(project, f.board) if f.board else None
@@ -241,15 +244,12 @@ def overview(request: Request, s: Signed):
 
 def _alerts(project, store, s: Session) -> list[views.Alert]:
     """Thresholds crossed by the latest stored values, within the viewer's scope."""
-    from daypulse.alerts.thresholds import breaches
 
     return views.alerts(project, breaches(project, store, scope=s.who.scope or None))
 
 
 def _presets(project, f: views.Filters) -> list[tuple[str, str]]:
     """Ranges of whole periods ending with the range's end (its last complete week or month)."""
-    from datetime import timedelta
-
 
     cal = project.calendar
     out = []
@@ -265,8 +265,6 @@ def _presets(project, f: views.Filters) -> list[tuple[str, str]]:
 
 @router.get("/metrics/{name}", response_class=HTMLResponse)
 def metric_page(request: Request, s: Signed, name: Annotated[str, Path(max_length=100)]):
-    from daypulse.describe import metric_rows
-
     project, store = request.app.state.project, request.app.state.store
     if name not in project.metrics:
         return problem_page(request, 404, "Not found", f"There is no metric {name!r}.", glossary=True)
@@ -286,8 +284,6 @@ def metric_page(request: Request, s: Signed, name: Annotated[str, Path(max_lengt
 @router.get("/metrics/{name}/sql", response_class=HTMLResponse)
 def metric_sql(request: Request, s: Signed, name: Annotated[str, Path(max_length=100)]):
     """The SQL daypulse sends to the source for this metric (loaded when the panel opens)."""
-    from daypulse.compile.rows import Source
-    from daypulse.engine.compute import compiled_sql
 
     project, store = request.app.state.project, request.app.state.store
     if name not in project.metrics:
@@ -308,8 +304,6 @@ def metric_sql(request: Request, s: Signed, name: Annotated[str, Path(max_length
 
 @router.get("/glossary", response_class=HTMLResponse)
 def glossary(request: Request, s: Signed):
-    from daypulse.describe import metric_rows
-
     project = request.app.state.project
     rows = [{**r, "dimensions": sorted(project.dimensions_of(r["metric"]))} for r in metric_rows(project)]
     return page(request, "glossary.html", s, rows=rows)
@@ -318,9 +312,6 @@ def glossary(request: Request, s: Signed):
 @router.get("/export.csv")
 def export_csv(request: Request, s: Signed, metric: str | None = None):
     """What the page shows, as CSV in the export contract's columns (audit-logged)."""
-    from daypulse.report.spec import load_report
-    from daypulse.store import read
-    from daypulse.store.read import csv_text
 
     project, store = request.app.state.project, request.app.state.store
     if metric is not None and metric not in project.metrics:
@@ -343,16 +334,12 @@ def export_csv(request: Request, s: Signed, metric: str | None = None):
 # -- deliveries and runs ---------------------------------------------------------------------------
 
 def _visible(request: Request, who) -> dict[str, dict]:
-    from daypulse.delivery.visible import visible_subscriptions
-
     return visible_subscriptions(request.app.state.project, request.app.state.store, who.scope)
 
 
 @router.get("/deliveries", response_class=HTMLResponse)
 def deliveries(request: Request, s: Signed, status: str | None = None, done: int | None = None,
                again: bool = False):
-    from daypulse.delivery import ledger
-
     store = request.app.state.store
     visible = _visible(request, s.who)
     status = status if status in ("pending", "sending", "sent", "failed", "skipped") else None
@@ -367,7 +354,6 @@ def deliveries(request: Request, s: Signed, status: str | None = None, done: int
 @router.post("/subscriptions/{id}/send")
 def send_now(request: Request, s: Changing, id: Annotated[int, Path(ge=1, le=2**31 - 1)]):
     """Deliver the subscription's last complete period now, through the ledger (never twice)."""
-    from daypulse.delivery import on_demand, runner
 
     project, store = request.app.state.project, request.app.state.store
     visible = {v["id"]: v for v in _visible(request, s.who).values()}
@@ -387,8 +373,6 @@ def send_now(request: Request, s: Changing, id: Annotated[int, Path(ge=1, le=2**
 
 @router.post("/deliveries/{id}/retry")
 def retry(request: Request, s: Changing, id: Annotated[int, Path(ge=1, le=2**31 - 1)]):
-    from daypulse.delivery import ledger
-
     store = request.app.state.store
     row = ledger.get(store, id)
     if row is None or row.subscription not in _visible(request, s.who):
@@ -401,7 +385,5 @@ def retry(request: Request, s: Changing, id: Annotated[int, Path(ge=1, le=2**31 
 
 @router.get("/runs", response_class=HTMLResponse)
 def runs(request: Request, s: Signed):
-    from daypulse.store import runs as run_store
-
     return page(request, "runs.html", s, runs=run_store.history(request.app.state.store, 100),
                 details=not s.who.scope)  # errors and who started a run are the company's, not a tenant's

@@ -11,15 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode
-
-from sqlalchemy import func, select
+from zoneinfo import ZoneInfo
 
 from daypulse.calendar import Calendar
+from daypulse.describe import describe
+from daypulse.errors import UserError
 from daypulse.report import format as fmt
-from daypulse.report.content import verdict
+from daypulse.report.spec import load_report, report_names
 from daypulse.store import read
-from daypulse.store.models import MetricValueRow as V
-from daypulse.values import dims_key
+from daypulse.values import Delta, dims_key, is_number
 
 GRAINS = ("day", "week", "month")
 MAX_PERIODS = 400  # a range longer than this at its grain is cut (the chart stays readable)
@@ -71,15 +71,12 @@ class Filters:
 
 def latest_day(store) -> date | None:
     """The newest stored day (the default end of the range: the demo's data may end in the past)."""
-    with store.engine.connect() as conn:
-        return conn.execute(select(func.max(V.period_start)).where(V.grain == "day", V.dims_key == "")).scalar()
+    return read.latest_day(store)
 
 
 def boards(project, scope: dict[str, str] | None = None) -> dict[str, str]:
     """{report name: title} of the reports this project can show (their metrics exist), leaving
     out a scoped viewer's boards narrowed to another tenant."""
-    from daypulse.errors import UserError
-    from daypulse.report.spec import load_report, report_names
 
     out = {}
     for name in report_names(project):
@@ -102,7 +99,6 @@ def parse_filters(project, store, params, scope: dict[str, str], *, board_requir
     """Filters from a page's query string, forgiving: a bad value falls back to its default and
     is named in ``problems``. The board's own filter (a tenant's report) and a scoped viewer's
     scope always apply; the board's period is the default grain."""
-    from daypulse.report.spec import load_report
 
     cal = project.calendar
     problems = []
@@ -241,12 +237,11 @@ def tiles(project, store, f: Filters, sections, alerts=()) -> list[tuple[str, li
                 row.append(Tile(name, m.label or name, fmt.EMPTY, "", "", "none", "", "", _formula(project, name),
                                 label, note=f"not broken down by {dim}"))
                 continue
-            value, before = got.get((name, last)), got.get((name, prev))
-            change = value - before if _number(value) and _number(before) else None
-            pct = change / abs(before) if change is not None and before else None
-            v = "none" if partial else verdict(change, m.good)
+            value = got.get((name, last))
+            d = Delta.between(value, got.get((name, prev)), m.good)
+            v = "none" if partial else d.verdict
             row.append(Tile(name, m.label or name, fmt.value(value, m.format),
-                            fmt.change(change, m.format), fmt.pct(pct), v, fmt.arrow(change, v),
+                            fmt.change(d.change, m.format), fmt.pct(d.pct), v, fmt.arrow(d.change, v),
                             spark([got.get((name, p)) for p in periods]), _formula(project, name), label,
                             alerts=tuple(by_metric.get(name, ()))))
         out.append((title, row))
@@ -280,13 +275,13 @@ def table(project, store, f: Filters, name: str) -> list[dict]:
     rows = []
     for p in reversed(periods):
         value, before = got.get((name, p)), got.get((name, cal.shift(f.grain, p, 1)))
-        change = value - before if _number(value) and _number(before) else None
+        d = Delta.between(value, before, m.good)
         partial = "" if f.over(cal, p) else " (so far)"
         rows.append({"period": period_label(cal, f.grain, p) + partial, "start": p.isoformat(),
                      "value": fmt.value(value, m.format),
                      "previous": fmt.value(before, m.format),
-                     "change": fmt.change(change, m.format),
-                     "verdict": verdict(change, m.good)})
+                     "change": fmt.change(d.change, m.format),
+                     "verdict": d.verdict})
     return rows
 
 
@@ -296,7 +291,7 @@ def breakdown(project, store, f: Filters, name: str, dimension: str, top: int = 
     m = project.metrics[name]
     last = window(cal, f)[0][-1]
     got = read.by_dimension(store, [name], f.grain, last, last, dimension, within=f.dims)
-    ranked = sorted(((v, k) for (_, _, k), v in got.items() if _number(v)), reverse=True)[:top]
+    ranked = sorted(((v, k) for (_, _, k), v in got.items() if is_number(v)), reverse=True)[:top]
     return [(k, fmt.value(v, m.format)) for v, k in ranked]
 
 
@@ -338,17 +333,12 @@ def dimension_values(store, metrics: list[str], f: Filters, limit: int = MENU_VA
     """{dimension: values} stored for these metrics in the range (single-dimension rows):
     what the filter menu offers. The values now filtered on are always offered, so the menu
     shows what the page shows even when they are past the limit (reached from a link)."""
-    from sqlalchemy import distinct
 
     out: dict[str, set[str]] = {}
-    if metrics:
-        q = select(distinct(V.dims_key)).where(
-            V.metric.in_(metrics), V.grain == f.grain, V.period_start.between(f.start, f.end), V.dims_key != "")
-        with store.engine.connect() as conn:
-            for (key,) in conn.execute(q):
-                single = _single(key)
-                if single:
-                    out.setdefault(single[0], set()).add(single[1])
+    for key in read.dims_keys(store, metrics, f.grain, f.start, f.end):
+        single = _single(key)
+        if single:
+            out.setdefault(single[0], set()).add(single[1])
     menu = {}
     for dim in sorted(set(out) | set(f.dims)):
         found = sorted(out.get(dim, ()))
@@ -381,7 +371,7 @@ def _single(key: str) -> tuple[str, str] | None:
 
 def spark(values: list, width: float = 100, height: float = 28) -> str:
     """SVG polyline points for a sparkline (gaps skipped); '' with fewer than two numbers."""
-    nums = [(i, float(v)) for i, v in enumerate(values) if _number(v)]
+    nums = [(i, float(v)) for i, v in enumerate(values) if is_number(v)]
     if len(nums) < 2:
         return ""
     lo, hi = min(v for _, v in nums), max(v for _, v in nums)
@@ -399,20 +389,12 @@ def period_label(cal: Calendar, grain: str, start: date) -> str:
 
 
 def now_label(project) -> str:
-    from zoneinfo import ZoneInfo
-
     return datetime.now(UTC).astimezone(ZoneInfo(project.timezone)).strftime("%H:%M:%S %Z")
 
 
 def _formula(project, name: str) -> str:
-    from daypulse.describe import describe
-
     return describe(project, name)
 
 
-def _number(v) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
-
-
 def _float(v):
-    return float(v) if _number(v) else None
+    return float(v) if is_number(v) else None

@@ -32,8 +32,8 @@ from __future__ import annotations
 from daypulse.report.charts.bar import bar_chart
 from daypulse.report.charts.heatmap import heatmap
 from daypulse.report.charts.line import line_chart
-from daypulse.report.charts.model import FORMATS, BarData, HeatmapData, LineData, Png
-from daypulse.report.charts.numbers import format_value
+from daypulse.report.charts.model import BarData, HeatmapData, LineData, Png
+from daypulse.report.format import FORMATS, format_value
 
 __all__ = ["FORMATS", "BarData", "HeatmapData", "LineData", "Png", "format_value", "render_chart"]
 

@@ -26,7 +26,7 @@ from daypulse.report.charts.canvas import (
     style_axes,
 )
 from daypulse.report.charts.model import BarData, Png
-from daypulse.report.charts.numbers import check_format, format_value, short_value
+from daypulse.report.format import check_format, format_value, short_value
 
 # -- bar chart --------------------------------------------------------------------------------------
 

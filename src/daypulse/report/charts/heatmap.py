@@ -25,7 +25,7 @@ from daypulse.report.charts.canvas import (
     placeholder,
 )
 from daypulse.report.charts.model import HeatmapData, Png
-from daypulse.report.charts.numbers import check_format, format_value, short_value
+from daypulse.report.format import check_format, format_value, short_value
 
 # -- heatmap ----------------------------------------------------------------------------------------
 

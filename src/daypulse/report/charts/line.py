@@ -33,7 +33,7 @@ from daypulse.report.charts.canvas import (
     style_axes,
 )
 from daypulse.report.charts.model import LineData, Png
-from daypulse.report.charts.numbers import axis_labels, check_format, format_value, short_value, strip_zeros
+from daypulse.report.format import axis_labels, check_format, format_value, short_value, strip_zeros
 
 # -- line chart -------------------------------------------------------------------------------------
 

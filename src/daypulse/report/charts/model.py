@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-FORMATS = ("integer", "number", "currency", "percent", "duration")
-
 
 @dataclass(frozen=True)
 class LineData:

@@ -1,4 +1,4 @@
-"""Dashboard logins: a session opened with an API token, kept in the store.
+"""Dashboard logins in the store: a session opened with an API token.
 
 People sign in with a token made by `daypulse tokens create` (one identity for the API and
 the dashboard: its role and tenant scope apply to both). The browser then holds only a random

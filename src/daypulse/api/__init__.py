@@ -1,0 +1,26 @@
+"""The REST API: one router per resource, mounted under ``/api/v1`` by ``daypulse.app.create_app``.
+
+``deps`` holds what the routes depend on (who is asking, the project, shared checks) and
+``problems`` how every error is answered (RFC 9457 problem details).
+"""
+
+from daypulse.api import (
+    alerts,
+    audit,
+    config,
+    deliveries,
+    health,
+    manual,
+    metrics,
+    reports,
+    runs,
+    subscriptions,
+    templates,
+)
+
+# In the order the OpenAPI document lists them.
+V1_ROUTERS = (metrics.router, subscriptions.router, deliveries.router, audit.router, runs.router, manual.router,
+              alerts.router, config.router, reports.router, templates.router)
+HEALTH_ROUTER = health.router
+
+__all__ = ["HEALTH_ROUTER", "V1_ROUTERS"]

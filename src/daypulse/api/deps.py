@@ -1,0 +1,161 @@
+"""What every API route depends on: who is asking (a Bearer token, its role and tenant scope), the project with
+the store's report templates, and the checks shared by several resources."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import Depends, Header, HTTPException, Path, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import Field, StrictFloat, StrictInt, StrictStr
+
+from daypulse.api.problems import problem
+from daypulse.delivery.visible import visible_subscriptions
+from daypulse.errors import RuntimeFailure
+from daypulse.report import stored
+from daypulse.report.spec import REPORT_NAME, report_names
+from daypulse.store import tokens
+from daypulse.store.tokens import Principal
+
+RESERVED = {"start", "end", "grain", "compare", "format", "metric", "date", "status", "limit"}
+
+
+def principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise HTTPException(401, "a Bearer token is required (create one with `daypulse tokens create`)")
+    found = tokens.authenticate(request.app.state.store, authorization[7:].strip())
+    if found is None:
+        raise HTTPException(401, "the token is not valid (unknown or revoked)")
+    return found
+
+
+def admin(who: Annotated[Principal, Depends(principal)]) -> Principal:
+    if not who.admin:
+        raise HTTPException(403, "this needs an admin token")
+    return who
+
+
+Viewer = Annotated[Principal, Depends(principal)]
+
+
+Admin = Annotated[Principal, Depends(admin)]
+
+
+def scoped_dims(request: Request, who: Principal, metric: str, asked: dict[str, str]) -> dict[str, str]:
+    """The dimension values a read covers: what was asked, within the token's scope. A scoped
+    token asking for another tenant, or for a metric not broken down by its scope's dimension
+    (whose totals span every tenant), is refused."""
+
+    project = request.app.state.project
+    have = project.dimensions_of(metric)
+    for dim in asked:
+        if dim not in have:
+            raise HTTPException(422, f"metric {metric!r} has no dimension {dim!r}"
+                                     f" (its dimensions: {', '.join(sorted(have)) or 'none'})")
+    for dim, value in who.scope.items():
+        if dim in asked and asked[dim] != value:
+            raise HTTPException(403, f"this token sees {dim} {value!r} only")
+        if dim not in have:
+            raise HTTPException(403, f"metric {metric!r} is not broken down by {dim}: its values span every"
+                                     f" {dim}, and this token sees {dim} {value!r} only")
+    return {**asked, **who.scope}
+
+
+def asked_dims(request: Request) -> dict[str, str]:
+    return {k: v for k, v in request.query_params.items() if k not in RESERVED}
+
+
+def known_metric(request: Request, name: str):
+    project = request.app.state.project
+    if name not in project.metrics:
+        raise HTTPException(404, f"no metric {name!r} (see /api/v1/metrics)")
+    return project.metrics[name]
+
+
+def visible(request: Request, who: Principal) -> dict[str, dict]:
+    """The subscriptions ``who`` may see, by name."""
+    return visible_subscriptions(request.app.state.project, request.app.state.store, who.scope)
+
+
+def delivery_json(r) -> dict:
+    return {"id": r.id, "subscription": r.subscription, "period_start": r.period_start.isoformat(),
+            "status": r.status, "attempts": r.attempts, "last_error": r.last_error, "external_id": r.external_id,
+            "next_attempt_at": r.next_attempt_at.isoformat() if r.next_attempt_at else None,
+            "sent_at": r.sent_at.isoformat() if r.sent_at else None}
+
+
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+def scope_text(who: Principal) -> str:
+    return ", ".join(f"{k} {v!r}" for k, v in sorted(who.scope.items()))
+
+
+def company_admin(who: Admin) -> Principal:
+    if who.scope:
+        raise HTTPException(403, f"this token sees {scope_text(who)} only; runs, manual values and settings"
+                                 " are company-wide and need an admin token without a scope")
+    return who
+
+
+def company_viewer(who: Viewer) -> Principal:
+    if who.scope:
+        raise HTTPException(403, f"this token sees {scope_text(who)} only; manual values are company-wide")
+    return who
+
+
+CompanyAdmin = Annotated[Principal, Depends(company_admin)]
+
+
+CompanyViewer = Annotated[Principal, Depends(company_viewer)]
+
+
+MAX_ID = 2**31 - 1
+
+
+ReportName = Annotated[str, Path(max_length=100, pattern=REPORT_NAME)]
+
+
+SubscriptionId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+def current_project(request: Request):
+    """The project with the store's report templates as they are now. Kept on the app as well,
+    so the other routers (subscriptions, the dashboard) see templates written since start-up."""
+    project = stored.with_templates(request.app.state.project, request.app.state.store)
+    request.app.state.project = project
+    return project
+
+
+Project = Annotated[object, Depends(current_project)]
+
+
+def known_report(project, name: str) -> None:
+    if name not in report_names(project):
+        raise HTTPException(404, f"no report {name!r} (see /api/v1/reports)")
+
+
+def require_unscoped(who: Principal, what: str) -> None:
+    if who.scope:
+        raise HTTPException(403, f"{what} is shared by every tenant: this needs an admin token without a scope")
+
+
+def invalid(errors: list[tuple[str, str]]):
+    """A 422 naming each field, in the same shape as FastAPI's own validation errors."""
+    return RequestValidationError([{"loc": ("body", *field.split(".")), "msg": msg, "type": "value_error"}
+                                   for field, msg in errors])
+
+
+def unavailable(err: RuntimeFailure):
+    """The source (or store) cannot be reached: a 503 a client may retry, not a 500."""
+    return problem(503, "Service Unavailable", str(err).splitlines()[0])
+
+
+# A number in a request body: a JSON number or a string holding an exact decimal.
+Number = StrictInt | StrictFloat | Annotated[StrictStr, Field(max_length=100)]
+GrainName = Literal["day", "week", "month", "quarter", "year"]
+
+
+def other_scope(who: Principal, filter: dict) -> bool:
+    """A definition narrowed to another tenant than the token's: not shown to it."""
+    return any(k in filter and filter[k] != v for k, v in who.scope.items())

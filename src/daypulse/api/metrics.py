@@ -1,0 +1,132 @@
+"""Metrics and their stored values: the catalog, series with a comparison, latest, summary tiles, export.
+Each read goes through the caller's scope (:func:`daypulse.api.deps.scoped_dims`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi.responses import Response
+
+from daypulse.api.deps import Viewer, asked_dims, known_metric, scoped_dims
+from daypulse.api.problems import responses
+from daypulse.describe import metric_rows
+from daypulse.store import read, tokens
+from daypulse.store.read import csv_text, exported
+from daypulse.store.values import export_rows
+from daypulse.values import Delta, dims_key
+
+router = APIRouter(responses=responses(401, 403, 404, 409, 422, 503))
+
+
+Grain = Literal["day", "week", "month"]
+
+
+MAX_DAYS = 3660
+
+
+@router.get("/metrics", summary="Every metric with its formula in words")
+def catalog(request: Request, who: Viewer) -> list[dict]:
+    project = request.app.state.project
+    return [{**row, "dimensions": sorted(project.dimensions_of(row["metric"]))} for row in metric_rows(project)]
+
+
+@router.get("/metrics/{name}", summary="One metric's definition")
+def metric(request: Request, who: Viewer, name: Annotated[str, Path(max_length=100)]) -> dict:
+    known_metric(request, name)
+    return next(m for m in catalog(request, who) if m["metric"] == name)
+
+
+@router.get("/metrics/{name}/series", summary="A metric's stored values over a range, with a comparison",
+        description="Dimension filters are query parameters named after the dimension: `?tenant=acme`.")
+def series(request: Request, who: Viewer, name: Annotated[str, Path(max_length=100)],
+           start: date, end: date, grain: Grain = "day",
+           compare: Literal["none", "previous", "last_year"] = "none") -> dict:
+    known_metric(request, name)
+    if end < start:
+        raise HTTPException(422, "end: must be on or after start")
+    if (end - start).days > MAX_DAYS:
+        raise HTTPException(422, f"end: at most {MAX_DAYS} days from start")
+    dims = scoped_dims(request, who, name, asked_dims(request))
+    project, store = request.app.state.project, request.app.state.store
+    cal = project.calendar
+    first, last = cal.period_start(grain, start), cal.period_start(grain, end)
+    periods = cal.periods(grain, first, last)
+    base = {p: cal.comparison_start(compare, grain, p) for p in periods} if compare != "none" else {}
+    lo = min((b for b in base.values() if b), default=first)
+    # One read for the range and its comparison (adjacent for "previous"): half the work of two.
+    got = read.values(store, [name], grain, min(lo, first), last, dims_key(dims))
+    out = {"metric": name, "grain": grain, "dims": dims, "compare": compare,
+           "points": [{"period_start": p.isoformat(), "value": exported(got.get((name, p)))} for p in periods]}
+    for point, p in zip(out["points"], periods, strict=True) if base else ():
+        b = base[p]
+        point["compare_start"] = b.isoformat() if b else None
+        point["compare_value"] = exported(got.get((name, b))) if b else None
+    return out
+
+
+@router.get("/metrics/{name}/latest", summary="The most recent stored value")
+def latest(request: Request, who: Viewer, name: Annotated[str, Path(max_length=100)], grain: Grain = "day") -> dict:
+    known_metric(request, name)
+    dims = scoped_dims(request, who, name, asked_dims(request))
+    row = read.latest(request.app.state.store, name, grain, dims_key(dims))
+    if row is None:
+        raise HTTPException(404, f"no stored value of {name!r} at {grain} grain (run `daypulse compute`)")
+    return {"metric": name, "grain": grain, "dims": dims, "period_start": row.period_start.isoformat(),
+            "value": exported(row.value), "computed_at": row.computed_at.isoformat()}
+
+
+@router.get("/summary", summary="Tiles for a period: value, previous period, change")
+def summary(request: Request, who: Viewer, on: Annotated[date | None, Query(alias="date")] = None,
+            grain: Grain = "day", metric: Annotated[list[str] | None, Query()] = None) -> dict:
+    project, store = request.app.state.project, request.app.state.store
+    cal = project.calendar
+    day = on or cal.today(datetime.now(UTC)) - timedelta(days=1)
+    start = cal.period_start(grain, day)
+    prev = cal.shift(grain, start, 1)
+    names = metric or list(project.metrics)
+    tiles = []
+    for name in names:
+        known_metric(request, name)
+        try:
+            dims = scoped_dims(request, who, name, {})
+        except HTTPException as err:
+            if metric or err.status_code != 403:
+                raise
+            continue  # a scoped token's overview leaves out what spans every tenant
+        got = read.values(store, [name], grain, prev, start, dims_key(dims))
+        value = exported(got.get((name, start)))
+        d = Delta.between(value, exported(got.get((name, prev))), project.metrics[name].good)
+        tiles.append({"metric": name, "label": project.metrics[name].label or name, "value": value,
+                      "previous": d.base, "change": d.change, "pct": d.pct})
+    return {"grain": grain, "period_start": start.isoformat(), "dims": dict(who.scope), "tiles": tiles}
+
+
+@router.get("/export", summary="Stored values as CSV or JSON (the export contract's columns)",
+        responses={200: {"description": "the values: CSV (format=csv) or a JSON list (format=json)",
+                         "content": {"text/csv": {"schema": {"type": "string"}},
+                                     "application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}}})
+def export(request: Request, who: Viewer, format: Literal["csv", "json"] = "csv",
+           metric: Annotated[list[str] | None, Query()] = None,
+           grain: Annotated[list[Grain] | None, Query()] = None,
+           start: date | None = None, end: date | None = None):
+    project, store = request.app.state.project, request.app.state.store
+    names = metric or list(project.metrics)
+    for name in names:
+        known_metric(request, name)
+        if who.scope:
+            scoped_dims(request, who, name, {})
+    rows = []
+    for r in export_rows(store, names, grain, start, end):
+        dims = dict(r.dims or {})
+        if who.scope and dims != who.scope:
+            continue
+        rows.append({"metric": r.metric, "grain": r.grain, "period": r.period_start.isoformat(),
+                     "dimensions": dims, "value": exported(r.value)})
+    tokens.audit(store, who.name, "export", ",".join(names), {"format": format, "rows": len(rows),
+                                                                "scope": who.scope})
+    if format == "json":
+        return rows
+    return Response(csv_text(rows), media_type="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="daypulse-export.csv"'})

@@ -1,0 +1,115 @@
+"""Report templates kept in the store: a report everywhere (API, dashboard, scheduler) until deleted."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import APIRouter, HTTPException, Request
+
+from daypulse.api.deps import (
+    Admin,
+    Project,
+    ReportName,
+    Viewer,
+    current_project,
+    invalid,
+    other_scope,
+    require_unscoped,
+)
+from daypulse.api.problems import responses
+from daypulse.delivery.runner import load_subscriptions
+from daypulse.errors import ConfigError
+from daypulse.report import stored
+from daypulse.report.spec import ReportSpec, _builtin
+from daypulse.store import tokens
+
+router = APIRouter(responses=responses(401, 403, 404, 409, 422, 503))
+
+
+def _template(t: stored.Template) -> dict:
+    return {"name": t.name, "spec": t.spec, "created_by": t.created_by, "created_at": t.created_at.isoformat(),
+            "updated_at": t.updated_at.isoformat()}
+
+
+@router.get("/templates", summary="Report templates kept in the store")
+def templates(request: Request, who: Viewer, project: Project) -> list[dict]:
+    return [_template(t) for t in stored.listing(request.app.state.store)
+            if not other_scope(who, t.spec.get("filter") or {})]
+
+
+@router.get("/templates/{name}", summary="One report template")
+def template(request: Request, who: Viewer, project: Project, name: ReportName) -> dict:
+    found = stored.get(request.app.state.store, name)
+    if found is None or other_scope(who, found.spec.get("filter") or {}):
+        raise HTTPException(404, f"no report template {name!r} (see /api/v1/templates)")
+    return _template(found)
+
+
+def _editable_name(project, name: str) -> None:
+    """File reports are edited in the file; a template may not shadow a built-in."""
+
+    if stored.source(project, name) == "file":
+        raise HTTPException(409, f"report {name!r} is declared in daypulse.yml: edit it there")
+    if name in _builtin():
+        raise HTTPException(409, f"report {name!r} is built in: pick another name (or override it under"
+                                 " reports: in daypulse.yml)")
+
+
+@router.put("/templates/{name}", summary="Create or replace a report template (admin)",
+            description="The body is a report definition as under `reports:` in daypulse.yml (without"
+                        " `template:`, a server path). Built-in and daypulse.yml names are refused (409).")
+def put_template(request: Request, who: Admin, project: Project, name: ReportName, body: ReportSpec) -> dict:
+    require_unscoped(who, "a report template")
+    _editable_name(project, name)
+    raw = body.model_dump(mode="json", exclude_unset=True)
+    try:
+        stored.validate(project, name, raw)
+    except ConfigError as err:
+        raise invalid([_field(i.message, name, raw) for i in err.issues]) from None
+    store = request.app.state.store
+    created = stored.save(store, name, raw, who.name)
+    tokens.audit(store, who.name, "template.create" if created else "template.replace", name, {"spec": raw})
+    current_project(request)
+    return {**_template(stored.get(store, name)), "created": created}
+
+
+def _field(message: str, name: str, raw: dict) -> tuple[str, str]:
+    """(field, problem) from an issue: "filter: ..." names its field; "unknown metric(s) a, b"
+    is placed where the first of them is written (sections.0.metrics.1)."""
+    text = message.removeprefix(f"reports.{name}: ")
+    head, sep, rest = text.partition(": ")
+    if sep and re.fullmatch(r"[a-z_][a-z0-9_.]*", head):
+        return head, rest
+    if text.startswith("unknown metric"):
+        first = text.split(" ", 2)[2].split(",")[0].strip()
+        return _where(raw, first) or "report", text
+    return "report", text
+
+
+def _where(value, metric: str, path: str = "") -> str | None:
+    """The path of the first place ``metric`` is written in a definition."""
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, v in items:
+        here = f"{path}.{key}" if path else str(key)
+        if v == metric:
+            return here
+        if (found := _where(v, metric, here)) is not None:
+            return found
+    return None
+
+
+@router.delete("/templates/{name}", summary="Remove a report template no subscription uses (admin)")
+def delete_template(request: Request, who: Admin, project: Project, name: ReportName) -> dict:
+    require_unscoped(who, "a report template")
+    store = request.app.state.store
+    if stored.get(store, name) is None:
+        _editable_name(project, name)
+        raise HTTPException(404, f"no report template {name!r} (see /api/v1/templates)")
+    users = [s.name for s in load_subscriptions(project, store) if s.spec is not None and s.spec.report == name]
+    if users:
+        raise HTTPException(409, f"report template {name!r} is used by subscription(s) {', '.join(users)}:"
+                                 " remove them first")
+    stored.remove(store, name)
+    tokens.audit(store, who.name, "template.remove", name)
+    current_project(request)
+    return {"removed": name}
