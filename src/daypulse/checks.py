@@ -6,14 +6,11 @@ from collections.abc import Callable
 
 from daypulse import warehouse
 from daypulse.errors import ConfigError, DaypulseError, Issue
+from daypulse.project.kinds import kind_of
 from daypulse.project.loader import config_path, locate
 from daypulse.project.model import (
     EventMetric,
-    LifecycleMetric,
-    MovementMetric,
     Project,
-    StateMetric,
-    TableMetric,
 )
 
 
@@ -21,9 +18,10 @@ def source_issues(project: Project, con, loc) -> list[Issue]:
     """Tables and columns each metric names must exist in the source."""
     issues, tables = [], {}
     for name, m in project.metrics.items():
-        if not isinstance(m, TableMetric):
+        wanted = kind_of(m).columns(m)
+        if not wanted:  # not read from a table of the source (sql, ratio, derived, manual)
             continue
-        issues += _table_issues(project, con, loc, tables, name, m, ("metrics", name), _wanted(m))
+        issues += _table_issues(project, con, loc, tables, name, m, ("metrics", name), wanted)
         if isinstance(m, EventMetric) and m.during is not None:
             d = m.during
             wanted = {"entity": d.entity, "start": d.start, "end": d.end}
@@ -31,22 +29,6 @@ def source_issues(project: Project, con, loc) -> list[Issue]:
             issues += _table_issues(project, con, loc, tables, name, d, ("metrics", name, "during"),
                                     wanted)
     return issues
-
-
-def _wanted(m: TableMetric) -> dict[str, str | None]:
-    """The columns a metric names, by the setting that names them."""
-    wanted = {"column": m.column}
-    if isinstance(m, (EventMetric, LifecycleMetric)):
-        wanted["time"] = m.time
-    if isinstance(m, (StateMetric, MovementMetric)):
-        wanted.update(start=m.start, end=m.end)
-    if isinstance(m, MovementMetric):
-        wanted["entity"] = m.entity
-    if isinstance(m, EventMetric) and m.during is not None:
-        wanted["during.match"] = m.during.match or m.during.entity
-    wanted.update({f"dimensions.{d}": c for d, c in m.dimensions.items() if not c.startswith("@")})
-    wanted.update({f"where.{c}": c for c in m.where})
-    return wanted
 
 
 def _table_issues(project, con, loc, tables: dict, name: str, m, at: tuple,

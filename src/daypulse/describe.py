@@ -2,68 +2,13 @@
 
 from __future__ import annotations
 
-from daypulse.project.model import (
-    CumulativeMetric,
-    DerivedMetric,
-    EventMetric,
-    LifecycleMetric,
-    ManualMetric,
-    MovementMetric,
-    Project,
-    RatioMetric,
-    SqlMetric,
-    StateMetric,
-)
-
-_MEASURE = {"count": "number of rows", "count_distinct": "number of distinct {c}",
-            "sum": "sum of {c}", "avg": "average of {c}", "min": "smallest {c}",
-            "max": "largest {c}"}
-
-
-def _where(where: dict) -> str:
-    if not where:
-        return ""
-    parts = []
-    for col, cond in where.items():
-        if isinstance(cond, dict):
-            parts += [f"{col} {op} {v!r}" for op, v in cond.items()]
-        elif isinstance(cond, list):
-            parts.append(f"{col} in {cond!r}")
-        else:
-            parts.append(f"{col} = {cond!r}")
-    return " where " + " and ".join(parts)
+from daypulse.project.kinds import kind_of
+from daypulse.project.model import Project
 
 
 def describe(project: Project, name: str) -> str:
     m = project.metrics[name]
-    if m.formula:
-        return m.formula
-    if isinstance(m, RatioMetric):
-        return f"{m.numerator} / {m.denominator} for the same period (empty when {m.denominator} is 0)"
-    if isinstance(m, CumulativeMetric):
-        return f"{m.of} from the start of the {m.reset} to the end of the day"
-    if isinstance(m, SqlMetric):
-        return "custom SQL"
-    if isinstance(m, DerivedMetric):
-        return f"{m.expr} for the same period (empty when a part is empty or a divisor is 0)"
-    if isinstance(m, ManualMetric):
-        return "typed in: the latest value set on or before the day"
-    if isinstance(m, MovementMetric):
-        what = "number of" if m.measure == "count" else "sum of"
-        cohort = " among those above 0 when the period began" if m.cohort == "existing" else ""
-        return (f"{what} {m.movement} movements of each {m.entity}'s total {m.column} in"
-                f" {project.table(m.table).name} between consecutive days{cohort}")
-    if isinstance(m, LifecycleMetric):
-        return (f"number of {m.column} in {project.table(m.table).name} that are {m.status} in"
-                " the period (by activity in it and the previous one)")
-    what = _MEASURE[m.measure].format(c=m.column)
-    table = project.table(m.table).name
-    if isinstance(m, StateMetric):
-        end = f" and not yet {m.end}" if m.end else ""
-        return f"{what} in {table} open at the end of the day ({m.start} before it{end}){_where(m.where)}"
-    assert isinstance(m, EventMetric)
-    span = f"the {m.window} days ending with the day" if m.window else "the day"
-    return f"{what} in {table} with {m.time} during {span}{_where(m.where)}"
+    return m.formula or kind_of(m).describe(project, m)
 
 
 _FORMATS = {"integer": "count", "number": "number", "currency": "money (cents)",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -27,6 +27,21 @@ def _date(flag: str, text: str | None) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         raise UsageError(f"{flag}: not a date: {text!r} (expected YYYY-MM-DD)") from None
+
+
+def _instant(flag: str, text: str | None) -> datetime | None:
+    """An ISO 8601 instant with its offset (``2026-03-02T00:05:00+05:30``, ``...Z``), in UTC; a
+    bad or zone-less one is a usage error naming the flag."""
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None:
+        raise UsageError(f"{flag}: {text!r} is not an ISO instant with its offset"
+                         " (e.g. 2026-03-02T00:05:00+05:30 or 2026-03-01T18:35:00Z)")
+    return value.astimezone(UTC)
 
 
 def _dimension_values(flag: str, items: list[str] | None, example: str = "tenant=acme") -> dict[str, str]:

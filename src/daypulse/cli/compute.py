@@ -5,14 +5,13 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from datetime import datetime
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from daypulse.cli.app import app
-from daypulse.cli.common import ConfigOpt, _date, _info, _progress, _project, _store, out
+from daypulse.cli.common import ConfigOpt, _date, _info, _instant, _progress, _project, _store, out
 from daypulse.errors import UsageError
 
 # -- compute -----------------------------------------------------------------------------
@@ -99,16 +98,6 @@ def _check_grains(grains) -> None:
             raise UsageError(f"--grain: unknown grain {g!r} (one of {', '.join(GRAINS)})")
 
 
-def _instant(flag: str, text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        t = datetime.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"{flag}: not an ISO instant: {text!r}") from None
-    if t.tzinfo is None:
-        raise UsageError(f"{flag}: give a zone offset, e.g. {text}+00:00")
-    return t
 
 
 # -- export ------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import typer
 from rich.table import Table
 
 from daypulse.cli.app import app
-from daypulse.cli.common import ConfigOpt, _info, _project, _project_and_store, _store, out
+from daypulse.cli.common import ConfigOpt, _info, _instant, _project, _project_and_store, _store, out
 from daypulse.errors import ConfigError, RuntimeFailure, UsageError
 
 subscriptions_app = typer.Typer(no_args_is_help=True, help=(
@@ -44,17 +44,6 @@ def _contexts(project) -> dict:
     return {"channels": channel_kinds(project), "reports": report_names(project)}
 
 
-def _instant(flag: str, text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        value = None
-    if value is None or value.tzinfo is None:
-        raise UsageError(f"{flag}: {text!r} is not an ISO instant with its offset"
-                         " (e.g. 2026-03-02T00:05:00+05:30 or 2026-03-01T18:35:00Z)")
-    return value.astimezone(UTC)
 
 
 def _local(t: datetime | None, zone: str) -> str:

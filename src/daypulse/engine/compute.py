@@ -14,19 +14,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from daypulse.calendar import SECONDS_PER_DAY, day_num, zone
-from daypulse.compile import changes, kinds
+from daypulse.compile import builders, kinds
 from daypulse.compile import rows as R
 from daypulse.compile.plan import Plan
 from daypulse.compile.sqlmetric import run_sql_metric
 from daypulse.errors import UsageError
 from daypulse.project import expr as arithmetic
+from daypulse.project.kinds import kind_of
 from daypulse.project.model import (
-    CumulativeMetric,
     DerivedMetric,
-    EventMetric,
-    LifecycleMetric,
-    ManualMetric,
-    MovementMetric,
     Project,
     RatioMetric,
     SqlMetric,
@@ -35,8 +31,6 @@ from daypulse.project.model import (
 )
 from daypulse.values import MetricValue
 
-# Kinds computed in Python from other values (their parts' or the store's), not in the source.
-_FROM_VALUES = (RatioMetric, DerivedMetric, ManualMetric)
 ManualSeries = dict[str, list[tuple[date, object]]]
 
 @dataclass
@@ -81,7 +75,7 @@ def compute_values(project: Project, start: date, end: date, metrics: Iterable[s
             for n in fresh:
                 on_metric(MetricTiming(n, seconds, n_rows))
 
-    table_like = [n for n in order if not isinstance(project.metrics[n], _FROM_VALUES)]
+    table_like = [n for n in order if kind_of(project.metrics[n]).in_source]
     for key, members in _jobs(project, table_like, grains_of).items():
         job_grains = tuple(g for g in grains if any(g in gs for gs in members.values()))
         plan = Plan.build(cal, start, end, today, job_grains)
@@ -102,14 +96,14 @@ def compute_values(project: Project, start: date, end: date, metrics: Iterable[s
         report(list(members), t0, len(next(iter(by_member.values()))["grain"]))
     for name in order:  # parts come first in this order
         m = project.metrics[name]
-        if isinstance(m, ManualMetric):
+        if m.kind == "manual":
             if not grains_of[name]:
                 continue
             plan = Plan.build(cal, start, end, today, grains_of[name])
             results[name] = _manual(plan, (manual or {}).get(name, []))
             seen[name] = {g: {()} for g in grains_of[name]}
             continue
-        if not isinstance(m, (RatioMetric, DerivedMetric)):
+        if m.kind not in ("ratio", "derived"):
             continue
         g = tuple(x for x in grains_of[name] if all(x in results[p] for p in depends_on(m)))
         grains_of[name] = g
@@ -128,23 +122,9 @@ def compute_values(project: Project, start: date, end: date, metrics: Iterable[s
 
 
 def _run_group(ctx, key, members: dict[str, set], as_of: datetime) -> list[dict]:
-    metrics = [(n, ctx.project.metrics[n]) for n in members]
-    if key[0] == "movement":
-        now = _now_epoch(ctx.project, metrics[0][1], ctx.plan, as_of)
-        expr = changes.movement_group(ctx, metrics, now)
-    elif key[0] == "lifecycle":
-        expr = changes.lifecycle_group(ctx, metrics)
-    else:
-        expr = kinds.run_group(ctx, key, metrics, members)
-    return expr.to_pyarrow()
-
-
-def _group_key(project: Project, name: str, m) -> tuple:
-    if isinstance(m, MovementMetric):
-        return changes.movement_key(project, m)
-    if isinstance(m, LifecycleMetric):
-        return changes.lifecycle_key(project, m)
-    return kinds.group_key(project, name, m) or ("single", name)
+    first = ctx.project.metrics[next(iter(members))]
+    now = _now_epoch(ctx.project, first, ctx.plan, as_of) if key[0] == "movement" else None
+    return builders.group_query(ctx, key, members, now).to_pyarrow()
 
 
 def _execute(members, query, *args):
@@ -172,7 +152,7 @@ def _jobs(project: Project, names: list[str], grains_of: dict) -> dict[tuple, di
     jobs: dict[tuple, dict[str, set]] = {}
     for n in names:
         if grains_of[n]:
-            key = _group_key(project, n, project.metrics[n])
+            key = builders.group_key(project, n, project.metrics[n])
             jobs.setdefault(key, {})[n] = set(grains_of[n])
     for key, members in list(jobs.items()):
         if key[0] != "event":
@@ -206,18 +186,10 @@ def _columns(raw) -> dict[str, list]:
 
 
 def _run(src, project: Project, name: str, m, plan: Plan, as_of: datetime) -> list[dict]:
-    ctx = kinds.Ctx(src, project, plan)
-    if isinstance(m, SqlMetric):
+    if m.kind == "sql":
         return _sql_rows(src, project, name, m, plan)
-    if isinstance(m, EventMetric):
-        expr = kinds.window_metric(ctx, name, m) if m.window else kinds.event(ctx, name, m)
-    elif isinstance(m, StateMetric):
-        expr = kinds.state(ctx, name, m, _now_epoch(project, m, plan, as_of))
-    elif isinstance(m, CumulativeMetric):
-        expr = kinds.cumulative(ctx, name, m, project.metrics[m.of])
-    else:
-        raise TypeError(type(m))
-    return expr.to_pyarrow()
+    now = _now_epoch(project, m, plan, as_of) if m.kind == "state" else None
+    return builders.QUERIES[m.kind](kinds.Ctx(src, project, plan), name, m, now).to_pyarrow()
 
 
 def compiled_sql(project: Project, name: str, start: date, end: date,
@@ -227,27 +199,16 @@ def compiled_sql(project: Project, name: str, start: date, end: date,
 
     cal = project.calendar
     m = project.metrics[name]
-    if isinstance(m, SqlMetric):
+    if m.kind == "sql":
         return m.sql
-    if isinstance(m, RatioMetric):
-        return f"-- {m.numerator} / {m.denominator}, per period and dimension value"
-    if isinstance(m, DerivedMetric):
-        return f"-- {m.expr}, per period and dimension value"
-    if isinstance(m, ManualMetric):
-        return "-- typed in: the latest manual value set on or before the day (daypulse manual)"
+    if not kind_of(m).in_source:  # computed from other values: say from which
+        return {"ratio": lambda: f"-- {m.numerator} / {m.denominator}, per period and dimension value",
+                "derived": lambda: f"-- {m.expr}, per period and dimension value",
+                "manual": lambda: "-- typed in: the latest manual value set on or before the day (daypulse manual)",
+                }[m.kind]()
     src = source or R.Source.open(project.source)
     plan = Plan.build(cal, start, end, max(end, cal.today()), tuple(grains))
-    ctx = kinds.Ctx(src, project, plan)
-    if isinstance(m, MovementMetric):
-        expr = changes.movement_group(ctx, [(name, m)], None)
-    elif isinstance(m, LifecycleMetric):
-        expr = changes.lifecycle_group(ctx, [(name, m)])
-    elif isinstance(m, EventMetric):
-        expr = kinds.window_metric(ctx, name, m) if m.window else kinds.event(ctx, name, m)
-    elif isinstance(m, StateMetric):
-        expr = kinds.state(ctx, name, m, None)
-    else:
-        expr = kinds.cumulative(ctx, name, m, project.metrics[m.of])
+    expr = builders.QUERIES[m.kind](kinds.Ctx(src, project, plan), name, m, None)
     return str(ibis.to_sql(expr, dialect=src.backend))
 
 
@@ -372,12 +333,4 @@ def _zero_filled(project: Project, name: str, plan: Plan, values: dict,
 
 
 def _zero(project: Project, m):
-    if isinstance(m, _FROM_VALUES):
-        return None
-    if isinstance(m, CumulativeMetric):
-        m = project.metrics[m.of]
-    if isinstance(m, SqlMetric):
-        return 0
-    if isinstance(m, (MovementMetric, LifecycleMetric)):
-        return 0
-    return 0 if m.measure in ("count", "count_distinct", "sum") else None
+    return kind_of(m).zero(project, m)
