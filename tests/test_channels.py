@@ -634,6 +634,21 @@ def test_every_kind_builds_from_settings_and_environment(tmp_path, slack):
         assert isinstance(channel, Channel) and channel.name == kind
 
 
+def test_each_channel_class_says_what_it_can_do(tmp_path):
+    """The runner draws charts only for channels that carry them and resolves targets through the
+    class; the subscription checks name the same kinds without importing the channels."""
+    from daypulse.delivery.subscription import CHANNEL_KINDS
+
+    assert CHANNEL_KINDS == tuple(CHANNELS)
+    assert {k for k, cls in CHANNELS.items() if not cls.charts} == {"slack-webhook", "webhook"}
+    assert CHANNELS["slack-webhook"].target is None and all(CHANNELS[k].target for k in CHANNEL_KINDS
+                                                            if k != "slack-webhook")
+    assert CHANNELS["file"].resolve_target("out", tmp_path) == str(tmp_path / "out")
+    assert CHANNELS["file"].resolve_target("/abs/out", tmp_path) == "/abs/out"
+    assert CHANNELS["webhook"].resolve_target("https://x.example/h", tmp_path) == "https://x.example/h"
+    assert CHANNELS["email"].defaults is None  # from SMTP_* variables, never a guessed host
+
+
 @pytest.mark.parametrize(("kind", "settings", "env", "message"), [
     ("pigeon", {}, {}, "unknown channel kind 'pigeon'"),
     ("slack-bot", {"token_env": "T", "token": "xoxb-inline"}, {"T": "x"}, "`token`: Extra inputs"),

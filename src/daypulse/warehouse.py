@@ -5,13 +5,18 @@ URLs: ``duckdb:///path.duckdb``, ``sqlite:///path.db``,
 ``spark:///folder`` (PySpark in local mode; every ``NAME.parquet`` file or folder inside
 is a table ``NAME``), ``spark://local[4]/folder`` for a master other than ``local[2]``.
 
-Per-engine shims live in one small table (``EPOCH``) so the compiler stays engine-neutral.
+Each engine is one ``Engine`` in the ``ENGINES`` table at the end (how to connect, how to read a
+timestamp as epoch seconds exactly, how to run ``kind: sql`` on its own driver), so the compiler
+and the engine stay engine-neutral: a new backend is a row there (docs/architecture.md).
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,8 +24,6 @@ import ibis
 import ibis.expr.datatypes as dt
 
 from daypulse.errors import SourceError
-
-SUPPORTED = ("duckdb", "sqlite", "postgres", "pyspark")
 
 
 def redact(url: str) -> str:
@@ -38,35 +41,42 @@ def redact(url: str) -> str:
 def connect(url: str):
     """An Ibis backend for the source URL, or SourceError saying what failed."""
     scheme = url.split(":", 1)[0].split("+", 1)[0].lower()
+    engine = next((e for e in ENGINES.values() if scheme in e.schemes), None)
+    if engine is None:
+        raise SourceError(f"unsupported source URL {redact(url)!r}: use duckdb:///, sqlite:///,"
+                          " postgresql:// or spark:///")
     try:
-        if scheme == "duckdb":
-            path = url.split(":///", 1)[1] if ":///" in url else ":memory:"
-            if path != ":memory:" and not Path(path).exists():
-                raise SourceError(f"source database {path} does not exist")
-            return ibis.duckdb.connect(path, read_only=path != ":memory:")
-        if scheme == "sqlite":
-            path = url.split(":///", 1)[1]
-            if not Path(path).exists():
-                raise SourceError(f"source database {path} does not exist")
-            return ibis.sqlite.connect(path)
-        if scheme in ("postgres", "postgresql"):
-            parts = urlsplit(url)
-            query = parse_qs(parts.query)
-            kwargs = {"host": parts.hostname or "localhost", "port": parts.port or 5432,
-                      "user": parts.username, "password": parts.password,
-                      "database": parts.path.lstrip("/") or None}
-            con = ibis.postgres.connect(**{k: v for k, v in kwargs.items() if v is not None})
-            if "schema" in query:
-                con.raw_sql(f"SET search_path TO {_ident(query['schema'][0])}, public")
-            return con
-        if scheme == "spark":
-            return _spark(url)
+        return engine.connect(url)
     except SourceError:
         raise
     except Exception as exc:  # the drivers raise many types; the user needs one line
         raise SourceError(f"cannot connect to source {redact(url)}: {_first_line(exc)}") from exc
-    raise SourceError(f"unsupported source URL {redact(url)!r}: use duckdb:///, sqlite:///,"
-                      " postgresql:// or spark:///")
+
+
+def _duckdb(url: str):
+    path = url.split(":///", 1)[1] if ":///" in url else ":memory:"
+    if path != ":memory:" and not Path(path).exists():
+        raise SourceError(f"source database {path} does not exist")
+    return ibis.duckdb.connect(path, read_only=path != ":memory:")
+
+
+def _sqlite(url: str):
+    path = url.split(":///", 1)[1]
+    if not Path(path).exists():
+        raise SourceError(f"source database {path} does not exist")
+    return ibis.sqlite.connect(path)
+
+
+def _postgres(url: str):
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    kwargs = {"host": parts.hostname or "localhost", "port": parts.port or 5432,
+              "user": parts.username, "password": parts.password,
+              "database": parts.path.lstrip("/") or None}
+    con = ibis.postgres.connect(**{k: v for k, v in kwargs.items() if v is not None})
+    if "schema" in query:
+        con.raw_sql(f"SET search_path TO {_ident(query['schema'][0])}, public")
+    return con
 
 
 def _ident(name: str) -> str:
@@ -131,26 +141,93 @@ def _sqlite_strftime(fmt: str, ts: str) -> str:  # SQLite: seconds, but rounded 
     ...
 
 
+def _duckdb_epoch(ts):
+    return _duckdb_epoch_us(ts) // 1_000_000
+
+
+def _sqlite_epoch(ts):
+    # strftime('%s') works from milliseconds, so a fraction of .9995 or more carries into
+    # the next second (23:59:59.9999 would land on the next day). Undo that carry by
+    # reading the fraction in the text itself: 'YYYY-MM-DD HH:MM:SS.ffffff'.
+    text = ts.cast("string")
+    rounded = _sqlite_strftime("%s", text).cast("int64")
+    carried = text.substr(19, 5) >= ".9995"
+    return rounded - carried.cast("int64")
+
+
+def _postgres_epoch(ts):
+    # date_part() is a double (EXTRACT is NUMERIC, 1.4x slower over 10M rows); a double
+    # resolves 0.5 us at today's epoch, so flooring it keeps .999999 in its second.
+    return _pg_date_part("epoch", ts).floor().cast("int64")
+
+
+def _spark_epoch(ts):
+    return ts.epoch_seconds().cast("int64")  # unix_timestamp() already truncates
+
+
 def epoch_seconds(backend: str, ts):
     """UTC epoch seconds of a timestamp column, rounded DOWN to the second.
 
     Rounding down matters at boundaries: 23:59:59.999999 belongs to the day it is in.
     Day boundaries are whole seconds, so comparing floored seconds is exact.
     """
-    if backend == "duckdb":
-        return _duckdb_epoch_us(ts) // 1_000_000
-    if backend == "sqlite":
-        # strftime('%s') works from milliseconds, so a fraction of .9995 or more carries into
-        # the next second (23:59:59.9999 would land on the next day). Undo that carry by
-        # reading the fraction in the text itself: 'YYYY-MM-DD HH:MM:SS.ffffff'.
-        text = ts.cast("string")
-        rounded = _sqlite_strftime("%s", text).cast("int64")
-        carried = text.substr(19, 5) >= ".9995"
-        return rounded - carried.cast("int64")
-    if backend == "pyspark":
-        return ts.epoch_seconds().cast("int64")  # unix_timestamp() already truncates
-    if backend == "postgres":
-        # date_part() is a double (EXTRACT is NUMERIC, 1.4x slower over 10M rows); a double
-        # resolves 0.5 us at today's epoch, so flooring it keeps .999999 in its second.
-        return _pg_date_part("epoch", ts).floor().cast("int64")
-    return ts.truncate("s").epoch_seconds().cast("int64")
+    engine = ENGINES.get(backend)
+    if engine is None:  # an Ibis backend daypulse has no shim for: Ibis's own, exact to the second
+        return ts.truncate("s").epoch_seconds().cast("int64")
+    return engine.epoch_seconds(ts)
+
+
+# -- kind: sql on the engine's own driver ----------------------------------------------------------
+
+PARAM = re.compile(r"(?<![:\w]):(start|end|tz)\b")
+
+
+def run_sql(backend: str, con, sql: str, params: dict) -> tuple[list[str], list[tuple]]:
+    """The user's SQL, its ``:name`` parameters bound the driver's way: (column names, rows)."""
+    engine = ENGINES.get(backend)
+    if engine is None or engine.run_sql is None:
+        raise SourceError(f"kind: sql is not supported on {backend}")
+    return engine.run_sql(con, sql, params)
+
+
+def _duckdb_sql(con, sql: str, params: dict):
+    cur = con.con.execute(PARAM.sub(r"$\1", sql), params)
+    return [d[0] for d in cur.description], cur.fetchall()
+
+
+def _sqlite_sql(con, sql: str, params: dict):
+    cur = con.con.execute(sql, {k: (v.isoformat(sep=" ") if isinstance(v, datetime) else v)
+                                for k, v in params.items()})
+    return [d[0] for d in cur.description], cur.fetchall()
+
+
+def _postgres_sql(con, sql: str, params: dict):
+    with con.con.cursor() as cur:
+        cur.execute(PARAM.sub(r"%(\1)s", sql.replace("%", "%%")), params)
+        return [d.name for d in cur.description], cur.fetchall()
+
+
+def _spark_sql(con, sql: str, params: dict):
+    df = con._session.sql(sql, args=params)
+    return df.columns, [tuple(r) for r in df.collect()]
+
+
+# -- the engines ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Engine:
+    """One source engine: how to connect, and its few differences, in one place."""
+
+    name: str  # Ibis's backend name
+    schemes: tuple[str, ...]  # URL schemes that select it
+    connect: Callable[[str], object]
+    epoch_seconds: Callable[[object], object]  # a timestamp column as floored UTC epoch seconds
+    run_sql: Callable[[object, str, dict], tuple[list[str], list[tuple]]] | None  # kind: sql
+
+
+ENGINES: dict[str, Engine] = {e.name: e for e in (
+    Engine("duckdb", ("duckdb",), _duckdb, _duckdb_epoch, _duckdb_sql),
+    Engine("sqlite", ("sqlite",), _sqlite, _sqlite_epoch, _sqlite_sql),
+    Engine("postgres", ("postgres", "postgresql"), _postgres, _postgres_epoch, _postgres_sql),
+    Engine("pyspark", ("spark",), _spark, _spark_epoch, _spark_sql),
+)}

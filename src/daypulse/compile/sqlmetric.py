@@ -8,13 +8,11 @@ columns are all NULL are the total.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime
 
+from daypulse import warehouse
 from daypulse.errors import ConfigError, Issue, SourceError
 from daypulse.project.model import SqlMetric
-
-_PARAM = re.compile(r"(?<![:\w]):(start|end|tz)\b")
 
 
 def run_sql_metric(src, name: str, m: SqlMetric, start_epoch: int, end_epoch: int,
@@ -24,9 +22,9 @@ def run_sql_metric(src, name: str, m: SqlMetric, start_epoch: int, end_epoch: in
         "end": datetime.fromtimestamp(end_epoch, UTC).replace(tzinfo=None),
         "tz": tz,
     }
-    used = set(_PARAM.findall(m.sql))
+    used = set(warehouse.PARAM.findall(m.sql))
     try:
-        names, rows = _execute(src, m.sql, {k: v for k, v in params.items() if k in used})
+        names, rows = warehouse.run_sql(src.backend, src.con, m.sql, {k: v for k, v in params.items() if k in used})
     except Exception as exc:  # the drivers raise many types; say which metric failed
         text = str(exc).strip().splitlines()
         raise SourceError(f"metric {name!r}: its SQL failed: {text[0] if text else exc}") from exc
@@ -46,23 +44,3 @@ def run_sql_metric(src, name: str, m: SqlMetric, start_epoch: int, end_epoch: in
         rec["day"] = day
         out.append(rec)
     return out
-
-
-def _execute(src, sql: str, params: dict) -> tuple[list[str], list[tuple]]:
-    backend, con = src.backend, src.con
-    if backend == "duckdb":
-        cur = con.con.execute(_PARAM.sub(r"$\1", sql), params)
-        return [d[0] for d in cur.description], cur.fetchall()
-    if backend == "sqlite":
-        sqlite_params = {k: (v.isoformat(sep=" ") if isinstance(v, datetime) else v)
-                         for k, v in params.items()}
-        cur = con.con.execute(sql, sqlite_params)
-        return [d[0] for d in cur.description], cur.fetchall()
-    if backend == "postgres":
-        with con.con.cursor() as cur:
-            cur.execute(_PARAM.sub(r"%(\1)s", sql.replace("%", "%%")), params)
-            return [d.name for d in cur.description], cur.fetchall()
-    if backend == "pyspark":
-        df = con._session.sql(sql, args=params)
-        return df.columns, [tuple(r) for r in df.collect()]
-    raise SourceError(f"kind: sql is not supported on {backend}")

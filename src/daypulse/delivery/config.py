@@ -35,14 +35,6 @@ if TYPE_CHECKING:
     from daypulse.project.loader import Located
     from daypulse.project.model import Project
 
-# What a bare kind means when daypulse.yml does not configure it. Email has no sensible
-# default host, so its settings come from SMTP_* variables (see :func:`channel_settings`).
-DEFAULTS: dict[str, dict[str, Any]] = {
-    "slack-bot": {"token_env": "SLACK_BOT_TOKEN"},
-    "slack-webhook": {"url_env": "SLACK_WEBHOOK_URL"},
-    "webhook": {"secret_env": "DAYPULSE_WEBHOOK_SECRET"},
-    "file": {},
-}
 MAX_ATTEMPTS = 5  # tries of a transient failure before a delivery is failed (the ledger's default too)
 SMTP_ENV = {"host": "SMTP_HOST", "port": "SMTP_PORT", "user": "SMTP_USER", "sender": "SMTP_FROM",
             "security": "SMTP_SECURITY"}
@@ -93,8 +85,10 @@ def channel_settings(project: Project, name: str, env: Mapping[str, str]) -> tup
                 "channel 'email' is not configured: set SMTP_HOST and SMTP_FROM (and SMTP_USER, SMTP_PASSWORD,"
                 " SMTP_PORT, SMTP_SECURITY as needed), or configure it under channels: email: {host:, sender:}")])
         return "email", settings
-    if name in DEFAULTS:
-        return name, dict(DEFAULTS[name])
+    from daypulse.delivery.channels.registry import CHANNELS
+
+    if name in CHANNELS and CHANNELS[name].defaults is not None:  # a bare kind: its defaults
+        return name, dict(CHANNELS[name].defaults)
     raise ConfigError([Issue(f"unknown channel {name!r}", hint="channels: " + ", ".join(
         [*CHANNEL_KINDS, *project.channels]))])
 

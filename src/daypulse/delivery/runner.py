@@ -35,6 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from daypulse.delivery import ledger
 from daypulse.delivery import subscription_store as subs
 from daypulse.delivery.channels.base import Channel, Outgoing, SendResult
+from daypulse.delivery.channels.registry import CHANNELS
 from daypulse.delivery.config import (
     DeliverySettings,
     channel_kinds,
@@ -46,8 +47,7 @@ from daypulse.delivery.schedule import Due, due_periods
 from daypulse.errors import DaypulseError, RuntimeFailure, StoreError, UserError
 
 LOGGER = logging.getLogger("daypulse.delivery")
-NO_CHARTS = ("webhook", "slack-webhook")
-CLAIM_BATCH = 5  # kinds that cannot carry the PNGs: don't draw them
+CLAIM_BATCH = 5
 
 
 @dataclass
@@ -144,15 +144,13 @@ class Dispatcher:
         """The channel, the outgoing delivery and its freshly rendered payload (nothing stored)."""
         spec = sub.spec
         channel = self.channel(spec.channel)
-        rep = self.report(spec, period_start, charts=self.kind(spec.channel) not in NO_CHARTS)
+        rep = self.report(spec, period_start, charts=CHANNELS[self.kind(spec.channel)].charts)
         out = Outgoing(rep, key_of(sub.name, period_start), self.target(spec), template_dir=self.template_dir(spec))
         return channel, out, channel.render(out)
 
     def target(self, spec):
-        """A file subscription's relative folder is relative to daypulse.yml, like every path in it."""
-        if self.kind(spec.channel) == "file" and isinstance(spec.to, str) and not Path(spec.to).is_absolute():
-            return str(self.base_dir / spec.to)
-        return spec.to
+        """Where the subscription's channel delivers (a file channel's folder is daypulse.yml's)."""
+        return CHANNELS[self.kind(spec.channel)].resolve_target(spec.to, self.base_dir)
 
     # -- one delivery ---------------------------------------------------------------------
 

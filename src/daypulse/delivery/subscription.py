@@ -50,6 +50,8 @@ from daypulse.errors import ConfigError, Issue, UsageError
 if TYPE_CHECKING:
     from daypulse.project.loader import Located
 
+# The kinds' names, here without importing the channels (their libraries take a third of a
+# second to import, and every command checks subscriptions); tests hold it equal to CHANNELS.
 CHANNEL_KINDS = ("slack-webhook", "slack-bot", "email", "webhook", "file")
 NAME = r"^[a-z][a-z0-9_-]*$"
 _SLACK_ID = re.compile(r"^[CGD][A-Z0-9]{8,}$")
@@ -135,7 +137,9 @@ class SubscriptionSpec(BaseModel):
             return None
         if v is None or v == "" or v == []:
             if channel in CHANNEL_KINDS:
-                raise ValueError(f"channel {channel} needs a target (to: {_TARGETS[channel]})")
+                from daypulse.delivery.channels.registry import CHANNELS
+
+                raise ValueError(f"channel {channel} needs a target (to: {CHANNELS[channel].target})")
             return None
         if kind == "email":
             return check_emails(v)
@@ -172,14 +176,6 @@ class SubscriptionSpec(BaseModel):
     def label(self) -> str:
         """How lists and logs name it: its name, else report → channel."""
         return self.name or f"{self.report} → {self.channel}"
-
-
-_TARGETS = {
-    "slack-bot": "a Slack channel ID like C1234567890",
-    "email": "one or more email addresses",
-    "webhook": "an http:// or https:// URL",
-    "file": "a folder",
-}
 
 
 def check_target(kind: str | None, target: str) -> str:

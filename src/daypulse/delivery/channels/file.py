@@ -19,7 +19,7 @@ import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -42,6 +42,16 @@ class FileSettings(BaseModel):
 class FileChannel:
     name = "file"
     Settings = FileSettings
+    charts = True  # writes the PNGs beside the HTML
+    target = "a folder"  # what `to` is
+    defaults: ClassVar[dict | None] = {}  # the settings of a bare `channel: file`
+
+    @staticmethod
+    def resolve_target(to, base_dir: Path):
+        """A relative folder is relative to daypulse.yml's folder, like every path in it."""
+        if isinstance(to, str) and not Path(to).is_absolute():
+            return str(base_dir / to)
+        return to
 
     def __init__(self, settings: FileSettings):
         self.settings = settings

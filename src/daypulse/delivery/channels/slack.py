@@ -23,6 +23,7 @@ import base64
 import http.client
 import re
 from collections.abc import Mapping
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -90,6 +91,10 @@ class SlackBotSettings(BaseModel):
 class SlackWebhookChannel:
     name = "slack-webhook"
     Settings = SlackWebhookSettings
+    charts = False  # an incoming webhook cannot upload files
+    target = None  # it posts to the channel it was made for
+    defaults: ClassVar[dict | None] = {"url_env": "SLACK_WEBHOOK_URL"}
+    resolve_target = staticmethod(lambda to, base_dir: to)
 
     def __init__(self, settings: SlackWebhookSettings, url: str):
         self.settings = settings
@@ -160,6 +165,10 @@ class SlackWebhookChannel:
 class SlackBotChannel:
     name = "slack-bot"
     Settings = SlackBotSettings
+    charts = True  # files_upload_v2 in the thread
+    target = "a Slack channel ID like C1234567890"
+    defaults: ClassVar[dict | None] = {"token_env": "SLACK_BOT_TOKEN"}
+    resolve_target = staticmethod(lambda to, base_dir: to)
 
     def __init__(self, settings: SlackBotSettings, token: str):
         self.settings = settings

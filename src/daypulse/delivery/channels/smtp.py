@@ -22,7 +22,7 @@ import smtplib
 import ssl
 from collections.abc import Mapping
 from email.utils import getaddresses
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -64,6 +64,10 @@ class EmailSettings(BaseModel):
 class EmailChannel:
     name = "email"
     Settings = EmailSettings
+    charts = True  # inline CID images
+    target = "one or more email addresses"
+    defaults: ClassVar[dict | None] = None  # no sensible default host: SMTP_* variables (delivery.config)
+    resolve_target = staticmethod(lambda to, base_dir: to)
 
     def __init__(self, settings: EmailSettings, password: str | None):
         self.settings = settings

@@ -25,6 +25,7 @@ import json
 import ssl
 import time
 from collections.abc import Mapping
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -74,6 +75,10 @@ def sign(key: bytes, webhook_id: str, timestamp: int, body: bytes) -> str:
 class WebhookChannel:
     name = "webhook"
     Settings = WebhookSettings
+    charts = False  # JSON only: the numbers, not the pictures
+    target = "an http:// or https:// URL"
+    defaults: ClassVar[dict | None] = {"secret_env": "DAYPULSE_WEBHOOK_SECRET"}
+    resolve_target = staticmethod(lambda to, base_dir: to)
 
     def __init__(self, settings: WebhookSettings, secret: str, *, clock=time.time):
         self.settings = settings
