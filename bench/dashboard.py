@@ -112,7 +112,7 @@ def read_baseline(project, store, repeat: int) -> float:
     """One read of the daily board's values over 30 days: what a page cannot do with less."""
     from datetime import timedelta
 
-    from daypulse.report.spec import load_report
+    from daypulse.report.definition import load_report
     from daypulse.store import read
     from daypulse.web import views
 

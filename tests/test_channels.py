@@ -639,7 +639,7 @@ def test_each_channel_class_says_what_it_can_do(tmp_path):
     class; the subscription checks name the same kinds without importing the channels."""
     from daypulse.delivery.subscription import CHANNEL_KINDS
 
-    assert CHANNEL_KINDS == tuple(CHANNELS)
+    assert tuple(CHANNELS) == CHANNEL_KINDS
     assert {k for k, cls in CHANNELS.items() if not cls.charts} == {"slack-webhook", "webhook"}
     assert CHANNELS["slack-webhook"].target is None and all(CHANNELS[k].target for k in CHANNEL_KINDS
                                                             if k != "slack-webhook")

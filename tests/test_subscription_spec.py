@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from daypulse.delivery.subscription import (
-    SubscriptionSpec,
+    SubscriptionDefinition,
     parse_subscription,
     parse_subscriptions,
     subscription_from_options,
@@ -20,7 +20,7 @@ PROJECT_TZ = "Asia/Kolkata"
 BASE = {"report": "daily", "schedule": "daily at 00:01", "channel": "slack-bot", "to": "C1234567890"}
 
 
-def parse(**changes) -> SubscriptionSpec:
+def parse(**changes) -> SubscriptionDefinition:
     raw = {k: v for k, v in {**BASE, **changes}.items() if v is not None}
     return parse_subscription(raw, project_timezone=PROJECT_TZ)
 

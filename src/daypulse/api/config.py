@@ -8,7 +8,7 @@ from daypulse.api.deps import CompanyAdmin
 from daypulse.api.problems import responses
 from daypulse.api.runs import MAX_RUN_DAYS
 from daypulse.delivery.config import channel_kinds, delivery_settings
-from daypulse.report.spec import report_names
+from daypulse.report.definition import report_names
 from daypulse.store.manual import manual_metrics
 
 router = APIRouter(responses=responses(401, 403, 422, 503))

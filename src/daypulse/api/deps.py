@@ -13,7 +13,7 @@ from daypulse.api.problems import problem
 from daypulse.delivery.visible import visible_subscriptions
 from daypulse.errors import RuntimeFailure
 from daypulse.report import stored
-from daypulse.report.spec import REPORT_NAME, report_names
+from daypulse.report.definition import REPORT_NAME, report_names
 from daypulse.store import tokens
 from daypulse.store.tokens import Principal
 

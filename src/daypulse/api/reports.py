@@ -29,8 +29,8 @@ from daypulse.delivery.runner import send_now
 from daypulse.errors import RuntimeFailure, StoreError, UsageError, UserError
 from daypulse.report import stored
 from daypulse.report.content import build_report
+from daypulse.report.definition import load_report, report_names
 from daypulse.report.output import rendered, template_folder
-from daypulse.report.spec import load_report, report_names
 from daypulse.store import tokens
 from daypulse.store.tokens import Principal
 

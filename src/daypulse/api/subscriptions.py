@@ -12,8 +12,8 @@ from daypulse.api.problems import responses
 from daypulse.delivery import subscription_store as subs
 from daypulse.delivery.config import channel_kinds
 from daypulse.delivery.schedule import error_message
-from daypulse.delivery.subscription import SubscriptionSpec, _context
-from daypulse.report.spec import report_names
+from daypulse.delivery.subscription import SubscriptionDefinition, _context
+from daypulse.report.definition import report_names
 from daypulse.store import tokens
 from daypulse.store.tokens import Principal
 
@@ -64,7 +64,7 @@ def add_subscription(request: Request, who: Admin, project: Project, body: Subsc
         raise HTTPException(403, "this token sees " + ", ".join(f"{k} {v!r}" for k, v in who.scope.items()) + " only")
     data["filter"] = {**body.filter, **who.scope}  # a scoped admin's subscriptions are of its scope
     try:
-        spec = SubscriptionSpec.model_validate(data, context=_context(project.timezone, channel_kinds(project),
+        spec = SubscriptionDefinition.model_validate(data, context=_context(project.timezone, channel_kinds(project),
                                                                       report_names(project)))
     except ValidationError as err:
         raise invalid([(".".join(map(str, e["loc"])) or "subscription", error_message(e))

@@ -20,7 +20,7 @@ from daypulse.api.problems import responses
 from daypulse.delivery.runner import load_subscriptions
 from daypulse.errors import ConfigError
 from daypulse.report import stored
-from daypulse.report.spec import ReportSpec, _builtin
+from daypulse.report.definition import ReportDefinition, _builtin
 from daypulse.store import tokens
 
 router = APIRouter(responses=responses(401, 403, 404, 409, 422, 503))
@@ -58,7 +58,7 @@ def _editable_name(project, name: str) -> None:
 @router.put("/templates/{name}", summary="Create or replace a report template (admin)",
             description="The body is a report definition as under `reports:` in daypulse.yml (without"
                         " `template:`, a server path). Built-in and daypulse.yml names are refused (409).")
-def put_template(request: Request, who: Admin, project: Project, name: ReportName, body: ReportSpec) -> dict:
+def put_template(request: Request, who: Admin, project: Project, name: ReportName, body: ReportDefinition) -> dict:
     require_unscoped(who, "a report template")
     _editable_name(project, name)
     raw = body.model_dump(mode="json", exclude_unset=True)

@@ -39,7 +39,7 @@ def _base_dir(config) -> Path:
 
 def _contexts(project) -> dict:
     from daypulse.delivery.config import channel_kinds
-    from daypulse.report.spec import report_names
+    from daypulse.report.definition import report_names
 
     return {"channels": channel_kinds(project), "reports": report_names(project)}
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from daypulse.delivery.schedule import DEFAULT_TICK, error_message, parse_duration
-from daypulse.delivery.subscription import CHANNEL_KINDS, SubscriptionSpec, check_target, parse_subscriptions
+from daypulse.delivery.subscription import CHANNEL_KINDS, SubscriptionDefinition, check_target, parse_subscriptions
 from daypulse.errors import ConfigError, Issue
 
 if TYPE_CHECKING:
@@ -114,9 +114,9 @@ def default_name(raw: Mapping[str, Any]) -> str:
     return f"{raw.get('report')}-{raw.get('channel')}-{digest}"
 
 
-def yaml_subscriptions(project: Project, loc: Located | None = None) -> list[SubscriptionSpec]:
+def yaml_subscriptions(project: Project, loc: Located | None = None) -> list[SubscriptionDefinition]:
     """The subscriptions declared in daypulse.yml, each with a name; ConfigError listing problems."""
-    from daypulse.report.spec import report_names
+    from daypulse.report.definition import report_names
 
     raw = [({**s, "name": s.get("name") or default_name(s)} if isinstance(s, dict) else s)
            for s in project.subscriptions]

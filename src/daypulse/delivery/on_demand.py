@@ -28,7 +28,7 @@ class DryRun:
 def report_period(project, report: str, on: date | None, now: datetime | None = None) -> date:
     """The start of the report's period containing ``on`` (default: the last complete one)."""
     from daypulse.report.content import resolve_period
-    from daypulse.report.spec import load_report
+    from daypulse.report.definition import load_report
 
     cal = project.calendar
     grain = load_report(project, report).period
@@ -40,7 +40,7 @@ def chosen(project, store, report: str, ref: str | None, *, field: str = "--subs
     every active subscription of the report. UsageError naming ``field`` otherwise."""
     from daypulse.delivery.config import channel_kinds
     from daypulse.delivery.runner import load_subscriptions
-    from daypulse.report.spec import report_names
+    from daypulse.report.definition import report_names
 
     everyone = load_subscriptions(project, store)  # mirrors daypulse.yml's first
     if ref is not None:

@@ -121,7 +121,7 @@ class Dispatcher:
         return self.kinds.get(name, name)
 
     def template_dir(self, spec) -> Path | None:
-        from daypulse.report.spec import load_report
+        from daypulse.report.definition import load_report
 
         folder = spec.template or load_report(self.project, spec.report).template
         if not folder:
@@ -224,7 +224,7 @@ class Dispatcher:
 
 def load_subscriptions(project, store, now: datetime | None = None) -> list[subs.Subscription]:
     """Mirror daypulse.yml's subscriptions into the store, then list every subscription."""
-    from daypulse.report.spec import report_names
+    from daypulse.report.definition import report_names
 
     declared = yaml_subscriptions(project)
     subs.sync_yaml(store, declared, now)
@@ -234,7 +234,7 @@ def load_subscriptions(project, store, now: datetime | None = None) -> list[subs
 
 def due_now(project, sub: subs.Subscription, now: datetime, tick, grains: dict | None = None) -> list[Due]:
     """``grains``: report name -> period, filled as reports are looked up (one lookup per pass)."""
-    from daypulse.report.spec import load_report
+    from daypulse.report.definition import load_report
 
     spec = sub.spec
     grains = {} if grains is None else grains
@@ -326,7 +326,7 @@ def plan(project, store, now: datetime) -> list[Planned]:
     """What a pass at ``now`` would find due, without writing anything (``run-due --dry-run``)."""
     from dataclasses import replace
 
-    from daypulse.report.spec import report_names
+    from daypulse.report.definition import report_names
 
     stored = {s.name: s for s in subs.listing(store, channels=channel_kinds(project), reports=report_names(project))}
     everyone = [s for s in stored.values() if s.source == "cli"]
@@ -351,7 +351,7 @@ def send_now(project, store, sub: subs.Subscription, period_start: date, now: da
              info: Callable[[str], None] | None = None) -> tuple[str, ledger.DeliveryRow]:
     """Deliver ``sub``'s ``period_start`` now, through the ledger (so it is still sent once):
     returns ("sent" | "pending" | "failed" | "already sent" | "in progress", the row)."""
-    from daypulse.report.spec import load_report
+    from daypulse.report.definition import load_report
 
     now = now or datetime.now(UTC)
     cal = project.calendar

@@ -64,7 +64,7 @@ FLAGS = {("schedule", "at"): "--at", ("schedule", "days"): "--days", ("schedule"
          ("schedule", "cron"): "--cron", ("schedule",): "--at/--cron"}
 
 
-class SubscriptionSpec(BaseModel):
+class SubscriptionDefinition(BaseModel):
     """One subscription. Validate with context ``{"timezone": project zone, "channels": {name: kind},
     "reports": [names]}`` (all optional) — or use :func:`parse_subscription`."""
 
@@ -236,11 +236,11 @@ def _context(project_timezone: str | None, channels: Mapping[str, str] | None,
 
 def parse_subscriptions(raw: list, *, project_timezone: str, channels: Mapping[str, str] | None = None,
                         reports: Iterable[str] | None = None, loc: Located | None = None,
-                        file: str = "daypulse.yml") -> list[SubscriptionSpec]:
+                        file: str = "daypulse.yml") -> list[SubscriptionDefinition]:
     """Every subscription under ``subscriptions:``; one ConfigError with all problems (and
     duplicate names)."""
     issues: list[Issue] = []
-    specs: list[SubscriptionSpec] = []
+    specs: list[SubscriptionDefinition] = []
     for i, item in enumerate(raw or []):
         try:
             specs.append(parse_subscription(item, project_timezone=project_timezone, channels=channels,
@@ -259,13 +259,13 @@ def parse_subscriptions(raw: list, *, project_timezone: str, channels: Mapping[s
 
 def parse_subscription(raw: Any, *, project_timezone: str, channels: Mapping[str, str] | None = None,
                        reports: Iterable[str] | None = None, loc: Located | None = None, index: int = 0,
-                       file: str = "daypulse.yml") -> SubscriptionSpec:
+                       file: str = "daypulse.yml") -> SubscriptionDefinition:
     """One subscription from daypulse.yml; ConfigError with an Issue per problem."""
     if not isinstance(raw, dict):
         raise ConfigError([_issue(loc, file, index, (), "a subscription is a mapping (report:, schedule:,"
                                                        " channel:, to: ...)")])
     try:
-        return SubscriptionSpec.model_validate(raw, context=_context(project_timezone, channels, reports))
+        return SubscriptionDefinition.model_validate(raw, context=_context(project_timezone, channels, reports))
     except ValidationError as err:
         raise ConfigError([_issue(loc, file, index, tuple(e["loc"]), error_message(e))
                            for e in err.errors()]) from None
@@ -273,13 +273,13 @@ def parse_subscription(raw: Any, *, project_timezone: str, channels: Mapping[str
 
 def subscription_from_options(options: Mapping[str, Any], *, project_timezone: str,
                               channels: Mapping[str, str] | None = None,
-                              reports: Iterable[str] | None = None) -> SubscriptionSpec:
+                              reports: Iterable[str] | None = None) -> SubscriptionDefinition:
     """A subscription from CLI flags (flat: ``at``, ``days``, ``day_of_month``, ``cron`` beside
     ``report``, ``channel``, ``to``...; None means not given). UsageError naming each flag."""
     given = {k: v for k, v in options.items() if v is not None}
     schedule = {k: given.pop(k) for k in ("at", "days", "day_of_month", "cron") if k in given}
     try:
-        return SubscriptionSpec.model_validate({**given, "schedule": schedule},
+        return SubscriptionDefinition.model_validate({**given, "schedule": schedule},
                                                context=_context(project_timezone, channels, reports))
     except ValidationError as err:
         problems = []

@@ -17,7 +17,7 @@ from sqlalchemy import delete, insert, or_, select, update
 
 from daypulse.delivery.ledger import _utc
 from daypulse.delivery.schedule import error_message
-from daypulse.delivery.subscription import SubscriptionSpec, _context
+from daypulse.delivery.subscription import SubscriptionDefinition, _context
 from daypulse.errors import ConfigError, UsageError
 from daypulse.store.db import Store
 from daypulse.store.db import aware as _aware
@@ -33,7 +33,7 @@ class Subscription:
     id: int
     name: str
     source: str  # cli | yml
-    spec: SubscriptionSpec | None  # None: the stored spec no longer validates (see ``problem``)
+    spec: SubscriptionDefinition | None  # None: the stored spec no longer validates (see ``problem``)
     active: bool
     checked_until: datetime | None
     note: str | None
@@ -44,7 +44,7 @@ class Subscription:
         return self.active and self.spec is not None
 
 
-def spec_data(spec: SubscriptionSpec) -> dict:
+def spec_data(spec: SubscriptionDefinition) -> dict:
     """The spec as written in daypulse.yml (schedule as its friendly text); parses back to ``spec``."""
     data = {"name": spec.name, "report": spec.report, "schedule": spec.schedule.describe(),
             "timezone": spec.timezone, "channel": spec.channel, "to": spec.to, "filter": dict(spec.filter),
@@ -53,16 +53,16 @@ def spec_data(spec: SubscriptionSpec) -> dict:
     return {k: v for k, v in data.items() if v is not None and v != {}}
 
 
-def _parse(data: dict, context: dict) -> tuple[SubscriptionSpec | None, str | None]:
+def _parse(data: dict, context: dict) -> tuple[SubscriptionDefinition | None, str | None]:
     try:
-        return SubscriptionSpec.model_validate(data, context=context), None
+        return SubscriptionDefinition.model_validate(data, context=context), None
     except ValidationError as err:
         return None, "; ".join(f"{'.'.join(map(str, e['loc'])) or 'subscription'}: {error_message(e)}"
                                for e in err.errors())
 
 
 def _rows(store: Store, where=(), context: dict | None = None,
-          known: Mapping[str, SubscriptionSpec] | None = None) -> list[Subscription]:
+          known: Mapping[str, SubscriptionDefinition] | None = None) -> list[Subscription]:
     with store.engine.connect() as conn:
         rows = conn.execute(select(S.__table__).where(*where).order_by(S.id)).all()
     out = []
@@ -77,7 +77,7 @@ def _rows(store: Store, where=(), context: dict | None = None,
 
 
 def listing(store: Store, *, channels: Mapping[str, str] | None = None, reports: Iterable[str] | None = None,
-            active_only: bool = False, known: Mapping[str, SubscriptionSpec] | None = None) -> list[Subscription]:
+            active_only: bool = False, known: Mapping[str, SubscriptionDefinition] | None = None) -> list[Subscription]:
     """Every subscription (or only active ones), oldest first; ``channels``/``reports`` are the
     project's, so a row naming one that is gone shows its problem instead of failing. ``known``:
     daypulse.yml's specs by name, already validated."""
@@ -102,12 +102,13 @@ def flag(field: str) -> str:
     return f"--{field.replace('_', '-')}"
 
 
-def subscribe(project, store: Store, spec: SubscriptionSpec, *, named: Callable[[str], str] = flag) -> Subscription:
+def subscribe(project, store: Store, spec: SubscriptionDefinition, *,
+              named: Callable[[str], str] = flag) -> Subscription:
     """Check a new subscription against the project, then store it: `daypulse subscriptions add`
     and the API's ``POST /subscriptions``. Its report must take its filter, and its name must not
     be one daypulse.yml declares; UsageError naming the field (``named(field)``) otherwise."""
     from daypulse.delivery.config import yaml_subscriptions
-    from daypulse.report.spec import load_report
+    from daypulse.report.definition import load_report
 
     try:
         load_report(project, spec.report, dict(spec.filter))
@@ -118,7 +119,7 @@ def subscribe(project, store: Store, spec: SubscriptionSpec, *, named: Callable[
     return add(store, spec, named=named)
 
 
-def add(store: Store, spec: SubscriptionSpec, now: datetime | None = None, *,
+def add(store: Store, spec: SubscriptionDefinition, now: datetime | None = None, *,
         named: Callable[[str], str] = flag) -> Subscription:
     """Store a subscription made from the CLI/API; without a name it is called ``sub-<id>``."""
     at = _utc(now or datetime.now(UTC))
@@ -164,7 +165,7 @@ def _editable(sub: Subscription, what: str) -> None:
                          " (active: false pauses it)")
 
 
-def sync_yaml(store: Store, specs: list[SubscriptionSpec], now: datetime | None = None) -> None:
+def sync_yaml(store: Store, specs: list[SubscriptionDefinition], now: datetime | None = None) -> None:
     """Make the ``yml`` rows match daypulse.yml's subscriptions (which all have names). Safe to
     run from several processes at once: inserts ignore a row another process just made."""
     at = _utc(now or datetime.now(UTC))

@@ -189,15 +189,30 @@ class Project(BaseModel):
     columns: dict[str, str | None] = Field(default_factory=dict)
     metrics: dict[str, Metric] = Field(default_factory=dict)
     compute: ComputeSettings = Field(default_factory=ComputeSettings)
-    # Sections the report and delivery layers validate (daypulse.report.spec, daypulse.delivery.config).
+    # Sections the report and delivery layers validate (daypulse.report.definition, daypulse.delivery.config).
     reports: dict[str, Any] = Field(default_factory=dict)
     channels: dict[str, Any] = Field(default_factory=dict)
     delivery: dict[str, Any] = Field(default_factory=dict)
     subscriptions: list[Any] = Field(default_factory=list)
-    # Names in ``reports`` that came from the store's report templates, not from the file (set
-    # by daypulse.report.stored.with_templates: errors then name their origin, and a second
-    # merge can drop templates deleted since).
-    _templates: frozenset[str] = PrivateAttr(default_factory=frozenset)
+    # Names in ``reports`` that came from the store's report templates, not from the file: errors
+    # then name their origin, and a second merge drops templates deleted since. Never read from
+    # daypulse.yml (a private attribute), set only through :meth:`with_stored_reports`.
+    _stored_reports: frozenset[str] = PrivateAttr(default_factory=frozenset)
+
+    @property
+    def stored_reports(self) -> frozenset[str]:
+        """The names in ``reports`` that are report templates kept in the store."""
+        return self._stored_reports
+
+    def with_stored_reports(self, found: dict[str, dict]) -> Project:
+        """A copy whose ``reports`` are the file's plus ``found`` (templates from the store, in
+        place of any merged before)."""
+        own = {k: v for k, v in self.reports.items() if k not in self._stored_reports}
+        if not found and not self._stored_reports:
+            return self
+        merged = self.model_copy(update={"reports": {**own, **found}})
+        merged._stored_reports = frozenset(found)
+        return merged
 
     @property
     def calendar(self) -> Calendar:

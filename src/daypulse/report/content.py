@@ -12,8 +12,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from daypulse.calendar import Calendar
 from daypulse.report import whatchanged
+from daypulse.report.definition import ReportDefinition, load_report
 from daypulse.report.model import Breakdown, BreakdownRow, Comparison, Line, Report, Section
-from daypulse.report.spec import ReportSpec, load_report
 from daypulse.store import read
 from daypulse.values import Delta, dims_key
 
@@ -103,7 +103,7 @@ def period_label(p: Period) -> str:
     return f"{p.start:%B %Y}"
 
 
-def _first_needed(cal: Calendar, spec: ReportSpec, period: Period) -> date:
+def _first_needed(cal: Calendar, spec: ReportDefinition, period: Period) -> date:
     """The earliest period start (in the report's grain) anything in the report reads."""
     back = max([spec.spark, spec.changes.history * (7 if spec.period == "day" else 1) + 1]
                + [c.periods * 2 for c in spec.charts if c.kind == "line"] + [2])
@@ -113,7 +113,7 @@ def _first_needed(cal: Calendar, spec: ReportSpec, period: Period) -> date:
     return first
 
 
-def _first_day_needed(spec: ReportSpec, period: Period) -> date | None:
+def _first_day_needed(spec: ReportDefinition, period: Period) -> date | None:
     """Heatmaps read day-grain values by hour."""
     days = [c.periods for c in spec.charts if c.kind == "heatmap"]
     return period.end - timedelta(days=max(days) - 1) if days else None

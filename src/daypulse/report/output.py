@@ -28,7 +28,7 @@ def rendered(report, fmt: str, template_dir: Path | None = None) -> str:
 
 def template_folder(project, name: str, base_dir: Path) -> Path | None:
     """A report's `template:` folder (relative to daypulse.yml's folder, ``base_dir``), or None."""
-    from daypulse.report.spec import load_report
+    from daypulse.report.definition import load_report
 
     folder = load_report(project, name).template
     if not folder:

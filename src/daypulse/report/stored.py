@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy import delete, insert, select, update
 
 from daypulse.errors import ConfigError, Issue
-from daypulse.report.spec import REPORT_NAME, TEMPLATE_ORIGIN, ReportSpec, _builtin, check_report
+from daypulse.report.definition import REPORT_NAME, TEMPLATE_ORIGIN, ReportDefinition, _builtin, check_report
 from daypulse.store.db import Store
 from daypulse.store.db import aware as _aware
 from daypulse.store.db import write_transaction as _write
@@ -65,35 +65,29 @@ def with_templates(project, store: Store):
     Why a merge here rather than a store lookup in load_report / report_names: those take only
     the project, are called for every subscription of every scheduler pass, and must not open
     a store of their own. The places that hold a project *and* its store (the CLI commands
-    through ``cli_common._project_and_store``, the scheduler loop before each pass, the API
+    through ``cli.common._project_and_store``, the scheduler loop before each pass, the API
     per request) merge once, and everything below them sees one dict of report definitions.
     Merging an already merged project re-reads the store: a template deleted since is gone."""
-    own = {k: v for k, v in project.reports.items() if k not in project._templates}
-    taken = set(own) | set(_builtin())
-    found = {t.name: t.spec for t in listing(store) if t.name not in taken}
-    if not found and not project._templates:
-        return project
-    merged = project.model_copy(update={"reports": {**own, **found}})
-    merged._templates = frozenset(found)
-    return merged
+    taken = {k for k in project.reports if k not in project.stored_reports} | set(_builtin())
+    return project.with_stored_reports({t.name: t.spec for t in listing(store) if t.name not in taken})
 
 
 def source(project, name: str) -> str:
     """builtin | file | template."""
-    if name in project._templates:
+    if name in project.stored_reports:
         return "template"
     return "file" if name in project.reports else "builtin"
 
 
-def validate(project, name: str, raw: dict) -> ReportSpec:
-    """``raw`` as a report definition named ``name``: the ReportSpec model, then the names it
+def validate(project, name: str, raw: dict) -> ReportDefinition:
+    """``raw`` as a report definition named ``name``: the ReportDefinition model, then the names it
     uses against the project. One ConfigError listing every problem (``field: message``)."""
     issues = []
     if not re.fullmatch(REPORT_NAME, name) or len(name) > MAX_NAME:
         issues.append(Issue(f"name: {name!r} is not a report name (up to {MAX_NAME} lower case letters,"
                             " digits, - and _, starting with a letter)", file=TEMPLATE_ORIGIN))
     try:
-        spec = ReportSpec.model_validate(raw)
+        spec = ReportDefinition.model_validate(raw)
     except ValidationError as err:
         issues += [Issue(f"{'.'.join(map(str, e['loc'])) or 'report'}: {e['msg']}", file=TEMPLATE_ORIGIN)
                    for e in err.errors()]

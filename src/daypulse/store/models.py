@@ -194,7 +194,7 @@ class AuditEntry(Base):
 
 class ReportTemplate(Base):
     """A report definition kept in the store (created over the API), beside daypulse.yml's
-    ``reports:``; ``spec`` is validated as a ``ReportSpec``. A file report of the same name wins."""
+    ``reports:``; ``spec`` is validated as a ``ReportDefinition``. A file report of the same name wins."""
 
     __tablename__ = "report_templates"
     __table_args__ = (UniqueConstraint("name", name="uq_report_templates_name"), {"sqlite_autoincrement": True})

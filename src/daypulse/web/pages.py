@@ -28,7 +28,7 @@ from daypulse.delivery.visible import visible_subscriptions
 from daypulse.describe import metric_rows
 from daypulse.engine.compute import compiled_sql
 from daypulse.errors import UserError
-from daypulse.report.spec import load_report
+from daypulse.report.definition import load_report
 from daypulse.report.stored import with_templates
 from daypulse.store import read, sessions, tokens
 from daypulse.store import runs as run_store

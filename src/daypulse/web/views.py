@@ -17,7 +17,7 @@ from daypulse.calendar import Calendar
 from daypulse.describe import describe
 from daypulse.errors import UserError
 from daypulse.report import format as fmt
-from daypulse.report.spec import load_report, report_names
+from daypulse.report.definition import load_report, report_names
 from daypulse.store import read
 from daypulse.values import Delta, dims_key, is_number
 

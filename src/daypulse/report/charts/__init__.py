@@ -38,8 +38,8 @@ from daypulse.report.format import FORMATS, format_value
 __all__ = ["FORMATS", "BarData", "HeatmapData", "LineData", "Png", "format_value", "render_chart"]
 
 
-def render_chart(spec: LineData | BarData | HeatmapData, *, width_px: int = 560, dpi: int = 2) -> Png:
-    """Draw ``spec`` as a PNG ``width_px`` CSS pixels wide, rendered at ``dpi`` times the pixels.
+def render_chart(data: LineData | BarData | HeatmapData, *, width_px: int = 560, dpi: int = 2) -> Png:
+    """Draw ``data`` as a PNG ``width_px`` CSS pixels wide, rendered at ``dpi`` times the pixels.
 
     Empty data (no points, or every value None) gives a "No data for this period" placeholder.
     """
@@ -47,10 +47,10 @@ def render_chart(spec: LineData | BarData | HeatmapData, *, width_px: int = 560,
         raise ValueError(f"width_px must be a whole number of pixels from 200 to 2000, not {width_px!r}")
     if not isinstance(dpi, int) or not 1 <= dpi <= 4:
         raise ValueError(f"dpi is a scale factor from 1 to 4, not {dpi!r}")
-    if isinstance(spec, LineData):
-        return line_chart(spec, width_px, dpi)
-    if isinstance(spec, BarData):
-        return bar_chart(spec, width_px, dpi)
-    if isinstance(spec, HeatmapData):
-        return heatmap(spec, width_px, dpi)
-    raise TypeError(f"render_chart: expected LineData, BarData or HeatmapData, not {type(spec).__name__}")
+    if isinstance(data, LineData):
+        return line_chart(data, width_px, dpi)
+    if isinstance(data, BarData):
+        return bar_chart(data, width_px, dpi)
+    if isinstance(data, HeatmapData):
+        return heatmap(data, width_px, dpi)
+    raise TypeError(f"render_chart: expected LineData, BarData or HeatmapData, not {type(data).__name__}")

@@ -65,7 +65,7 @@ class Changes(Strict):
     drivers: int = Field(3, ge=0, le=10)  # dimension values that drove a move, per move
 
 
-class ReportSpec(Strict):
+class ReportDefinition(Strict):
     title: str
     description: str | None = None
     period: Literal["day", "week", "month"] = "day"
@@ -104,7 +104,7 @@ def report_names(project) -> list[str]:
     return list(dict.fromkeys([*_builtin(), *project.reports]))
 
 
-def load_report(project, name: str, filter: dict[str, str] | None = None) -> ReportSpec:
+def load_report(project, name: str, filter: dict[str, str] | None = None) -> ReportDefinition:
     """The project's definition of ``name``, else the built-in one, narrowed by ``filter`` (a
     subscription's); ConfigError listing every problem (unknown metrics, dimensions, a filter
     no metric can take...) or a UsageError for an unknown name."""
@@ -113,7 +113,7 @@ def load_report(project, name: str, filter: dict[str, str] | None = None) -> Rep
     own = project.reports
     if name in own:
         raw = own[name]
-        origin = TEMPLATE_ORIGIN if name in project._templates else "daypulse.yml"
+        origin = TEMPLATE_ORIGIN if name in project.stored_reports else "daypulse.yml"
     elif name in (builtin := _builtin()):
         raw, origin = builtin[name], BUILTIN_ORIGIN
     else:
@@ -124,7 +124,7 @@ def load_report(project, name: str, filter: dict[str, str] | None = None) -> Rep
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise UsageError(f"unknown report {name!r}{hint}; reports: {', '.join(names)}")
     try:
-        spec = ReportSpec.model_validate(raw)
+        spec = ReportDefinition.model_validate(raw)
     except ValidationError as err:
         raise ConfigError([Issue(f"reports.{name}: {'.'.join(map(str, e['loc']))}: {e['msg']}",
                                  file=origin) for e in err.errors()]) from None
@@ -136,7 +136,7 @@ def load_report(project, name: str, filter: dict[str, str] | None = None) -> Rep
     return spec
 
 
-def check_report(project, name: str, spec: ReportSpec, origin: str) -> list[Issue]:
+def check_report(project, name: str, spec: ReportDefinition, origin: str) -> list[Issue]:
     """Names the report uses must exist in the project (a built-in report may mention pack
     metrics the project does not include: those are dropped, not errors)."""
     issues = []
