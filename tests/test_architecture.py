@@ -106,6 +106,66 @@ def test_no_cycle_between_packages():
     assert not cycles, f"packages importing each other: {cycles}"
 
 
+def _module_graph() -> dict[str, set[str]]:
+    """Module -> the daypulse modules it imports (``from pkg import mod`` resolved to the module)."""
+    modules = {_module(p) for p in _sources()}
+    graph = {}
+    for path in _sources():
+        here = _module(path)
+        graph[here] = set()
+        for _, target in _imports(path):
+            while target not in modules and "." in target:
+                target = target.rsplit(".", 1)[0]
+            if target != here and target in modules:
+                graph[here].add(target)
+    # ``from daypulse.x import y`` where y is a module of x: the edge is to y as well
+    for path in _sources():
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("daypulse"):
+                for a in node.names:
+                    if f"{node.module}.{a.name}" in modules:
+                        graph[_module(path)].add(f"{node.module}.{a.name}")
+    return graph
+
+
+def test_no_cycle_between_modules():
+    """Inside a package too: two modules that import each other are one job split badly."""
+    graph = _module_graph()
+    # A package's __init__ re-exporting its modules is not a cycle with them.
+    graph = {m: {t for t in ts if not (t == m.rsplit(".", 1)[0] or m == t.rsplit(".", 1)[0])} for m, ts in
+             graph.items()}
+    seen, stack, on_stack, cycles = {}, [], set(), []
+
+    def visit(m: str) -> None:  # Tarjan's strongly connected components
+        seen[m] = low = len(seen)
+        stack.append(m)
+        on_stack.add(m)
+        lows[m] = low
+        for t in sorted(graph.get(m, ())):
+            if t not in seen:
+                visit(t)
+                lows[m] = min(lows[m], lows[t])
+            elif t in on_stack:
+                lows[m] = min(lows[m], seen[t])
+        if lows[m] == seen[m]:
+            component = []
+            while True:
+                t = stack.pop()
+                on_stack.discard(t)
+                component.append(t)
+                if t == m:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    lows: dict[str, int] = {}
+    for m in sorted(graph):
+        if m not in seen:
+            visit(m)
+    assert not cycles, f"modules importing each other: {cycles}"
+
+
 @pytest.mark.parametrize("path", _sources(), ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_no_module_over_600_lines(path):
     lines = len(path.read_text().splitlines())

@@ -14,7 +14,7 @@ from daypulse.delivery.subscription import (
     subscription_from_options,
 )
 from daypulse.errors import ConfigError, UsageError
-from daypulse.project.loader import Located
+from daypulse.project.located import Located
 
 PROJECT_TZ = "Asia/Kolkata"
 BASE = {"report": "daily", "schedule": "daily at 00:01", "channel": "slack-bot", "to": "C1234567890"}

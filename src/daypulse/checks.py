@@ -12,6 +12,8 @@ from daypulse.project.model import (
     EventMetric,
     Project,
 )
+from daypulse.store.db import open_store
+from daypulse.store.values import stale_counts
 
 
 def source_issues(project: Project, con, loc) -> list[Issue]:
@@ -60,9 +62,6 @@ def _table_issues(project, con, loc, tables: dict, name: str, m, at: tuple,
 
 
 def check_project(project: Project, info: Callable[[str], None], config=None) -> None:
-    from daypulse.store.db import open_store
-    from daypulse.store.values import stale_counts
-
     loc = locate(config_path(config))
     con = warehouse.connect(project.source)
     info(f"source {warehouse.redact(project.source)}: connected ({con.name})")

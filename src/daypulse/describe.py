@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 from daypulse.project.kinds import kind_of
+from daypulse.project.loader import project_from_dict
 from daypulse.project.model import Project
+from daypulse.project.packs import PACKS, load_pack
 
 
 def describe(project: Project, name: str) -> str:
@@ -25,10 +29,6 @@ def metric_rows(project: Project) -> list[dict]:
 
 def packs_markdown() -> str:
     """docs/metrics.md: every built-in pack's metrics with their formula (tested to match)."""
-    import json
-
-    from daypulse.project.loader import project_from_dict
-    from daypulse.project.packs import PACKS, load_pack
 
     lines = ["# Built-in metrics", "",
              "Generated from the packs in `src/daypulse/packs/` by"

@@ -40,6 +40,14 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace(";", "\\;").replace("=", "\\=")
 
 
+def in_format(v, fmt: str):
+    """A stored value as its metric's format means it: SQLite hands back floats, but counts and
+    cents are whole numbers (12.0 is 12)."""
+    if isinstance(v, float) and fmt in ("integer", "currency") and v.is_integer():
+        return int(v)
+    return v
+
+
 def is_number(v) -> bool:
     """A value arithmetic can use: an int, float or Decimal (not None, not a bool)."""
     return isinstance(v, int | float | Decimal) and not isinstance(v, bool)

@@ -15,6 +15,7 @@ running sum gives every day. Each (entity, day) pair is touched once, whatever t
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -205,7 +206,6 @@ def group_key(project, name: str, m) -> tuple | None:
 def rolling_key(project, m: EventMetric) -> tuple:
     """The rolling group a distinct count of this column and filter belongs to (a plain
     daily distinct count is the same thing as a 1-day window)."""
-    import json
 
     return ("rolling", m.column, json.dumps(m.where, sort_keys=True, default=str),
             *_shape(project, m))

@@ -32,7 +32,7 @@ from daypulse.errors import ConfigError, Issue
 
 if TYPE_CHECKING:
     from daypulse.delivery.channels.base import Channel
-    from daypulse.project.loader import Located
+    from daypulse.project.located import Located
     from daypulse.project.model import Project
 
 MAX_ATTEMPTS = 5  # tries of a transient failure before a delivery is failed (the ledger's default too)

@@ -7,8 +7,12 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from daypulse.delivery.config import SECTIONS
 from daypulse.delivery.runner import run_pass
 from daypulse.errors import DaypulseError
+from daypulse.project import load_project
+from daypulse.project.loader import config_path
+from daypulse.report.stored import with_templates
 
 
 def run_forever(project, store, config, every: timedelta, info: Callable[[str], None],
@@ -17,10 +21,6 @@ def run_forever(project, store, config, every: timedelta, info: Callable[[str], 
     file that no longer parses keeps the previous version), with the store's report templates
     (written over the API meanwhile). A pass stopped by the store or a name clash is reported
     and the loop goes on at the next tick."""
-    from daypulse.delivery.config import SECTIONS
-    from daypulse.project import load_project
-    from daypulse.project.loader import config_path
-    from daypulse.report.stored import with_templates
 
     base = config_path(config).resolve().parent
     step = every.total_seconds()

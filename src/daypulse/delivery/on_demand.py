@@ -12,7 +12,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from daypulse.delivery import subscription_store as subs
+from daypulse.delivery.config import channel_kinds
 from daypulse.errors import UsageError
+from daypulse.report.definition import load_report, report_names
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,6 @@ class DryRun:
 def report_period(project, report: str, on: date | None, now: datetime | None = None) -> date:
     """The start of the report's period containing ``on`` (default: the last complete one)."""
     from daypulse.report.content import resolve_period
-    from daypulse.report.definition import load_report
 
     cal = project.calendar
     grain = load_report(project, report).period
@@ -38,9 +39,7 @@ def report_period(project, report: str, on: date | None, now: datetime | None = 
 def chosen(project, store, report: str, ref: str | None, *, field: str = "--subscription") -> list[subs.Subscription]:
     """The subscription ``ref`` (id or name), which must deliver ``report``; without ``ref``,
     every active subscription of the report. UsageError naming ``field`` otherwise."""
-    from daypulse.delivery.config import channel_kinds
     from daypulse.delivery.runner import load_subscriptions
-    from daypulse.report.definition import report_names
 
     everyone = load_subscriptions(project, store)  # mirrors daypulse.yml's first
     if ref is not None:

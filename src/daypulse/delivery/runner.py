@@ -26,7 +26,7 @@ import socket
 import time as clock
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -43,8 +43,10 @@ from daypulse.delivery.config import (
     make_project_channel,
     yaml_subscriptions,
 )
-from daypulse.delivery.schedule import Due, due_periods
+from daypulse.delivery.ops import notify
+from daypulse.delivery.schedule import Due, due_periods, period_ready_at
 from daypulse.errors import DaypulseError, RuntimeFailure, StoreError, UserError
+from daypulse.report.definition import load_report, report_names
 
 LOGGER = logging.getLogger("daypulse.delivery")
 CLAIM_BATCH = 5
@@ -121,8 +123,6 @@ class Dispatcher:
         return self.kinds.get(name, name)
 
     def template_dir(self, spec) -> Path | None:
-        from daypulse.report.definition import load_report
-
         folder = spec.template or load_report(self.project, spec.report).template
         if not folder:
             return None
@@ -206,7 +206,6 @@ class Dispatcher:
         ops = self.settings.ops
         if ops is None:
             return
-        from daypulse.delivery.ops import notify
 
         text = (f"daypulse: delivery {claimed.id} of {sub.name} ({sub.spec.report if sub.spec else '?'} for "
                 f"{claimed.period_start}) failed after {claimed.attempts} attempt(s): {error}. "
@@ -224,7 +223,6 @@ class Dispatcher:
 
 def load_subscriptions(project, store, now: datetime | None = None) -> list[subs.Subscription]:
     """Mirror daypulse.yml's subscriptions into the store, then list every subscription."""
-    from daypulse.report.definition import report_names
 
     declared = yaml_subscriptions(project)
     subs.sync_yaml(store, declared, now)
@@ -234,7 +232,6 @@ def load_subscriptions(project, store, now: datetime | None = None) -> list[subs
 
 def due_now(project, sub: subs.Subscription, now: datetime, tick, grains: dict | None = None) -> list[Due]:
     """``grains``: report name -> period, filled as reports are looked up (one lookup per pass)."""
-    from daypulse.report.definition import load_report
 
     spec = sub.spec
     grains = {} if grains is None else grains
@@ -324,9 +321,6 @@ class Planned:
 
 def plan(project, store, now: datetime) -> list[Planned]:
     """What a pass at ``now`` would find due, without writing anything (``run-due --dry-run``)."""
-    from dataclasses import replace
-
-    from daypulse.report.definition import report_names
 
     stored = {s.name: s for s in subs.listing(store, channels=channel_kinds(project), reports=report_names(project))}
     everyone = [s for s in stored.values() if s.source == "cli"]
@@ -351,13 +345,11 @@ def send_now(project, store, sub: subs.Subscription, period_start: date, now: da
              info: Callable[[str], None] | None = None) -> tuple[str, ledger.DeliveryRow]:
     """Deliver ``sub``'s ``period_start`` now, through the ledger (so it is still sent once):
     returns ("sent" | "pending" | "failed" | "already sent" | "in progress", the row)."""
-    from daypulse.report.definition import load_report
 
     now = now or datetime.now(UTC)
     cal = project.calendar
     grain = load_report(project, sub.spec.report).period
     start = cal.period_start(grain, period_start)
-    from daypulse.delivery.schedule import period_ready_at
 
     ready = period_ready_at(start, grain, cal)
     if ready > now:

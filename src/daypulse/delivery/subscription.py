@@ -48,7 +48,7 @@ from daypulse.delivery.schedule import (
 from daypulse.errors import ConfigError, Issue, UsageError
 
 if TYPE_CHECKING:
-    from daypulse.project.loader import Located
+    from daypulse.project.located import Located
 
 # The kinds' names, here without importing the channels (their libraries take a third of a
 # second to import, and every command checks subscriptions); tests hold it equal to CHANNELS.

@@ -15,10 +15,12 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 from sqlalchemy import delete, insert, or_, select, update
 
+from daypulse.delivery.config import yaml_subscriptions
 from daypulse.delivery.ledger import _utc
 from daypulse.delivery.schedule import error_message
 from daypulse.delivery.subscription import SubscriptionDefinition, _context
 from daypulse.errors import ConfigError, UsageError
+from daypulse.report.definition import load_report
 from daypulse.store.db import Store
 from daypulse.store.db import aware as _aware
 from daypulse.store.db import write_transaction as _write
@@ -107,8 +109,6 @@ def subscribe(project, store: Store, spec: SubscriptionDefinition, *,
     """Check a new subscription against the project, then store it: `daypulse subscriptions add`
     and the API's ``POST /subscriptions``. Its report must take its filter, and its name must not
     be one daypulse.yml declares; UsageError naming the field (``named(field)``) otherwise."""
-    from daypulse.delivery.config import yaml_subscriptions
-    from daypulse.report.definition import load_report
 
     try:
         load_report(project, spec.report, dict(spec.filter))

@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass
 from datetime import date
 
+from daypulse.engine.run import run_compute
 from daypulse.errors import DaypulseError
 from daypulse.project.model import Project
 from daypulse.store import runs
@@ -91,8 +92,6 @@ def wait_idle(timeout: float = 60) -> bool:
 
 
 def _work(project: Project, store: Store, asked: RunRequest, run_id: int) -> None:
-    from daypulse.engine.run import run_compute
-
     error = None
     try:
         outcome = run_compute(project, store, asked.start, asked.end, asked.metrics, asked.grains,

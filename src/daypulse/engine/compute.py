@@ -7,18 +7,21 @@ reads source rows into Python: only aggregated values come back.
 
 from __future__ import annotations
 
+import bisect
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+import ibis
+
 from daypulse.calendar import SECONDS_PER_DAY, day_num, zone
 from daypulse.compile import builders, kinds
 from daypulse.compile import rows as R
 from daypulse.compile.plan import Plan
 from daypulse.compile.sqlmetric import run_sql_metric
-from daypulse.errors import UsageError
+from daypulse.errors import DaypulseError, SourceError, UsageError
 from daypulse.project import expr as arithmetic
 from daypulse.project.kinds import kind_of
 from daypulse.project.model import (
@@ -129,7 +132,6 @@ def _run_group(ctx, key, members: dict[str, set], as_of: datetime) -> list[dict]
 
 def _execute(members, query, *args):
     """Compile and run a query; an engine error names the metrics instead of a traceback."""
-    from daypulse.errors import DaypulseError, SourceError
 
     try:
         return query(*args)
@@ -195,7 +197,6 @@ def _run(src, project: Project, name: str, m, plan: Plan, as_of: datetime) -> li
 def compiled_sql(project: Project, name: str, start: date, end: date,
                  grains: Iterable[str] = ("day",), source: R.Source | None = None) -> str:
     """The SQL daypulse sends for a metric (shown next to the number, and in `check`)."""
-    import ibis
 
     cal = project.calendar
     m = project.metrics[name]
@@ -306,7 +307,6 @@ def _derived(project: Project, results, seen, m, plan: Plan) -> tuple[dict, dict
 def _manual(plan: Plan, series: list[tuple[date, object]]) -> dict:
     """A typed-in value holds from its date until the next one; a period takes the value of
     its last day (or today), like a state metric."""
-    import bisect
 
     dates = [d for d, _ in series]
     values: dict[str, dict] = {}

@@ -8,9 +8,10 @@ from datetime import date, datetime, timedelta
 
 from daypulse.engine.compute import MetricTiming, compute_values
 from daypulse.errors import UsageError, UserError
-from daypulse.project.model import Project
+from daypulse.project.model import ManualMetric, Project
 from daypulse.store import values as sv
 from daypulse.store.db import Store
+from daypulse.store.manual import series
 from daypulse.values import MetricValue
 
 
@@ -169,8 +170,5 @@ def run_compute(project: Project, store: Store, start: date, end: date,
 
 
 def _manual_series(project: Project, store: Store) -> dict:
-    from daypulse.project.model import ManualMetric
-    from daypulse.store.manual import series
-
     names = [n for n, m in project.metrics.items() if isinstance(m, ManualMetric)]
     return series(store, names) if names else {}

@@ -17,6 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from daypulse.errors import ConfigError, Issue
 from daypulse.project import packs
+from daypulse.project.located import Located
 from daypulse.project.model import METRIC_KINDS, Metric, Project
 from daypulse.project.validate import validate_project
 
@@ -27,53 +28,6 @@ _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 def config_path(explicit: str | os.PathLike | None = None) -> Path:
     return Path(explicit or os.environ.get("DAYPULSE_CONFIG") or DEFAULT_CONFIG)
-
-
-class Located:
-    """Line numbers of a parsed YAML document, by path of keys/indexes."""
-
-    def __init__(self, file: str, node: yaml.Node | None):
-        self.file = file
-        self.lines: dict[tuple, int] = {}
-        self.overlays: dict[tuple, Located] = {}
-        if node is not None:
-            self._walk(node, ())
-
-    def _walk(self, node: yaml.Node, path: tuple) -> None:
-        self.lines[path] = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                child = path + (key.value,)
-                self._walk(value, child)
-                self.lines[child] = key.start_mark.line + 1  # point at the key itself
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                self._walk(item, path + (i,))
-
-
-    def overlay(self, prefix: tuple, other: Located) -> None:
-        """Paths under ``prefix`` come from another file (a pack's metric)."""
-        self.overlays[prefix] = other
-
-    def _owner(self, path: tuple) -> Located:
-        for prefix, other in self.overlays.items():
-            if path[:len(prefix)] == prefix:
-                return other
-        return self
-
-    def line(self, path: tuple) -> int | None:
-        path = tuple(path)
-        owner = self._owner(path)
-        if owner is not self:
-            return owner.line(path)
-        while path:
-            if path in self.lines:
-                return self.lines[path]
-            path = path[:-1]
-        return self.lines.get(())
-
-    def issue(self, path: tuple, message: str, **kw) -> Issue:
-        return Issue(message, file=self._owner(tuple(path)).file, line=self.line(path), **kw)
 
 
 def _expand(value: Any, path: tuple, loc: Located, issues: list[Issue]) -> Any:

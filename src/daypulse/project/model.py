@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from daypulse.calendar import Calendar
 from daypulse.errors import UsageError
+from daypulse.project.expr import names
 
 Measure = Literal["count", "count_distinct", "sum", "avg", "min", "max"]
 Format = Literal["integer", "number", "currency", "percent", "duration"]
@@ -129,8 +130,6 @@ class DerivedMetric(MetricBase):
 
     @property
     def parts(self) -> list[str]:
-        from daypulse.project.expr import names
-
         try:
             return names(self.expr)
         except (ValueError, RecursionError):  # reported by validation

@@ -16,6 +16,7 @@ columns (``subscriptions.mrr_cents``). A project maps them onto its own schema:
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -162,8 +163,6 @@ def _map_columns(body: dict, columns: dict, used: set[str]) -> dict:
 
 
 def _close(name: str, known) -> str | None:
-    import difflib
-
     match = difflib.get_close_matches(name, sorted(known), n=1)
     return f"did you mean {match[0]!r}?" if match else None
 

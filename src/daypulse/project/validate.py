@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import TYPE_CHECKING
 
@@ -21,7 +22,7 @@ from daypulse.project.model import (
 )
 
 if TYPE_CHECKING:
-    from daypulse.project.loader import Located
+    from daypulse.project.located import Located
 
 NEEDS_COLUMN = ("count_distinct", "sum", "avg", "min", "max")
 
@@ -151,7 +152,5 @@ def _cycles(project: Project, loc: Located) -> list[Issue]:
 
 
 def _close(name: str, known) -> str | None:
-    import difflib
-
     match = difflib.get_close_matches(name, list(known), n=1)
     return f"did you mean {match[0]!r}?" if match else None

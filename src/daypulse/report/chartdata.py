@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from daypulse.report.model import ChartImage
 from daypulse.store import read
+from daypulse.values import in_format
 
 
 def build_charts(project, store, cal, spec, period, key: str) -> list[ChartImage]:
@@ -34,12 +35,11 @@ def build_charts(project, store, cal, spec, period, key: str) -> list[ChartImage
 
 def _line(project, store, cal, spec, period, c, label, key):
     from daypulse.report.charts import LineData
-    from daypulse.report.content import _num
 
     m = project.metrics[c.metric]
     starts = [cal.shift(spec.period, period.start, n) for n in range(2 * c.periods - 1, -1, -1)]
     vals = read.values(store, [c.metric], spec.period, starts[0], period.start, key)
-    series = [_num(vals.get((c.metric, s)), m.format) for s in starts]
+    series = [in_format(vals.get((c.metric, s)), m.format) for s in starts]
     unit = {"day": "days", "week": "weeks", "month": "months"}[spec.period]
     return LineData(title=c.title or f"{label}, last {c.periods} {unit}", x=starts[c.periods:],
                     values=series[c.periods:], compare=series[:c.periods],
@@ -49,23 +49,21 @@ def _line(project, store, cal, spec, period, c, label, key):
 
 def _bar(project, store, cal, spec, period, c, label):
     from daypulse.report.charts import BarData
-    from daypulse.report.content import _num
 
     m = project.metrics[c.metric]
     prev = cal.shift(spec.period, period.start, 1)
     rows = read.by_dimension(store, [c.metric], spec.period, prev, period.start, c.by, spec.filter)
-    now = {v: _num(x, m.format) for (_, p, v), x in rows.items() if p == period.start}
+    now = {v: in_format(x, m.format) for (_, p, v), x in rows.items() if p == period.start}
     if not now:
         return None
     order = sorted(now, key=lambda v: (now[v] is None, -(now[v] or 0), v))[:c.top]
-    before = {v: _num(x, m.format) for (_, p, v), x in rows.items() if p == prev}
+    before = {v: in_format(x, m.format) for (_, p, v), x in rows.items() if p == prev}
     return BarData(title=c.title or f"{label} by {c.by}", labels=order, values=[now[v] for v in order],
                    fmt=m.format, compare=[before.get(v) for v in order])
 
 
 def _heatmap(project, store, period, c, label, filter_):
     from daypulse.report.charts import HeatmapData
-    from daypulse.report.content import _num
 
     m = project.metrics[c.metric]
     first = period.end - timedelta(days=c.periods - 1)
@@ -74,7 +72,7 @@ def _heatmap(project, store, period, c, label, filter_):
         return None
     cols = sorted({v for (_, _, v) in rows})
     days = [first + timedelta(days=n) for n in range(c.periods)]
-    values = [[_num(rows.get((c.metric, d, h)), m.format) for h in cols] for d in days]
+    values = [[in_format(rows.get((c.metric, d, h)), m.format) for h in cols] for d in days]
     return HeatmapData(title=c.title or f"{label} by {c.by}, last {c.periods} days",
                        rows=[f"{d:%a} {d.day} {d:%b}" for d in days], cols=cols, values=values,
                        fmt=m.format)

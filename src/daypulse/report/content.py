@@ -11,11 +11,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
 from daypulse.calendar import Calendar
+from daypulse.describe import describe
+from daypulse.engine.run import run_compute
 from daypulse.report import whatchanged
 from daypulse.report.definition import ReportDefinition, load_report
 from daypulse.report.model import Breakdown, BreakdownRow, Comparison, Line, Report, Section
 from daypulse.store import read
-from daypulse.values import Delta, dims_key
+from daypulse.values import Delta, dims_key, in_format
 
 COMPARISON_LABELS = {
     ("previous", "day"): "vs day before", ("previous", "week"): "vs week before",
@@ -121,7 +123,6 @@ def _first_day_needed(spec: ReportDefinition, period: Period) -> date | None:
 
 def _ensure_fresh(project, store, spec, metrics, period, first, day_from, today, as_of, info) -> None:
     """Compute what the report reads when it is missing or stale (a definition changed)."""
-    from daypulse.engine.run import run_compute
 
     cal = project.calendar
     last = min(period.end, today)
@@ -144,31 +145,22 @@ def _ensure_fresh(project, store, spec, metrics, period, first, day_from, today,
                         params={"why": f"report {spec.title}"})
 
 
-def _num(v, fmt: str):
-    """Stored values come back as floats on SQLite; counts and cents read as integers."""
-    if isinstance(v, float) and fmt in ("integer", "currency") and v.is_integer():
-        return int(v)
-    return v
-
-
 def _section(project, store, cal, spec, period, s, vals, key) -> Section:
-    from daypulse.describe import describe
-
     lines = []
     for metric in s.metrics:
         if metric not in project.metrics or ((metric, period.start) not in vals and not _stored(vals, metric)):
             continue
         m = project.metrics[metric]
-        value = _num(vals.get((metric, period.start)), m.format)
+        value = in_format(vals.get((metric, period.start)), m.format)
         deltas = []
         for cmp in spec.compare:
             at = cal.comparison_start(cmp, spec.period, period.start)
             if at is None:
                 continue
             label = COMPARISON_LABELS.get((cmp, spec.period), f"vs {cmp}")
-            deltas.append(Comparison.of(cmp, label, Delta.between(value, _num(vals.get((metric, at)), m.format),
+            deltas.append(Comparison.of(cmp, label, Delta.between(value, in_format(vals.get((metric, at)), m.format),
                                                                   m.good)))
-        spark = [_num(vals.get((metric, cal.shift(spec.period, period.start, n))), m.format)
+        spark = [in_format(vals.get((metric, cal.shift(spec.period, period.start, n))), m.format)
                  for n in range(spec.spark - 1, -1, -1)] if spec.spark else []
         lines.append(Line(metric, m.label or metric, (m.description or "").strip(),
                           describe(project, metric), m.format, m.good, value, deltas, spark))
@@ -190,17 +182,17 @@ def _breakdown(project, store, cal, spec, period, b, key) -> Breakdown | None:
         return None
     fmts = [project.metrics[n].format for n in names]
     labels = sorted({v for (m, p, v) in rows if p == period.start})
-    main = {v: _num(rows.get((b.metric, period.start, v)), fmts[0]) for v in labels}
+    main = {v: in_format(rows.get((b.metric, period.start, v)), fmts[0]) for v in labels}
     order = sorted(labels, key=lambda v: (main[v] is None, -(main[v] or 0), v))
     if b.by == "hour" or all(v.isdigit() for v in labels):
         order = sorted(labels)  # hours read best in order
     out = []
     for v in order[:b.top]:
         cur = main[v]
-        before = _num(rows.get((b.metric, prev, v)), fmts[0])
-        out.append(BreakdownRow(v, [_num(rows.get((n, period.start, v)), f) for n, f in zip(names, fmts)],
+        before = in_format(rows.get((b.metric, prev, v)), fmts[0])
+        out.append(BreakdownRow(v, [in_format(rows.get((n, period.start, v)), f) for n, f in zip(names, fmts)],
                                 None if cur is None or before is None else cur - before))
     totals = read.values(store, names, spec.period, period.start, period.start, dims_key(spec.filter))
     return Breakdown(b.title or f"{project.metrics[b.metric].label or b.metric} by {b.by}", b.by,
                      [project.metrics[n].label or n for n in names], fmts, out,
-                     [_num(totals.get((n, period.start)), f) for n, f in zip(names, fmts)])
+                     [in_format(totals.get((n, period.start)), f) for n, f in zip(names, fmts)])

@@ -9,6 +9,7 @@ exist, with file and line for each problem.
 from __future__ import annotations
 
 import copy
+import difflib
 import functools
 from importlib import resources
 from typing import Literal
@@ -16,7 +17,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from daypulse.errors import ConfigError, Issue
+from daypulse.errors import ConfigError, Issue, UsageError
 
 Comparison = Literal["previous", "same_weekday", "last_year"]
 REPORT_NAME = r"^[a-z][a-z0-9_-]*$"
@@ -108,7 +109,6 @@ def load_report(project, name: str, filter: dict[str, str] | None = None) -> Rep
     """The project's definition of ``name``, else the built-in one, narrowed by ``filter`` (a
     subscription's); ConfigError listing every problem (unknown metrics, dimensions, a filter
     no metric can take...) or a UsageError for an unknown name."""
-    from daypulse.errors import UsageError
 
     own = project.reports
     if name in own:
@@ -117,7 +117,6 @@ def load_report(project, name: str, filter: dict[str, str] | None = None) -> Rep
     elif name in (builtin := _builtin()):
         raw, origin = builtin[name], BUILTIN_ORIGIN
     else:
-        import difflib
 
         names = report_names(project)
         close = difflib.get_close_matches(name, names, n=1)

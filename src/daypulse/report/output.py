@@ -8,6 +8,9 @@ import tempfile
 from pathlib import Path
 
 from daypulse.errors import UsageError
+from daypulse.report.definition import load_report
+from daypulse.report.render import render
+from daypulse.report.slack import render_slack
 
 FORMATS = ("text", "markdown", "md", "html", "slack", "json")
 
@@ -17,18 +20,15 @@ def rendered(report, fmt: str, template_dir: Path | None = None) -> str:
     if fmt not in FORMATS:
         raise UsageError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
     if fmt == "slack":
-        from daypulse.report.slack import render_slack
 
         msg = render_slack(report)
         return json.dumps({**msg.payload(), "thread": msg.thread}, indent=2, ensure_ascii=False)
-    from daypulse.report.render import render
 
     return render(report, "markdown" if fmt == "md" else fmt, template_dir)
 
 
 def template_folder(project, name: str, base_dir: Path) -> Path | None:
     """A report's `template:` folder (relative to daypulse.yml's folder, ``base_dir``), or None."""
-    from daypulse.report.definition import load_report
 
     folder = load_report(project, name).template
     if not folder:
