@@ -159,3 +159,19 @@ def test_cli_report_json_and_errors(tmp_path):
     bad = run("pulse", "--format", "pdf")
     assert bad.returncode == 2 and "--format: 'pdf' is not one of" in bad.stderr
     assert run("pulse", "--date", "06/03/2026").returncode == 2
+
+
+def test_drivers_that_tie_are_listed_by_name_in_every_process():
+    """Ten tenants that each rose by 2: the drivers (and which of them make the top N) follow
+    their names, not the order a set of strings happens to have in this process (a report sent
+    twice said "umbrella, piedpiper" once and "piedpiper, umbrella" the next time)."""
+    from daypulse.report.whatchanged import ranked_moves
+
+    names = [f"tenant{i}" for i in range(10)]
+    now = {n: 5 for n in names}
+    before = {n: 3 for n in names}
+    assert [v for v, _ in ranked_moves(now, before, rising=True)] == sorted(names)
+    now["tenant7"] = 9  # the biggest move leads, ties after it by name
+    assert [v for v, _ in ranked_moves(now, before, rising=True)][:3] == ["tenant7", "tenant0", "tenant1"]
+    falls = {n: 1 for n in names}
+    assert [v for v, _ in ranked_moves(falls, before, rising=False)] == sorted(names)

@@ -94,7 +94,7 @@ def _spark(url: str):
     m = re.match(r"^spark://([^/]*)/(.*)$", url)
     master = (m.group(1) if m else "") or "local[2]"
     folder = Path("/" + m.group(2).lstrip("/")) if m else None
-    from pyspark.sql import SparkSession
+    from pyspark.sql import SparkSession  # lazy: optional, and a JVM
 
     session = (
         SparkSession.builder.master(master)

@@ -27,8 +27,15 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from daypulse.delivery.schedule import DEFAULT_TICK, error_message, parse_duration
-from daypulse.delivery.subscription import CHANNEL_KINDS, SubscriptionDefinition, check_target, parse_subscriptions
+from daypulse.delivery.subscription import (
+    CHANNEL_KINDS,
+    SubscriptionDefinition,
+    check_emails,
+    check_target,
+    parse_subscriptions,
+)
 from daypulse.errors import ConfigError, Issue
+from daypulse.report.definition import report_names
 
 if TYPE_CHECKING:
     from daypulse.delivery.channels.base import Channel
@@ -85,7 +92,7 @@ def channel_settings(project: Project, name: str, env: Mapping[str, str]) -> tup
                 "channel 'email' is not configured: set SMTP_HOST and SMTP_FROM (and SMTP_USER, SMTP_PASSWORD,"
                 " SMTP_PORT, SMTP_SECURITY as needed), or configure it under channels: email: {host:, sender:}")])
         return "email", settings
-    from daypulse.delivery.channels.registry import CHANNELS
+    from daypulse.delivery.channels.registry import CHANNELS  # lazy: the channels' libraries are heavy
 
     if name in CHANNELS and CHANNELS[name].defaults is not None:  # a bare kind: its defaults
         return name, dict(CHANNELS[name].defaults)
@@ -94,7 +101,7 @@ def channel_settings(project: Project, name: str, env: Mapping[str, str]) -> tup
 
 
 def make_project_channel(project: Project, name: str, env: Mapping[str, str] | None = None) -> Channel:
-    from daypulse.delivery.channels import make_channel
+    from daypulse.delivery.channels import make_channel  # lazy: the channels' libraries are heavy
     from daypulse.delivery.channels.base import default_env
 
     env = default_env() if env is None else env
@@ -116,7 +123,6 @@ def default_name(raw: Mapping[str, Any]) -> str:
 
 def yaml_subscriptions(project: Project, loc: Located | None = None) -> list[SubscriptionDefinition]:
     """The subscriptions declared in daypulse.yml, each with a name; ConfigError listing problems."""
-    from daypulse.report.definition import report_names
 
     raw = [({**s, "name": s.get("name") or default_name(s)} if isinstance(s, dict) else s)
            for s in project.subscriptions]
@@ -128,7 +134,7 @@ def validate_delivery(project: Project, loc: Located) -> list[Issue]:
     """Problems in channels:, delivery: and subscriptions: (file:line), without contacting anything."""
     if not (project.channels or project.delivery or project.subscriptions):
         return []
-    from daypulse.delivery.channels import CHANNELS
+    from daypulse.delivery.channels import CHANNELS  # lazy: every command checks these sections
 
     issues: list[Issue] = []
     for name, cfg in project.channels.items():
@@ -165,8 +171,6 @@ def validate_delivery(project: Project, loc: Located) -> list[Issue]:
         elif ops.to is not None:
             try:
                 if kind == "email":
-                    from daypulse.delivery.subscription import check_emails
-
                     check_emails(ops.to)
                 else:
                     check_target(kind, str(ops.to))

@@ -29,7 +29,7 @@ class DryRun:
 
 def report_period(project, report: str, on: date | None, now: datetime | None = None) -> date:
     """The start of the report's period containing ``on`` (default: the last complete one)."""
-    from daypulse.report.content import resolve_period
+    from daypulse.report.content import resolve_period  # lazy: report content imports the engine
 
     cal = project.calendar
     grain = load_report(project, report).period
@@ -39,7 +39,7 @@ def report_period(project, report: str, on: date | None, now: datetime | None = 
 def chosen(project, store, report: str, ref: str | None, *, field: str = "--subscription") -> list[subs.Subscription]:
     """The subscription ``ref`` (id or name), which must deliver ``report``; without ``ref``,
     every active subscription of the report. UsageError naming ``field`` otherwise."""
-    from daypulse.delivery.runner import load_subscriptions
+    from daypulse.delivery.runner import load_subscriptions  # lazy: the runner imports the channels
 
     everyone = load_subscriptions(project, store)  # mirrors daypulse.yml's first
     if ref is not None:
@@ -64,7 +64,7 @@ def dry_run(project, store, chosen: list[subs.Subscription], period_start: date,
             base_dir: Path | None = None, info=None) -> list[DryRun]:
     """Render what each subscription would be sent for the period (the report is computed if
     missing, as a real send would); nothing is sent and no delivery row is written."""
-    from daypulse.delivery.runner import Dispatcher
+    from daypulse.delivery.runner import Dispatcher  # lazy: the runner imports the channels
 
     dispatcher = Dispatcher(project, store, datetime.now(UTC), base_dir=base_dir, info=info)
     out = []

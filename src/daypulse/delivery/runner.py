@@ -132,7 +132,7 @@ class Dispatcher:
         return path
 
     def report(self, spec, period_start: date, charts: bool):
-        from daypulse.report.content import build_report
+        from daypulse.report.content import build_report  # lazy: the engine and charts, for renders only
 
         key = (spec.report, period_start, tuple(sorted(spec.filter.items())), charts)
         if key not in self._reports:

@@ -137,7 +137,7 @@ class SubscriptionDefinition(BaseModel):
             return None
         if v is None or v == "" or v == []:
             if channel in CHANNEL_KINDS:
-                from daypulse.delivery.channels.registry import CHANNELS
+                from daypulse.delivery.channels.registry import CHANNELS  # heavy: see CHANNEL_KINDS
 
                 raise ValueError(f"channel {channel} needs a target (to: {CHANNELS[channel].target})")
             return None

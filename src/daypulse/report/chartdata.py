@@ -11,7 +11,7 @@ from daypulse.values import in_format
 
 
 def build_charts(project, store, cal, spec, period, key: str) -> list[ChartImage]:
-    from daypulse.report.charts import render_chart
+    from daypulse.report.charts import render_chart  # lazy here and below: matplotlib
 
     out = []
     for i, c in enumerate(spec.charts, 1):

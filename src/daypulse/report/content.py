@@ -87,7 +87,7 @@ def build_report(project, store, name: str, *, on: date | None = None,
                 for s in sections]
     charts = []
     if with_charts and spec.charts:
-        from daypulse.report.chartdata import build_charts
+        from daypulse.report.chartdata import build_charts  # lazy: matplotlib, only with charts
 
         charts = build_charts(project, store, cal, spec, period, key)
     title = spec.title + (f" — {', '.join(f'{k} {v}' for k, v in spec.filter.items())}" if spec.filter else "")

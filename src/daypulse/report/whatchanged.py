@@ -90,8 +90,14 @@ def _anomaly(ln, history: list, rules, grain: str, day) -> tuple[float, str] | N
                f" typically {F.value(med, ln.fmt)}).")
 
 
-def _with_drivers(project, store, spec, start, prev_start, c: Change, n: int) -> Change:
+def ranked_moves(now: dict, before: dict, rising: bool) -> list[tuple[str, float]]:
+    """(dimension value, change) of every value, the largest move in the direction of the total
+    first; equal moves by value name, so a report says the same thing each time it is made."""
+    deltas = {v: (now.get(v) or 0) - (before.get(v) or 0) for v in set(now) | set(before)}
+    return sorted(deltas.items(), key=lambda kv: (-kv[1] if rising else kv[1], kv[0]))
 
+
+def _with_drivers(project, store, spec, start, prev_start, c: Change, n: int) -> Change:
     m = project.metrics[c.metric]
     if m.format == "percent" or m.kind == "ratio" or (m.kind == "derived" and "/" in m.expr):
         return c  # a rate's (or any quotient's) per-value changes do not add up to its change
@@ -101,11 +107,10 @@ def _with_drivers(project, store, spec, start, prev_start, c: Change, n: int) ->
         rows = read.by_dimension(store, [c.metric], spec.period, prev_start, start, dim, spec.filter)
         now = {v: x for (_, p, v), x in rows.items() if p == start}
         before = {v: x for (_, p, v), x in rows.items() if p == prev_start}
-        deltas = {v: (now.get(v) or 0) - (before.get(v) or 0) for v in set(now) | set(before)}
-        total = sum(deltas.values())
-        if not deltas or total == 0:
+        total = sum((now.get(v) or 0) - (before.get(v) or 0) for v in set(now) | set(before))
+        if total == 0:
             continue
-        ranked = sorted(deltas.items(), key=lambda kv: -kv[1] if total > 0 else kv[1])
+        ranked = ranked_moves(now, before, rising=total > 0)
         share = ranked[0][1] / total
         if best is None or share > best[0]:
             best = (share, dim, ranked, total)
