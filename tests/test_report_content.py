@@ -168,10 +168,10 @@ def test_drivers_that_tie_are_listed_by_name_in_every_process():
     from daypulse.report.whatchanged import ranked_moves
 
     names = [f"tenant{i}" for i in range(10)]
-    now = {n: 5 for n in names}
-    before = {n: 3 for n in names}
+    now = dict.fromkeys(names, 5)
+    before = dict.fromkeys(names, 3)
     assert [v for v, _ in ranked_moves(now, before, rising=True)] == sorted(names)
     now["tenant7"] = 9  # the biggest move leads, ties after it by name
     assert [v for v, _ in ranked_moves(now, before, rising=True)][:3] == ["tenant7", "tenant0", "tenant1"]
-    falls = {n: 1 for n in names}
+    falls = dict.fromkeys(names, 1)
     assert [v for v, _ in ranked_moves(falls, before, rising=False)] == sorted(names)
