@@ -175,3 +175,19 @@ def test_drivers_that_tie_are_listed_by_name_in_every_process():
     assert [v for v, _ in ranked_moves(now, before, rising=True)][:3] == ["tenant7", "tenant0", "tenant1"]
     falls = dict.fromkeys(names, 1)
     assert [v for v, _ in ranked_moves(falls, before, rising=False)] == sorted(names)
+
+
+def test_a_definition_is_checked_once_per_project(tmp_path):
+    """The scheduler and the dashboard ask for the same report again and again: the same project
+    gets the same checked definition; a project with other reports (a template merged) its own."""
+    from daypulse.report.definition import load_report
+
+    project, _ = _project(tmp_path)
+    first = load_report(project, "pulse")
+    assert load_report(project, "pulse") is first
+    assert load_report(project, "pulse", {"tenant": "acme"}).filter == {"tenant": "acme"}
+    other = project.with_stored_reports({"extra": {"title": "Extra", "sections": [
+        {"title": "S", "metrics": ["captures"]}]}})
+    assert load_report(other, "extra").title == "Extra"
+    with pytest.raises(UsageError, match="unknown report 'extra'"):
+        load_report(project, "extra")

@@ -122,7 +122,6 @@ def export(
     _check_grains(grain)
     project = _project(config)
     if metric:
-
         project.resolve(metric, "--metric")
     store = _store(project, create=False)
     stream = sys.stdout

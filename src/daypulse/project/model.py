@@ -310,9 +310,11 @@ def _calendar(timezone: str, week_start: str) -> Calendar:
     return Calendar(timezone, week_start)
 
 
-def unknown_metric(project: Project, names: list[str]) -> str:
-    """"unknown metric 'x' (did you mean 'y'?)": the one wording everywhere a name is checked."""
-    hints = [m[0] for n in names if (m := difflib.get_close_matches(n, list(project.metrics), n=1))]
+def unknown_metric(project: Project, names: list[str], among: list[str] | None = None) -> str:
+    """"unknown metric 'x' (did you mean 'y'?)": the one wording everywhere a name is checked;
+    the closest name is looked for ``among`` these (default: every metric of the project)."""
+    known = among or list(project.metrics)
+    hints = [m[0] for n in names if (m := difflib.get_close_matches(n, known, n=1))]
     return (f"unknown metric {', '.join(map(repr, names))}"
             + (f" (did you mean {', '.join(map(repr, hints))}?)" if hints else ""))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import difflib
 import functools
+import weakref
 from importlib import resources
 from typing import Literal
 
@@ -108,7 +109,35 @@ def report_names(project) -> list[str]:
 def load_report(project, name: str, filter: dict[str, str] | None = None) -> ReportDefinition:
     """The project's definition of ``name``, else the built-in one, narrowed by ``filter`` (a
     subscription's); ConfigError listing every problem (unknown metrics, dimensions, a filter
-    no metric can take...) or a UsageError for an unknown name."""
+    no metric can take...) or a UsageError for an unknown name. Checked once per project: the
+    scheduler asks for every subscription's report on every pass, the dashboard on every page."""
+    checked = _checked_for(project)
+    key = (name, tuple(sorted((filter or {}).items())))
+    if key not in checked:
+        checked[key] = _load_report(project, name, filter)
+    return checked[key]
+
+
+# Checked definitions by project. A project is immutable (a merge of the store's templates makes
+# a new one), so what was checked stays true for as long as the project lives; the entry goes
+# with it. Keyed by id with a weak reference, as a project (holding dicts) cannot be hashed.
+_CHECKED: dict[int, tuple[weakref.ref, dict]] = {}
+
+
+def _checked_for(project) -> dict:
+    entry = _CHECKED.get(id(project))
+    if entry is not None and entry[0]() is project:
+        return entry[1]
+    key, checked = id(project), {}
+
+    def forget(_ref) -> None:  # runs as the project dies, before its id can be another's
+        _CHECKED.pop(key, None)
+
+    _CHECKED[key] = (weakref.ref(project, forget), checked)
+    return checked
+
+
+def _load_report(project, name: str, filter: dict[str, str] | None) -> ReportDefinition:
 
     own = project.reports
     if name in own:
@@ -117,7 +146,6 @@ def load_report(project, name: str, filter: dict[str, str] | None = None) -> Rep
     elif name in (builtin := _builtin()):
         raw, origin = builtin[name], BUILTIN_ORIGIN
     else:
-
         names = report_names(project)
         close = difflib.get_close_matches(name, names, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""

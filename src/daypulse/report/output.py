@@ -20,7 +20,6 @@ def rendered(report, fmt: str, template_dir: Path | None = None) -> str:
     if fmt not in FORMATS:
         raise UsageError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
     if fmt == "slack":
-
         msg = render_slack(report)
         return json.dumps({**msg.payload(), "thread": msg.thread}, indent=2, ensure_ascii=False)
 

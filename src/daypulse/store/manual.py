@@ -12,7 +12,6 @@ The ``Store`` passed in is opened by the caller; reading callers open it with
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -20,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import delete, select
 
 from daypulse.errors import UsageError
+from daypulse.project.model import unknown_metric
 from daypulse.store.db import Store
 from daypulse.store.models import ManualValueRow
 
@@ -64,8 +64,7 @@ def require_manual(project, name: str) -> None:
         kind = getattr(project.metrics[name], "kind", "?")
         what = f"{name!r} is not a manual metric (it is a kind: {kind} metric, computed from the source)"
     else:
-        match = difflib.get_close_matches(name, names or list(project.metrics), n=1)
-        what = f"unknown metric {name!r}" + (f" (did you mean {match[0]!r}?)" if match else "")
+        what = unknown_metric(project, [name], among=names)
     listing = (f"manual metrics: {', '.join(names)}" if names else
                "the project has no manual metrics (declare one with kind: manual)")
     raise UsageError(f"{what}; {listing}")
