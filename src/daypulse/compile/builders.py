@@ -14,15 +14,16 @@ from collections.abc import Callable
 
 import ibis.expr.types as ir
 
-from daypulse.compile import changes, kinds
+from daypulse.compile import changes, cumulative, event, state
+from daypulse.compile.base import Ctx
 
-Query = Callable[[kinds.Ctx, str, object, "int | None"], ir.Table]
+Query = Callable[[Ctx, str, object, "int | None"], ir.Table]
 
 QUERIES: dict[str, Query] = {
-    "event": lambda ctx, name, m, now: (kinds.window_metric(ctx, name, m) if m.window
-                                        else kinds.event(ctx, name, m)),
-    "state": lambda ctx, name, m, now: kinds.state(ctx, name, m, now),
-    "cumulative": lambda ctx, name, m, now: kinds.cumulative(ctx, name, m, ctx.project.metrics[m.of]),
+    "event": lambda ctx, name, m, now: (event.window_metric(ctx, name, m) if m.window
+                                        else event.event(ctx, name, m)),
+    "state": lambda ctx, name, m, now: state.state(ctx, name, m, now),
+    "cumulative": lambda ctx, name, m, now: cumulative.cumulative(ctx, name, m, ctx.project.metrics[m.of]),
     "movement": lambda ctx, name, m, now: changes.movement_group(ctx, [(name, m)], now),
     "lifecycle": lambda ctx, name, m, now: changes.lifecycle_group(ctx, [(name, m)]),
 }
@@ -35,15 +36,15 @@ _GROUP_KEYS = {
 
 def group_key(project, name: str, m) -> tuple:
     """The query a metric is computed in: ("single", name) when it has one of its own."""
-    key = _GROUP_KEYS.get(m.kind, kinds.group_key)(project, name, m)
+    key = _GROUP_KEYS.get(m.kind, event.group_key)(project, name, m)
     return key or ("single", name)
 
 
-def group_query(ctx: kinds.Ctx, key: tuple, members: dict[str, set], now: int | None) -> ir.Table:
+def group_query(ctx: Ctx, key: tuple, members: dict[str, set], now: int | None) -> ir.Table:
     """The one query of a group of metrics (its key from :func:`group_key`)."""
     metrics = [(n, ctx.project.metrics[n]) for n in members]
     if key[0] == "movement":
         return changes.movement_group(ctx, metrics, now)
     if key[0] == "lifecycle":
         return changes.lifecycle_group(ctx, metrics)
-    return kinds.run_group(ctx, key, metrics, members)
+    return event.run_group(ctx, key, metrics, members)

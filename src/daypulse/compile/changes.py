@@ -12,7 +12,7 @@ do it with window functions over the entity's change points, never a loop over d
   and next active period of the same entity (LAG/LEAD), classify each entity per period as
   new, returning, resurrecting or (in the period after its last activity) dormant.
 
-Output columns as for ``kinds.event_group``: grain, period, gset, d_<dim>...,
+Output columns as for ``event.event_group``: grain, period, gset, d_<dim>...,
 ``value__<metric>`` and ``n__<metric>`` per member.
 """
 
@@ -26,7 +26,7 @@ import ibis.expr.types as ir
 
 from daypulse.calendar import day_num
 from daypulse.compile import rows as R
-from daypulse.compile.kinds import INF_DAY, Ctx, _union, value_type
+from daypulse.compile.base import INF_DAY, Ctx, union_all, value_type
 from daypulse.compile.plan import bucket
 from daypulse.project.model import LifecycleMetric, MovementMetric
 
@@ -110,7 +110,7 @@ def movement_group(ctx: Ctx, members: list[tuple[str, MovementMetric]],
         plus = rows.select(*keys, day=rows.sd, d=rows.v)
         ended = rows.filter(rows.ed <= day_num(last))
         minus = ended.select(*keys, day=ended.ed, d=-ended.v)
-        deltas = _union([plus, minus])
+        deltas = union_all([plus, minus])
         deltas = deltas.group_by([*keys, "day"]).aggregate(d=deltas.d.sum())
         deltas = deltas.filter(deltas.d != 0)
         history = ibis.cumulative_window(group_by=keys, order_by="day")
@@ -137,14 +137,14 @@ def movement_group(ctx: Ctx, members: list[tuple[str, MovementMetric]],
                 hit = amount.notnull()
                 if m.cohort == "existing":
                     hit = hit & r.cohort
-                vtype = "int64" if m.measure == "count" else _vtype(ctx, name, m)
+                vtype = "int64" if m.measure == "count" else vtype_of(ctx, name, m)
                 moved = r.count(where=hit)
                 value = moved if m.measure == "count" else amount.sum(where=hit)
                 aggs[f"value__{name}"] = value.cast(vtype).fill_null(0)
                 aggs[f"n__{name}"] = moved
             agg = r.group_by(["period", *gset]).aggregate(**aggs)
             parts.append(_out(agg, g, gset, dims, {c: agg[c] for c in aggs}))
-    return _union(parts)
+    return union_all(parts)
 
 
 def _classify(ch: ir.Table) -> dict[str, ir.Value]:
@@ -160,7 +160,7 @@ def _classify(ch: ir.Table) -> dict[str, ir.Value]:
     }
 
 
-def _vtype(ctx: Ctx, name: str, m: MovementMetric) -> str:
+def vtype_of(ctx: Ctx, name: str, m: MovementMetric) -> str:
     t, _ = R.metric_table(ctx.src, ctx.project, name, m)
     return value_type(m, R.column(t, m.column, name, "column").type())
 
@@ -196,7 +196,7 @@ def lifecycle_group(ctx: Ctx, members: list[tuple[str, LifecycleMetric]]) -> ir.
             active = p.select(*keys, pidx=p.pidx, status=status)
             gone = p.filter(p.nxt.isnull() | (p.nxt > p.pidx + 1))
             dormant = gone.select(*keys, pidx=gone.pidx + 1, status=ibis.literal("dormant"))
-            st = _union([active, dormant])
+            st = union_all([active, dormant])
             periods = _period_map(cal, g, span.periods)
             j = st.join(periods, st.pidx == periods.pidx)
             aggs = {}
@@ -206,7 +206,7 @@ def lifecycle_group(ctx: Ctx, members: list[tuple[str, LifecycleMetric]]) -> ir.
                 aggs[f"n__{name}"] = n
             agg = j.group_by(["period", *gset]).aggregate(**aggs)
             parts.append(_out(agg, g, gset, dims, {c: agg[c] for c in aggs}))
-    return _union(parts)
+    return union_all(parts)
 
 
 def _period_map(cal, grain: str, periods) -> ir.Table:

@@ -17,8 +17,10 @@ from datetime import UTC, date, datetime, timedelta
 import ibis
 
 from daypulse.calendar import SECONDS_PER_DAY, day_num, zone
-from daypulse.compile import builders, kinds
+from daypulse.compile import builders
 from daypulse.compile import rows as R
+from daypulse.compile.base import Ctx
+from daypulse.compile.event import rolling_key
 from daypulse.compile.plan import Plan
 from daypulse.compile.sqlmetric import run_sql_metric
 from daypulse.errors import DaypulseError, SourceError, UsageError
@@ -88,7 +90,7 @@ def compute_values(project: Project, start: date, end: date, metrics: Iterable[s
             raw = _execute(members, _run, src, project, name, project.metrics[name], plan, as_of)
             by_member = {name: _columns(raw)}
         else:
-            ctx = kinds.Ctx(src, project, plan)
+            ctx = Ctx(src, project, plan)
             raw = _execute(members, _run_group, ctx, key, members, as_of)
             cols = raw.to_pydict()
             by_member = {n: _member_columns(cols, n) for n in members}
@@ -161,7 +163,7 @@ def _jobs(project: Project, names: list[str], grains_of: dict) -> dict[tuple, di
             continue
         for n, gs in list(members.items()):
             m = project.metrics[n]
-            rolling = kinds.rolling_key(project, m)
+            rolling = rolling_key(project, m)
             if m.measure == "count_distinct" and not m.approx and "day" in gs and rolling in jobs:
                 jobs[rolling][n] = {"day"}
                 gs.discard("day")
@@ -191,7 +193,7 @@ def _run(src, project: Project, name: str, m, plan: Plan, as_of: datetime) -> li
     if m.kind == "sql":
         return _sql_rows(src, project, name, m, plan)
     now = _now_epoch(project, m, plan, as_of) if m.kind == "state" else None
-    return builders.QUERIES[m.kind](kinds.Ctx(src, project, plan), name, m, now).to_pyarrow()
+    return builders.QUERIES[m.kind](Ctx(src, project, plan), name, m, now).to_pyarrow()
 
 
 def compiled_sql(project: Project, name: str, start: date, end: date,
@@ -209,7 +211,7 @@ def compiled_sql(project: Project, name: str, start: date, end: date,
                 }[m.kind]()
     src = source or R.Source.open(project.source)
     plan = Plan.build(cal, start, end, max(end, cal.today()), tuple(grains))
-    expr = builders.QUERIES[m.kind](kinds.Ctx(src, project, plan), name, m, None)
+    expr = builders.QUERIES[m.kind](Ctx(src, project, plan), name, m, None)
     return str(ibis.to_sql(expr, dialect=src.backend))
 
 
