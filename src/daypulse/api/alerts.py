@@ -8,7 +8,18 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from daypulse.alerts import thresholds as rules
-from daypulse.api.deps import RESERVED, CompanyAdmin, GrainName, Id, Number, Viewer, asked_dims, scope_text
+from daypulse.api.deps import (
+    RESERVED,
+    CompanyAdmin,
+    GrainName,
+    Id,
+    Number,
+    ProjectDep,
+    StoreDep,
+    Viewer,
+    asked_dims,
+    scope_text,
+)
 from daypulse.api.problems import conflict, missing, responses
 from daypulse.store import tokens
 from daypulse.store.tokens import Principal
@@ -32,10 +43,8 @@ class ThresholdBody(BaseModel):
     note: str | None = Field(None, max_length=2000)
 
 
-def _dims_filter(request: Request, who: Principal) -> dict[str, str]:
+def _dims_filter(request: Request, project, who: Principal) -> dict[str, str]:
     """Dimension filters (``?tenant=acme``): a scoped token asking outside its scope is refused."""
-
-    project = request.app.state.project
     asked = {k: v for k, v in asked_dims(request).items() if k not in RESERVED | {"grain"}}
     known = set().union(*(project.dimensions_of(m) for m in project.metrics))
     for dim, value in asked.items():
@@ -49,18 +58,18 @@ def _dims_filter(request: Request, who: Principal) -> dict[str, str]:
 
 @router.get("/config/thresholds", summary="Threshold rules (a scoped token: those of its scope)",
             description="Dimension filters are query parameters named after the dimension: `?tenant=acme`.")
-def thresholds(request: Request, who: Viewer) -> list[dict]:
-    asked = _dims_filter(request, who)
-    return [_rule(r) for r in rules.listing(request.app.state.store, scope=who.scope or None)
+def thresholds(request: Request, who: Viewer, project: ProjectDep, store: StoreDep) -> list[dict]:
+    asked = _dims_filter(request, project, who)
+    return [_rule(r) for r in rules.listing(store, scope=who.scope or None)
             if rules.in_scope(r.dims, asked)]
 
 
 @router.post("/config/thresholds", status_code=201, summary="Add a threshold rule (admin)",
              responses=conflict("the same rule (metric, grain, op, dimensions) exists"))
-def add_threshold(request: Request, who: CompanyAdmin, body: ThresholdBody, response: Response) -> dict:
-    store = request.app.state.store
+def add_threshold(who: CompanyAdmin, project: ProjectDep, store: StoreDep, body: ThresholdBody,
+                  response: Response) -> dict:
     try:
-        rule = rules.add(store, request.app.state.project, metric=body.metric, op=body.op, value=body.value,
+        rule = rules.add(store, project, metric=body.metric, op=body.op, value=body.value,
                          grain=body.grain, dims=body.dims, severity=body.severity, note=body.note,
                          created_by=who.name)
     except rules.DuplicateRule as exc:
@@ -74,8 +83,7 @@ def add_threshold(request: Request, who: CompanyAdmin, body: ThresholdBody, resp
 
 @router.delete("/config/thresholds/{id}", status_code=204, response_class=Response,
                summary="Remove a threshold rule (admin)", responses=missing("no such rule"))
-def remove_threshold(request: Request, who: CompanyAdmin, id: Id) -> Response:
-    store = request.app.state.store
+def remove_threshold(who: CompanyAdmin, store: StoreDep, id: Id) -> Response:
     gone = rules.remove(store, id)
     if gone is None:
         raise HTTPException(404, f"no threshold {id} (see /api/v1/config/thresholds)")
@@ -85,9 +93,10 @@ def remove_threshold(request: Request, who: CompanyAdmin, id: Id) -> Response:
 
 @router.get("/alerts", summary="Thresholds the latest stored values cross (within the token's scope)",
             description="Dimension filters are query parameters named after the dimension: `?tenant=acme`.")
-def alerts(request: Request, who: Viewer, grain: GrainName | None = None) -> list[dict]:
-    asked = _dims_filter(request, who)
-    found = rules.breaches(request.app.state.project, request.app.state.store, scope=who.scope or None, grain=grain)
+def alerts(request: Request, who: Viewer, project: ProjectDep, store: StoreDep,
+           grain: GrainName | None = None) -> list[dict]:
+    asked = _dims_filter(request, project, who)
+    found = rules.breaches(project, store, scope=who.scope or None, grain=grain)
     return [{"threshold_id": b.threshold_id, "metric": b.metric, "grain": b.grain, "dims": b.dims, "op": b.op,
              "limit": b.limit, "value": b.value, "period_start": b.period_start.isoformat(),
              "severity": b.severity, "note": b.note} for b in found if rules.in_scope(b.dims, asked)]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
-from daypulse.api.deps import CompanyAdmin
+from daypulse.api.deps import CompanyAdmin, ProjectDep, StoreDep
 from daypulse.api.problems import responses
 from daypulse.api.runs import MAX_RUN_DAYS
 from daypulse.delivery.config import channel_kinds, delivery_settings
@@ -15,8 +15,7 @@ router = APIRouter(responses=responses(401, 403, 422, 503))
 
 
 @router.get("/config", summary="The project's settings that are safe to show (admin)")
-def settings(request: Request, who: CompanyAdmin) -> dict:
-    project, store = request.app.state.project, request.app.state.store
+def settings(who: CompanyAdmin, project: ProjectDep, store: StoreDep) -> dict:
     delivery = delivery_settings(project)
     # URLs, tokens and passwords stay out: the dialects say where data lives, not how to get in.
     return {"name": project.name, "timezone": project.timezone, "week_start": project.week_start,

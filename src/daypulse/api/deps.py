@@ -1,5 +1,9 @@
-"""What every API route depends on: who is asking (a Bearer token, its role and tenant scope), the project with
-the store's report templates, and the checks shared by several resources."""
+"""What the API's routes depend on: the store and the project the app serves, who is asking (a
+Bearer token, its role and tenant scope), and the checks several resources share.
+
+Routes take these as typed parameters (``store: StoreDep``, ``who: Viewer``...), so a handler
+never reaches into the app's state itself.
+"""
 
 from __future__ import annotations
 
@@ -12,18 +16,54 @@ from pydantic import Field, StrictFloat, StrictInt, StrictStr
 from daypulse.api.problems import problem
 from daypulse.delivery.visible import visible_subscriptions
 from daypulse.errors import RuntimeFailure
+from daypulse.project.model import Project as ProjectModel
 from daypulse.report import stored
 from daypulse.report.definition import REPORT_NAME, report_names
 from daypulse.store import tokens
+from daypulse.store.db import Store
 from daypulse.store.tokens import Principal
 
 RESERVED = {"start", "end", "grain", "compare", "format", "metric", "date", "status", "limit"}
+MAX_ID = 2**31 - 1
+
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+ReportName = Annotated[str, Path(max_length=100, pattern=REPORT_NAME)]
+SubscriptionId = Annotated[int, Path(ge=1, le=MAX_ID)]
+GrainName = Literal["day", "week", "month", "quarter", "year"]
+# A number in a request body: a JSON number or a string holding an exact decimal.
+Number = StrictInt | StrictFloat | Annotated[StrictStr, Field(max_length=100)]
 
 
-def principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+# -- the app's store and project -------------------------------------------------------------------
+
+def served_store(request: Request) -> Store:
+    return request.app.state.store
+
+
+def served_project(request: Request) -> ProjectModel:
+    """The project as the app last merged it with the store's report templates."""
+    return request.app.state.project
+
+
+def current_project(request: Request) -> ProjectModel:
+    """The project with the store's report templates as they are now. Kept on the app as well,
+    so the other routers (subscriptions, the dashboard) see templates written since start-up."""
+    project = stored.with_templates(request.app.state.project, request.app.state.store)
+    request.app.state.project = project
+    return project
+
+
+StoreDep = Annotated[Store, Depends(served_store)]
+ProjectDep = Annotated[ProjectModel, Depends(served_project)]
+Project = Annotated[ProjectModel, Depends(current_project)]  # for the routes that read report definitions
+
+
+# -- who is asking ---------------------------------------------------------------------------------
+
+def principal(store: StoreDep, authorization: Annotated[str | None, Header()] = None) -> Principal:
     if not authorization or not authorization.lower().startswith("bearer "):
         raise HTTPException(401, "a Bearer token is required (create one with `daypulse tokens create`)")
-    found = tokens.authenticate(request.app.state.store, authorization[7:].strip())
+    found = tokens.authenticate(store, authorization[7:].strip())
     if found is None:
         raise HTTPException(401, "the token is not valid (unknown or revoked)")
     return found
@@ -36,55 +76,7 @@ def admin(who: Annotated[Principal, Depends(principal)]) -> Principal:
 
 
 Viewer = Annotated[Principal, Depends(principal)]
-
-
 Admin = Annotated[Principal, Depends(admin)]
-
-
-def scoped_dims(request: Request, who: Principal, metric: str, asked: dict[str, str]) -> dict[str, str]:
-    """The dimension values a read covers: what was asked, within the token's scope. A scoped
-    token asking for another tenant, or for a metric not broken down by its scope's dimension
-    (whose totals span every tenant), is refused."""
-
-    project = request.app.state.project
-    have = project.dimensions_of(metric)
-    for dim in asked:
-        if dim not in have:
-            raise HTTPException(422, f"metric {metric!r} has no dimension {dim!r}"
-                                     f" (its dimensions: {', '.join(sorted(have)) or 'none'})")
-    for dim, value in who.scope.items():
-        if dim in asked and asked[dim] != value:
-            raise HTTPException(403, f"this token sees {dim} {value!r} only")
-        if dim not in have:
-            raise HTTPException(403, f"metric {metric!r} is not broken down by {dim}: its values span every"
-                                     f" {dim}, and this token sees {dim} {value!r} only")
-    return {**asked, **who.scope}
-
-
-def asked_dims(request: Request) -> dict[str, str]:
-    return {k: v for k, v in request.query_params.items() if k not in RESERVED}
-
-
-def known_metric(request: Request, name: str):
-    project = request.app.state.project
-    if name not in project.metrics:
-        raise HTTPException(404, f"no metric {name!r} (see /api/v1/metrics)")
-    return project.metrics[name]
-
-
-def visible(request: Request, who: Principal) -> dict[str, dict]:
-    """The subscriptions ``who`` may see, by name."""
-    return visible_subscriptions(request.app.state.project, request.app.state.store, who.scope)
-
-
-def delivery_json(r) -> dict:
-    return {"id": r.id, "subscription": r.subscription, "period_start": r.period_start.isoformat(),
-            "status": r.status, "attempts": r.attempts, "last_error": r.last_error, "external_id": r.external_id,
-            "next_attempt_at": r.next_attempt_at.isoformat() if r.next_attempt_at else None,
-            "sent_at": r.sent_at.isoformat() if r.sent_at else None}
-
-
-Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def scope_text(who: Principal) -> str:
@@ -105,39 +97,67 @@ def company_viewer(who: Viewer) -> Principal:
 
 
 CompanyAdmin = Annotated[Principal, Depends(company_admin)]
-
-
 CompanyViewer = Annotated[Principal, Depends(company_viewer)]
-
-
-MAX_ID = 2**31 - 1
-
-
-ReportName = Annotated[str, Path(max_length=100, pattern=REPORT_NAME)]
-
-
-SubscriptionId = Annotated[int, Path(ge=1, le=MAX_ID)]
-
-
-def current_project(request: Request):
-    """The project with the store's report templates as they are now. Kept on the app as well,
-    so the other routers (subscriptions, the dashboard) see templates written since start-up."""
-    project = stored.with_templates(request.app.state.project, request.app.state.store)
-    request.app.state.project = project
-    return project
-
-
-Project = Annotated[object, Depends(current_project)]
-
-
-def known_report(project, name: str) -> None:
-    if name not in report_names(project):
-        raise HTTPException(404, f"no report {name!r} (see /api/v1/reports)")
 
 
 def require_unscoped(who: Principal, what: str) -> None:
     if who.scope:
         raise HTTPException(403, f"{what} is shared by every tenant: this needs an admin token without a scope")
+
+
+def other_scope(who: Principal, filter: dict) -> bool:
+    """A definition narrowed to another tenant than the token's: not shown to it."""
+    return any(k in filter and filter[k] != v for k, v in who.scope.items())
+
+
+# -- what a read covers ----------------------------------------------------------------------------
+
+def scoped_dims(project: ProjectModel, who: Principal, metric: str, asked: dict[str, str]) -> dict[str, str]:
+    """The dimension values a read covers: what was asked, within the token's scope. A scoped
+    token asking for another tenant, or for a metric not broken down by its scope's dimension
+    (whose totals span every tenant), is refused."""
+    have = project.dimensions_of(metric)
+    for dim in asked:
+        if dim not in have:
+            raise HTTPException(422, f"metric {metric!r} has no dimension {dim!r}"
+                                     f" (its dimensions: {', '.join(sorted(have)) or 'none'})")
+    for dim, value in who.scope.items():
+        if dim in asked and asked[dim] != value:
+            raise HTTPException(403, f"this token sees {dim} {value!r} only")
+        if dim not in have:
+            raise HTTPException(403, f"metric {metric!r} is not broken down by {dim}: its values span every"
+                                     f" {dim}, and this token sees {dim} {value!r} only")
+    return {**asked, **who.scope}
+
+
+def asked_dims(request: Request) -> dict[str, str]:
+    """The dimension filters of a request: its query parameters other than the reserved ones."""
+    return {k: v for k, v in request.query_params.items() if k not in RESERVED}
+
+
+def known_metric(project: ProjectModel, name: str):
+    if name not in project.metrics:
+        raise HTTPException(404, f"no metric {name!r} (see /api/v1/metrics)")
+    return project.metrics[name]
+
+
+def known_report(project: ProjectModel, name: str) -> None:
+    if name not in report_names(project):
+        raise HTTPException(404, f"no report {name!r} (see /api/v1/reports)")
+
+
+def visible(project: ProjectModel, store: Store, who: Principal) -> dict[str, dict]:
+    """The subscriptions ``who`` may see, by name."""
+    return visible_subscriptions(project, store, who.scope)
+
+
+# -- answers ----------------------------------------------------------------------------------------
+
+def delivery_json(r) -> dict:
+    return {"id": r.id, "subscription": r.subscription, "period_start": r.period_start.isoformat(),
+            "status": r.status, "attempts": r.attempts, "last_error": r.last_error, "external_id": r.external_id,
+            "next_attempt_at": r.next_attempt_at.isoformat() if r.next_attempt_at else None,
+            "sent_at": r.sent_at.isoformat() if r.sent_at else None}
 
 
 def invalid(errors: list[tuple[str, str]]):
@@ -149,13 +169,3 @@ def invalid(errors: list[tuple[str, str]]):
 def unavailable(err: RuntimeFailure):
     """The source (or store) cannot be reached: a 503 a client may retry, not a 500."""
     return problem(503, "Service Unavailable", str(err).splitlines()[0])
-
-
-# A number in a request body: a JSON number or a string holding an exact decimal.
-Number = StrictInt | StrictFloat | Annotated[StrictStr, Field(max_length=100)]
-GrainName = Literal["day", "week", "month", "quarter", "year"]
-
-
-def other_scope(who: Principal, filter: dict) -> bool:
-    """A definition narrowed to another tenant than the token's: not shown to it."""
-    return any(k in filter and filter[k] != v for k, v in who.scope.items())

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
+from daypulse.api.deps import StoreDep
 from daypulse.errors import DaypulseError
 
 router = APIRouter()
@@ -18,8 +19,7 @@ def healthz() -> dict:
 
 @router.get("/readyz", summary="The store is reachable and at the current schema",
             responses={503: {"description": "not ready: the store is unreachable or needs an upgrade"}})
-def readyz(request: Request):
-    store = request.app.state.store
+def readyz(store: StoreDep):
     try:
         ready = store.revision() == store.head()
     except (DaypulseError, SQLAlchemyError) as err:  # the store cannot be reached: not ready

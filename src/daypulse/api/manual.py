@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from daypulse.api.deps import CompanyAdmin, CompanyViewer, Number
+from daypulse.api.deps import CompanyAdmin, CompanyViewer, Number, ProjectDep, StoreDep
 from daypulse.api.problems import missing, responses
 from daypulse.errors import UsageError
 from daypulse.store import tokens
@@ -27,12 +27,10 @@ class ManualBody(BaseModel):
     note: str | None = Field(None, max_length=2000)
 
 
-def _manual_metric(request: Request, name: str, known_only: bool = True) -> None:
+def _manual_metric(project, name: str, known_only: bool = True) -> None:
     """Refuse a metric that is not a manual one: 404 if the project has no such metric (unless
     ``known_only`` is False: values of a metric since removed from the project can still be
     listed and removed, as with the CLI), 422 if it is computed."""
-
-    project = request.app.state.project
     if name not in project.metrics:
         if not known_only:
             return
@@ -45,22 +43,22 @@ def _manual_metric(request: Request, name: str, known_only: bool = True) -> None
 
 @router.get("/manual-values", summary="Values typed in for kind: manual metrics (company-wide)",
             responses=missing("no such metric"))
-def manual_values(request: Request, who: CompanyViewer,
+def manual_values(who: CompanyViewer, project: ProjectDep, store: StoreDep,
                   metric: Annotated[str | None, Query(max_length=200)] = None) -> list[dict]:
     if metric is not None:
-        _manual_metric(request, metric, known_only=False)
-    found = list_values(request.app.state.store, metric)
+        _manual_metric(project, metric, known_only=False)
+    found = list_values(store, metric)
     if metric is not None and not found:
-        _manual_metric(request, metric)
+        _manual_metric(project, metric)
     return [_manual(v) for v in found]
 
 
 @router.put("/manual-values/{metric}/{date}", summary="Set a manual metric's value from a day on (admin)",
             responses=missing("no such metric"))
-def set_manual_value(request: Request, who: CompanyAdmin, metric: Annotated[str, Path(max_length=200)],
+def set_manual_value(who: CompanyAdmin, project: ProjectDep, store: StoreDep,
+                     metric: Annotated[str, Path(max_length=200)],
                      on: Annotated[date, Path(alias="date")], body: ManualBody) -> dict:
-    project, store = request.app.state.project, request.app.state.store
-    _manual_metric(request, metric)
+    _manual_metric(project, metric)
     raw = repr(body.value) if isinstance(body.value, float) else str(body.value)
     try:
         result = set_value(store, metric, on, parse_value(project, metric, raw), note=body.note, set_by=who.name)
@@ -77,12 +75,12 @@ def set_manual_value(request: Request, who: CompanyAdmin, metric: Annotated[str,
 
 @router.delete("/manual-values/{metric}/{date}", status_code=204, response_class=Response,
                summary="Remove the value set for a day (admin)", responses=missing("no such metric or value"))
-def unset_manual_value(request: Request, who: CompanyAdmin, metric: Annotated[str, Path(max_length=200)],
+def unset_manual_value(who: CompanyAdmin, project: ProjectDep, store: StoreDep,
+                       metric: Annotated[str, Path(max_length=200)],
                        on: Annotated[date, Path(alias="date")]) -> Response:
-    store = request.app.state.store
-    _manual_metric(request, metric, known_only=False)
+    _manual_metric(project, metric, known_only=False)
     if not unset_value(store, metric, on):
-        _manual_metric(request, metric)
+        _manual_metric(project, metric)
         raise HTTPException(404, f"no value of {metric} is set from {on}")
     tokens.audit(store, who.name, "manual.unset", f"{metric}@{on.isoformat()}")
     return Response(status_code=204)

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 
-from daypulse.api.deps import Viewer, asked_dims, known_metric, scoped_dims
+from daypulse.api.deps import ProjectDep, StoreDep, Viewer, asked_dims, known_metric, scoped_dims
 from daypulse.api.problems import responses
 from daypulse.describe import metric_rows
 from daypulse.store import read, tokens
@@ -27,29 +27,27 @@ MAX_DAYS = 3660
 
 
 @router.get("/metrics", summary="Every metric with its formula in words")
-def catalog(request: Request, who: Viewer) -> list[dict]:
-    project = request.app.state.project
+def catalog(who: Viewer, project: ProjectDep) -> list[dict]:
     return [{**row, "dimensions": sorted(project.dimensions_of(row["metric"]))} for row in metric_rows(project)]
 
 
 @router.get("/metrics/{name}", summary="One metric's definition")
-def metric(request: Request, who: Viewer, name: Annotated[str, Path(max_length=100)]) -> dict:
-    known_metric(request, name)
-    return next(m for m in catalog(request, who) if m["metric"] == name)
+def metric(who: Viewer, project: ProjectDep, name: Annotated[str, Path(max_length=100)]) -> dict:
+    known_metric(project, name)
+    return next(m for m in catalog(who, project) if m["metric"] == name)
 
 
 @router.get("/metrics/{name}/series", summary="A metric's stored values over a range, with a comparison",
         description="Dimension filters are query parameters named after the dimension: `?tenant=acme`.")
-def series(request: Request, who: Viewer, name: Annotated[str, Path(max_length=100)],
-           start: date, end: date, grain: Grain = "day",
+def series(request: Request, who: Viewer, project: ProjectDep, store: StoreDep,
+           name: Annotated[str, Path(max_length=100)], start: date, end: date, grain: Grain = "day",
            compare: Literal["none", "previous", "last_year"] = "none") -> dict:
-    known_metric(request, name)
+    known_metric(project, name)
     if end < start:
         raise HTTPException(422, "end: must be on or after start")
     if (end - start).days > MAX_DAYS:
         raise HTTPException(422, f"end: at most {MAX_DAYS} days from start")
-    dims = scoped_dims(request, who, name, asked_dims(request))
-    project, store = request.app.state.project, request.app.state.store
+    dims = scoped_dims(project, who, name, asked_dims(request))
     cal = project.calendar
     first, last = cal.period_start(grain, start), cal.period_start(grain, end)
     periods = cal.periods(grain, first, last)
@@ -67,10 +65,11 @@ def series(request: Request, who: Viewer, name: Annotated[str, Path(max_length=1
 
 
 @router.get("/metrics/{name}/latest", summary="The most recent stored value")
-def latest(request: Request, who: Viewer, name: Annotated[str, Path(max_length=100)], grain: Grain = "day") -> dict:
-    known_metric(request, name)
-    dims = scoped_dims(request, who, name, asked_dims(request))
-    row = read.latest(request.app.state.store, name, grain, dims_key(dims))
+def latest(request: Request, who: Viewer, project: ProjectDep, store: StoreDep,
+           name: Annotated[str, Path(max_length=100)], grain: Grain = "day") -> dict:
+    known_metric(project, name)
+    dims = scoped_dims(project, who, name, asked_dims(request))
+    row = read.latest(store, name, grain, dims_key(dims))
     if row is None:
         raise HTTPException(404, f"no stored value of {name!r} at {grain} grain (run `daypulse compute`)")
     return {"metric": name, "grain": grain, "dims": dims, "period_start": row.period_start.isoformat(),
@@ -78,9 +77,8 @@ def latest(request: Request, who: Viewer, name: Annotated[str, Path(max_length=1
 
 
 @router.get("/summary", summary="Tiles for a period: value, previous period, change")
-def summary(request: Request, who: Viewer, on: Annotated[date | None, Query(alias="date")] = None,
+def summary(who: Viewer, project: ProjectDep, store: StoreDep, on: Annotated[date | None, Query(alias="date")] = None,
             grain: Grain = "day", metric: Annotated[list[str] | None, Query()] = None) -> dict:
-    project, store = request.app.state.project, request.app.state.store
     cal = project.calendar
     day = on or cal.today(datetime.now(UTC)) - timedelta(days=1)
     start = cal.period_start(grain, day)
@@ -88,9 +86,9 @@ def summary(request: Request, who: Viewer, on: Annotated[date | None, Query(alia
     names = metric or list(project.metrics)
     tiles = []
     for name in names:
-        known_metric(request, name)
+        known_metric(project, name)
         try:
-            dims = scoped_dims(request, who, name, {})
+            dims = scoped_dims(project, who, name, {})
         except HTTPException as err:
             if metric or err.status_code != 403:
                 raise
@@ -107,16 +105,15 @@ def summary(request: Request, who: Viewer, on: Annotated[date | None, Query(alia
         responses={200: {"description": "the values: CSV (format=csv) or a JSON list (format=json)",
                          "content": {"text/csv": {"schema": {"type": "string"}},
                                      "application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}}})
-def export(request: Request, who: Viewer, format: Literal["csv", "json"] = "csv",
+def export(who: Viewer, project: ProjectDep, store: StoreDep, format: Literal["csv", "json"] = "csv",
            metric: Annotated[list[str] | None, Query()] = None,
            grain: Annotated[list[Grain] | None, Query()] = None,
            start: date | None = None, end: date | None = None):
-    project, store = request.app.state.project, request.app.state.store
     names = metric or list(project.metrics)
     for name in names:
-        known_metric(request, name)
+        known_metric(project, name)
         if who.scope:
-            scoped_dims(request, who, name, {})
+            scoped_dims(project, who, name, {})
     rows = []
     for r in export_rows(store, names, grain, start, end):
         dims = dict(r.dims or {})

@@ -16,6 +16,7 @@ from daypulse.api.deps import (
     Admin,
     Project,
     ReportName,
+    StoreDep,
     Viewer,
     delivery_json,
     known_report,
@@ -49,7 +50,7 @@ MEDIA = {"html": "text/html; charset=utf-8", "md": "text/markdown; charset=utf-8
 
 
 @router.get("/reports", summary="Every report: built-in, daypulse.yml's and the store's templates")
-def reports(request: Request, who: Viewer, project: Project) -> list[dict]:
+def reports(who: Viewer, project: Project) -> list[dict]:
     out = []
     for name in report_names(project):
         row = {"name": name, "source": stored.source(project, name)}
@@ -108,13 +109,13 @@ def _day(project, on: date | None) -> date | None:
                                          "text/markdown": {"schema": {"type": "string"}},
                                          "text/plain": {"schema": {"type": "string"}},
                                          "application/json": {"schema": {"type": "object"}}}}})
-def preview(request: Request, who: Viewer, project: Project, name: ReportName, format: Format = "html",
+def preview(request: Request, who: Viewer, store: StoreDep, project: Project, name: ReportName, format: Format = "html",
             on: Annotated[date | None, Query(alias="date")] = None):
     known_report(project, name)
     asked = {k: v for k, v in request.query_params.items() if k not in ("format", "date")}
     filter = _scoped_filter(project, who, name, asked)
     try:
-        rep = build_report(project, request.app.state.store, name, on=_day(project, on),
+        rep = build_report(project, store, name, on=_day(project, on),
                            with_charts=format != "text", filter=filter)
     except RuntimeFailure as err:
         if isinstance(err, StoreError):
@@ -138,12 +139,11 @@ class SendRequest(BaseModel):
 @router.post("/reports/{name}/send", summary="Deliver a period to a subscription now (once: the ledger)",
              description="As `daypulse report NAME --send --subscription S [--date D] [--dry-run]`. A period"
                          " already sent answers 200 with status `already sent`.")
-def send(request: Request, who: Admin, project: Project, name: ReportName, body: SendRequest) -> dict:
+def send(request: Request, who: Admin, store: StoreDep, project: Project, name: ReportName, body: SendRequest) -> dict:
     known_report(project, name)
-    store = request.app.state.store
     start = on_demand.report_period(project, name, _day(project, body.on))
     if who.scope and not any(body.subscription in (s["name"], str(s["id"]))
-                             for s in visible(request, who).values()):
+                             for s in visible(project, store, who).values()):
         # Another tenant's subscription is answered as if it did not exist.
         raise HTTPException(422, f"subscription: no subscription {body.subscription!r} (see /api/v1/subscriptions)")
     sub = on_demand.chosen(project, store, name, body.subscription, field="subscription")[0]

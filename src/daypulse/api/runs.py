@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from daypulse.api.deps import CompanyAdmin, GrainName, Id, Viewer
+from daypulse.api.deps import CompanyAdmin, GrainName, Id, ProjectDep, StoreDep, Viewer
 from daypulse.api.problems import conflict, missing, responses
 from daypulse.engine.background import RunInProgress, RunRequest
 from daypulse.engine.background import start_run as start
@@ -38,8 +38,7 @@ class RunBody(BaseModel):
 
 @router.post("/runs", status_code=202, summary="Start a compute or backfill in the background (admin)",
              responses=conflict("a run started through the API is still running"))
-def start_run(request: Request, who: CompanyAdmin, body: RunBody, response: Response) -> dict:
-    project, store = request.app.state.project, request.app.state.store
+def start_run(who: CompanyAdmin, project: ProjectDep, store: StoreDep, body: RunBody, response: Response) -> dict:
     _check_metrics(project, body.metrics)
     first, last, why = _run_range(project, store, body)
     asked = RunRequest(first, last, body.metrics or None, body.grains or None, body.dry_run, why, who.name)
@@ -77,13 +76,13 @@ def _run_range(project, store, body: RunBody) -> tuple[date, date, str]:
 
 
 @router.get("/runs", summary="Compute runs, newest first")
-def run_history(request: Request, who: Viewer, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict]:
-    return [_run(r, who) for r in runs.history(request.app.state.store, limit)]
+def run_history(who: Viewer, store: StoreDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict]:
+    return [_run(r, who) for r in runs.history(store, limit)]
 
 
 @router.get("/runs/{id}", summary="One run's state", responses=missing("no such run"))
-def run_status(request: Request, who: Viewer, id: Id) -> dict:
-    found = runs.get(request.app.state.store, id)
+def run_status(who: Viewer, store: StoreDep, id: Id) -> dict:
+    found = runs.get(store, id)
     if found is None:
         raise HTTPException(404, f"no run {id} (see /api/v1/runs)")
     return _run(found, who)

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, HTTPException, Request
+from fastapi import APIRouter, Body, HTTPException
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from daypulse.api.deps import Admin, Project, SubscriptionId, Viewer, invalid, other_scope, visible
+from daypulse.api.deps import (
+    Admin,
+    Project,
+    ProjectDep,
+    StoreDep,
+    SubscriptionId,
+    Viewer,
+    invalid,
+    other_scope,
+    visible,
+)
 from daypulse.api.problems import responses
 from daypulse.delivery import subscription_store as subs
 from daypulse.delivery.config import channel_kinds
@@ -21,8 +31,8 @@ router = APIRouter(responses=responses(401, 403, 404, 409, 422, 503))
 
 
 @router.get("/subscriptions", summary="Subscriptions (a scoped token sees those of its scope)")
-def subscriptions(request: Request, who: Viewer) -> list[dict]:
-    return list(visible(request, who).values())
+def subscriptions(who: Viewer, project: ProjectDep, store: StoreDep) -> list[dict]:
+    return list(visible(project, store, who).values())
 
 
 class ScheduleFields(BaseModel):
@@ -58,7 +68,7 @@ class SubscriptionChange(BaseModel):
 
 
 @router.post("/subscriptions", summary="Add a subscription (admin)", status_code=201)
-def add_subscription(request: Request, who: Admin, project: Project, body: SubscriptionCreate) -> dict:
+def add_subscription(who: Admin, store: StoreDep, project: Project, body: SubscriptionCreate) -> dict:
     data = body.model_dump(exclude_none=True)
     if other_scope(who, body.filter):
         raise HTTPException(403, "this token sees " + ", ".join(f"{k} {v!r}" for k, v in who.scope.items()) + " only")
@@ -69,17 +79,16 @@ def add_subscription(request: Request, who: Admin, project: Project, body: Subsc
     except ValidationError as err:
         raise invalid([(".".join(map(str, e["loc"])) or "subscription", error_message(e))
                         for e in err.errors()]) from None
-    store = request.app.state.store
     sub = subs.subscribe(project, store, spec, named=lambda field: field)
     tokens.audit(store, who.name, "subscription.add", sub.name, {"spec": subs.spec_data(spec)})
-    return visible(request, who)[sub.name]
+    return visible(project, store, who)[sub.name]
 
 
-def _own_subscription(request: Request, who: Principal, id: int) -> dict:
+def _own_subscription(project, store, who: Principal, id: int) -> dict:
     """A subscription the token may change: visible to it (a scoped token's are of its scope),
     and added from the CLI or the API (daypulse.yml is the truth for its own). Its callers take
     the ``Project`` dependency so that a subscription of a template reads as valid here."""
-    found = next((s for s in visible(request, who).values() if s["id"] == id), None)
+    found = next((s for s in visible(project, store, who).values() if s["id"] == id), None)
     if found is None:
         raise HTTPException(404, f"no subscription {id} (see /api/v1/subscriptions)")
     if found["source"] == "yml":
@@ -89,19 +98,17 @@ def _own_subscription(request: Request, who: Principal, id: int) -> dict:
 
 
 @router.patch("/subscriptions/{id}", summary="Pause or resume a subscription (admin)")
-def change_subscription(request: Request, who: Admin, project: Project, id: SubscriptionId,
+def change_subscription(who: Admin, store: StoreDep, project: Project, id: SubscriptionId,
                         body: Annotated[SubscriptionChange, Body()]) -> dict:
-    sub = _own_subscription(request, who, id)
-    store = request.app.state.store
+    sub = _own_subscription(project, store, who, id)
     subs.set_active(store, id, body.active)
     tokens.audit(store, who.name, "subscription.resume" if body.active else "subscription.pause", sub["name"])
-    return visible(request, who)[sub["name"]]
+    return visible(project, store, who)[sub["name"]]
 
 
 @router.delete("/subscriptions/{id}", summary="Remove a subscription (admin; its delivery history stays)")
-def remove_subscription(request: Request, who: Admin, project: Project, id: SubscriptionId) -> dict:
-    sub = _own_subscription(request, who, id)
-    store = request.app.state.store
+def remove_subscription(who: Admin, store: StoreDep, project: Project, id: SubscriptionId) -> dict:
+    sub = _own_subscription(project, store, who, id)
     subs.remove(store, id)
     tokens.audit(store, who.name, "subscription.remove", sub["name"])
     return {"removed": sub["name"], "id": id}

@@ -10,6 +10,7 @@ from daypulse.api.deps import (
     Admin,
     Project,
     ReportName,
+    StoreDep,
     Viewer,
     current_project,
     invalid,
@@ -32,14 +33,14 @@ def _template(t: stored.Template) -> dict:
 
 
 @router.get("/templates", summary="Report templates kept in the store")
-def templates(request: Request, who: Viewer, project: Project) -> list[dict]:
-    return [_template(t) for t in stored.listing(request.app.state.store)
+def templates(who: Viewer, store: StoreDep, project: Project) -> list[dict]:
+    return [_template(t) for t in stored.listing(store)
             if not other_scope(who, t.spec.get("filter") or {})]
 
 
 @router.get("/templates/{name}", summary="One report template")
-def template(request: Request, who: Viewer, project: Project, name: ReportName) -> dict:
-    found = stored.get(request.app.state.store, name)
+def template(who: Viewer, store: StoreDep, project: Project, name: ReportName) -> dict:
+    found = stored.get(store, name)
     if found is None or other_scope(who, found.spec.get("filter") or {}):
         raise HTTPException(404, f"no report template {name!r} (see /api/v1/templates)")
     return _template(found)
@@ -58,7 +59,8 @@ def _editable_name(project, name: str) -> None:
 @router.put("/templates/{name}", summary="Create or replace a report template (admin)",
             description="The body is a report definition as under `reports:` in daypulse.yml (without"
                         " `template:`, a server path). Built-in and daypulse.yml names are refused (409).")
-def put_template(request: Request, who: Admin, project: Project, name: ReportName, body: ReportDefinition) -> dict:
+def put_template(request: Request, who: Admin, store: StoreDep, project: Project, name: ReportName,
+                 body: ReportDefinition) -> dict:
     require_unscoped(who, "a report template")
     _editable_name(project, name)
     raw = body.model_dump(mode="json", exclude_unset=True)
@@ -66,7 +68,6 @@ def put_template(request: Request, who: Admin, project: Project, name: ReportNam
         stored.validate(project, name, raw)
     except ConfigError as err:
         raise invalid([_field(i.message, name, raw) for i in err.issues]) from None
-    store = request.app.state.store
     created = stored.save(store, name, raw, who.name)
     tokens.audit(store, who.name, "template.create" if created else "template.replace", name, {"spec": raw})
     current_project(request)
@@ -99,9 +100,8 @@ def _where(value, metric: str, path: str = "") -> str | None:
 
 
 @router.delete("/templates/{name}", summary="Remove a report template no subscription uses (admin)")
-def delete_template(request: Request, who: Admin, project: Project, name: ReportName) -> dict:
+def delete_template(request: Request, who: Admin, store: StoreDep, project: Project, name: ReportName) -> dict:
     require_unscoped(who, "a report template")
-    store = request.app.state.store
     if stored.get(store, name) is None:
         _editable_name(project, name)
         raise HTTPException(404, f"no report template {name!r} (see /api/v1/templates)")
