@@ -191,3 +191,13 @@ def test_a_definition_is_checked_once_per_project(tmp_path):
     assert load_report(other, "extra").title == "Extra"
     with pytest.raises(UsageError, match="unknown report 'extra'"):
         load_report(project, "extra")
+
+
+def test_a_report_that_is_not_a_mapping_is_refused_when_the_file_loads():
+    """It used to pass `daypulse check` and fail only when the report was asked for."""
+    from daypulse.project import parse_project
+
+    with pytest.raises(ConfigError) as err:
+        parse_project('source: "duckdb:///:memory:"\nreports:\n  daily: 5\n')
+    (issue,) = err.value.issues
+    assert (issue.line, issue.message) == (3, "reports.daily: Input should be a valid dictionary")
