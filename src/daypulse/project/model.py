@@ -188,8 +188,9 @@ class Project(BaseModel):
     columns: dict[str, str | None] = Field(default_factory=dict)
     metrics: dict[str, Metric] = Field(default_factory=dict)
     compute: ComputeSettings = Field(default_factory=ComputeSettings)
-    # Sections the report and delivery layers own. Their shapes are checked here; what is in them by the layer that owns each section (the
-    # report definitions, delivery.config.SECTIONS handed to the loader), each problem at its line.
+    # Sections the report and delivery layers own: the shape of reports is checked here, what is
+    # in each section by the layer that owns it (report definitions when first used, checked once
+    # per project; delivery.config.SECTIONS handed to the loader), each problem at its line.
     reports: dict[str, dict[str, Any]] = Field(default_factory=dict)
     # Left loose here: delivery.config's own messages for a malformed channel or subscription
     # ("a subscription is a mapping (report:, schedule:, ...)") say more than a type error would.
