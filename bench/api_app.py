@@ -10,12 +10,13 @@ from pathlib import Path
 
 def create():
     from daypulse.app import ApiSettings, create_app
+    from daypulse.delivery.config import SECTIONS
     from daypulse.project import load_project
     from daypulse.report.stored import with_templates
     from daypulse.store.db import open_store
 
     config = Path(os.environ["DAYPULSE_CONFIG"])
-    project = load_project(config)
+    project = load_project(config, SECTIONS)
     store = open_store(project.store)
     project = with_templates(project, store)
     store.engine.dispose()  # the app opens its own

@@ -46,10 +46,11 @@ def main() -> None:
 
     folder = build_demo(args.work / f"days{args.days}", args.days)
     from daypulse.app import ApiSettings, create_app
+    from daypulse.delivery.config import SECTIONS
     from daypulse.project import load_project
     from daypulse.store import tokens
 
-    project = load_project(folder / "daypulse.yml")
+    project = load_project(folder / "daypulse.yml", SECTIONS)
     app = create_app(ApiSettings(config=folder / "daypulse.yml", project=project, base_dir=folder))
     _, token = tokens.create(app.state.store, "bench", "admin")
     rows = asyncio.run(server_side(app, token, args.repeat))

@@ -50,6 +50,7 @@ def main() -> None:
 
     from daypulse.demo import generate, project_yaml
     from daypulse.engine.run import run_compute
+    from daypulse.delivery.config import SECTIONS
     from daypulse.project import load_project
     from daypulse.report.content import build_report
     from daypulse.report.email import build_message
@@ -63,7 +64,7 @@ def main() -> None:
     data = yaml.safe_load(project_yaml())
     data["reports"] = {"bench": REPORT}
     (work / "daypulse.yml").write_text(yaml.safe_dump(data, sort_keys=False))
-    project = load_project(work / "daypulse.yml")
+    project = load_project(work / "daypulse.yml", SECTIONS)
     if not marker.exists():
         summary = generate(work / "demo.duckdb", days=args.days)
         (work / "daypulse.db").unlink(missing_ok=True)

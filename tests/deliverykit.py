@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from daypulse.delivery.config import SECTIONS
 from daypulse.project import load_project
 from daypulse.store.db import open_store
 from storekit import make_source
@@ -42,7 +43,7 @@ def write(folder: Path, *, store: str | None = None, timezone: str = "Asia/Kolka
 
 
 def load(folder: Path):
-    project = load_project(folder / "daypulse.yml")
+    project = load_project(folder / "daypulse.yml", SECTIONS)
     return project, open_store(project.store)
 
 

@@ -140,6 +140,7 @@ def test_currency_cents_in_alt_are_exact_dollars_and_cents():
     (45, "duration", "45s", "45s"),
     (185, "duration", "3m 5s", "3m 5s"),
     (3720, "duration", "1h 2m", "1h 2m"),
+    (86390, "duration", "1d", "1d"),  # rounds up to a whole day, never "24h"
     (None, "integer", "no value", "no value"),
 ])
 def test_format_value(value, fmt, exact, short):

@@ -76,7 +76,9 @@ def duration(seconds: float) -> str:
         m = round(rest / 60)
         if m == 60:
             h, m = h + 1, 0
-        return f"{sign}{h}h" + (f" {m}m" if m else "")
+        if h < 24:  # 86,370 s and more round up to a whole day: "1d", never "24h"
+            return f"{sign}{h}h" + (f" {m}m" if m else "")
+        s = 86400
     d, rest = divmod(s, 86400)
     h = round(rest / 3600)
     if h == 24:
