@@ -16,6 +16,7 @@ from daypulse.calendar import GRAINS
 from daypulse.project.model import unknown_metric
 from daypulse.store.db import Store
 from daypulse.store.manual import canonical
+from daypulse.store.read import plain
 from daypulse.store.thresholds import (
     DuplicateRule,
     RuleError,
@@ -113,12 +114,12 @@ def breaches(project, store: Store, scope: dict[str, str] | None = None,
     last_complete = {g: cal.shift(g, cal.period_start(g, today), 1) for g in GRAINS}
     last_complete["day"] = today - timedelta(days=1)
     out = []
-    for rule, period, current in latest_values(store, last_complete, grain):
+    for rule, period, current, limit in latest_values(store, last_complete, grain):
         if rule.metric not in project.metrics or current is None or not in_scope(rule.dims, scope):
             continue
-        if (current > rule.limit) if rule.op == "above" else (current < rule.limit):
+        if (current > limit) if rule.op == "above" else (current < limit):
             out.append(Breach(rule.id, rule.metric, rule.grain, rule.dims, rule.op, rule.limit, rule.severity,
-                              rule.note, period, _whole(current)))
+                              rule.note, period, _whole(plain(current))))
     out.sort(key=lambda b: (b.severity != "critical", b.metric, b.threshold_id))
     return out
 

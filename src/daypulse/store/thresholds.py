@@ -109,8 +109,8 @@ def in_scope(dims: dict[str, str], scope: dict[str, str] | None) -> bool:
 # -- the values rules judge ---------------------------------------------------------------
 
 def latest_values(store: Store, last_complete: dict[str, date], grain: str | None = None,
-                  ) -> list[tuple[ThresholdRule, date, int | float | None]]:
-    """(rule, period, value) of the newest stored period of each rule's metric, grain and
+                  ) -> list[tuple[ThresholdRule, date, object, object]]:
+    """(rule, period, value, limit as stored) of the newest stored period of each rule's metric, grain and
     dimension values that is not after ``last_complete[grain]``. One query for every rule."""
     # The newest period per rule as a correlated subquery: the store's unique index answers it
     # per rule, where a GROUP BY over metric_values would read every stored value (0.1 s on the
@@ -128,7 +128,8 @@ def latest_values(store: Store, last_complete: dict[str, date], grain: str | Non
         q = q.where(T.grain == grain)
     with store.engine.connect() as conn:
         rows = conn.execute(q).all()
-    return [(_rule(row), row.period_start, None if row.current is None else plain(row.current)) for row in rows]
+    # The value and the limit as stored (exact NUMERIC on PostgreSQL): compare those, show the rule's.
+    return [(_rule(row), row.period_start, row.current, row.value) for row in rows]
 
 
 _COLUMNS = (T.id, T.metric, T.grain, T.op, T.value, T.dims, T.severity, T.note, T.created_by, T.created_at)
