@@ -79,9 +79,9 @@ def build_demo(work: Path, days: int) -> Path:
 async def server_side(app, token: str, repeat: int) -> dict[str, tuple[float, float, int]]:
     import httpx
 
-    from daypulse.web import views
+    from daypulse.store import read
 
-    d90 = (views.latest_day(app.state.store)).toordinal() - 89
+    d90 = (read.latest_day(app.state.store)).toordinal() - 89
     from datetime import date
 
     start90 = date.fromordinal(d90).isoformat()
@@ -115,9 +115,8 @@ def read_baseline(project, store, repeat: int) -> float:
 
     from daypulse.report.definition import load_report
     from daypulse.store import read
-    from daypulse.web import views
 
-    last = views.latest_day(store)
+    last = read.latest_day(store)
     names = load_report(project, "daily").metrics
     times = []
     for _ in range(repeat):

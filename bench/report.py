@@ -48,9 +48,9 @@ def main() -> None:
 
     import yaml
 
+    from daypulse.delivery.config import SECTIONS
     from daypulse.demo import generate, project_yaml
     from daypulse.engine.run import run_compute
-    from daypulse.delivery.config import SECTIONS
     from daypulse.project import load_project
     from daypulse.report.content import build_report
     from daypulse.report.email import build_message

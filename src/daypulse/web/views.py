@@ -69,11 +69,6 @@ class Filters:
         return self.complete_through is None or cal.period_end(self.grain, period_start) <= self.complete_through
 
 
-def latest_day(store) -> date | None:
-    """The newest stored day (the default end of the range: the demo's data may end in the past)."""
-    return read.latest_day(store)
-
-
 def boards(project, scope: dict[str, str] | None = None) -> dict[str, str]:
     """{report name: title} of the reports this project can show (their metrics exist), leaving
     out a scoped viewer's boards narrowed to another tenant."""
@@ -114,7 +109,7 @@ def parse_filters(project, store, params, scope: dict[str, str], *, board_requir
         grain = "day"
     today = cal.today()
     yesterday = today - timedelta(days=1)
-    newest = min(latest_day(store) or yesterday, yesterday)
+    newest = min(read.latest_day(store) or yesterday, yesterday)
     # Without a range, show whole periods: a week or month still running would be compared
     # with a complete one.
     default_end = newest if grain == "day" or cal.period_end(grain, newest) == newest else (
