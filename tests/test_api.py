@@ -34,7 +34,7 @@ def api(request, tmp_path_factory):
         load_subscriptions(project, store)
         for name in ("acme-daily", "globex-daily"):
             ledger.ensure(store, name, date(2026, 3, 1), at("2026-03-02T07:00:00+05:30"))
-        keys = usual_tokens(store)
+        keys = usual_tokens(store, scoped_admin=True)
         app = create_app(ApiSettings(project=project))
         yield app, keys, store
         close(app, store)
@@ -108,7 +108,8 @@ ENDPOINTS = [  # (method, url, admin only)
     ("GET", "/api/v1/subscriptions", False),
     ("GET", "/api/v1/deliveries", False),
     ("GET", "/api/v1/audit", True),
-    ("POST", "/api/v1/deliveries/1/retry", True),
+    ("POST", "/api/v1/deliveries/1/retry", True),  # acme-daily's
+    ("POST", "/api/v1/deliveries/2/retry", True),  # globex-daily's
 ]
 
 
@@ -134,6 +135,16 @@ def test_authorization_matrix(api, method, url, admin_only):
     else:
         assert scoped.status_code == 200
     assert "globex" not in scoped.text or ("/metrics" in url and "series" not in url)  # the catalog names no data
+    # A scoped admin is an admin of its tenant only: the audit log is the company's, another
+    # tenant's delivery does not exist for it; the reads are the scoped viewer's.
+    scoped_admin = call(app, method, url, keys["acme-admin"])
+    if url.endswith("/audit"):
+        assert scoped_admin.status_code == 403, scoped_admin.text
+    elif url.endswith("/2/retry"):
+        assert scoped_admin.status_code == 404, scoped_admin.text
+    else:
+        assert (scoped_admin.status_code, scoped_admin.text) == (409 if method == "POST" else scoped.status_code,
+                                                                 scoped_admin.text if method == "POST" else scoped.text)
 
 
 def test_health_audit_and_openapi(api):

@@ -18,13 +18,17 @@ from deliverykit import REPORTS, cli, load, write
 
 EVENTS_DAILY = {"title": "Events", "period": "day", "spark": 3,
                 "sections": [{"title": "Usage", "metrics": ["events"]}]}
+# Another tenant's board: an acme token may not learn that it exists, not even its title.
+GLOBEX_ONLY = {"title": "Globex board", "period": "day", "filter": {"tenant": "globex"},
+               "sections": [{"title": "Usage", "metrics": ["events"]}]}
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def api(request, tmp_path_factory):
     folder = tmp_path_factory.mktemp(f"reports-{request.param}")
     with api_store(request.param, folder) as store_url:
-        write(folder, store=store_url, reports={**REPORTS, "events-daily": EVENTS_DAILY}, subscriptions=[
+        write(folder, store=store_url, reports={**REPORTS, "events-daily": EVENTS_DAILY, "globex-only": GLOBEX_ONLY},
+              subscriptions=[
             {"name": "acme-daily", "report": "pulse", "schedule": "daily at 07:00", "channel": "file",
              "to": "out/acme", "filter": {"tenant": "acme"}},
             {"name": "globex-daily", "report": "pulse", "schedule": "daily at 07:00", "channel": "file",
@@ -345,6 +349,15 @@ def test_authorization_matrix(api, method, url, body, admin_only, as_admin):
 
 def test_a_scoped_token_sees_no_other_tenant_anywhere(api):
     app, keys, _, _ = api
+    for who in ("acme", "acme-admin"):  # another tenant's board is answered as if it did not exist
+        for method, url, body in [("GET", "/api/v1/reports/globex-only/preview?format=json", None),
+                                  ("GET", "/api/v1/templates/globex-only", None),
+                                  ("POST", "/api/v1/reports/globex-only/send",
+                                   {"subscription": "globex-daily", "dry_run": True})]:
+            r = call(app, method, url, keys[who], body)
+            assert r.status_code == (403 if (who, method) == ("acme", "POST") else 404), (who, url, r.text)
+            assert "Globex board" not in r.text and "globex" not in r.text.replace("globex-only", ""), r.text
+        assert "globex-only" not in call(app, "GET", "/api/v1/reports", keys[who]).text
     for url in ("/api/v1/reports", "/api/v1/templates", "/api/v1/subscriptions",
                 "/api/v1/reports/events-daily/preview?format=json&date=2026-03-02",
                 "/api/v1/reports/events-daily/preview?format=html&date=2026-03-02"):

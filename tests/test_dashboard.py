@@ -21,7 +21,7 @@ from apikit import api_store, close, usual_tokens
 from daypulse.app import ApiSettings, create_app
 from daypulse.engine.run import run_compute
 from daypulse.store import tokens
-from deliverykit import load, write
+from deliverykit import REPORTS, load, write
 
 BASE = "https://dash.test"  # https: the session cookie is Secure, and httpx honours that
 
@@ -30,14 +30,16 @@ BASE = "https://dash.test"  # https: the session cookie is Secure, and httpx hon
 def dash(request, tmp_path_factory):
     folder = tmp_path_factory.mktemp(f"dash-{request.param}")
     with api_store(request.param, folder) as store_url:
-        write(folder, store=store_url, subscriptions=[
+        globex = {"title": "Globex board", "period": "day", "filter": {"tenant": "globex"},
+                  "sections": [{"title": "Usage", "metrics": ["events"]}]}
+        write(folder, store=store_url, reports={**REPORTS, "globex-only": globex}, subscriptions=[
             {"name": "acme-daily", "report": "pulse", "schedule": "daily at 07:00", "channel": "file",
              "to": str(folder / "out"), "filter": {"tenant": "acme"}},
             {"name": "globex-daily", "report": "pulse", "schedule": "daily at 07:00", "channel": "file",
              "to": str(folder / "out-globex"), "filter": {"tenant": "globex"}}])
         project, store = load(folder)
         run_compute(project, store, date(2026, 2, 1), date(2026, 3, 10), params={"why": "dashboard test"})
-        keys = usual_tokens(store)
+        keys = usual_tokens(store, scoped_admin=True)
         app = create_app(ApiSettings(project=project, base_dir=folder))
         yield app, keys, store, folder
         close(app, store)
@@ -227,6 +229,34 @@ def test_a_scoped_viewer_sees_its_tenant_on_every_page_and_nothing_else(dash):
     rows = list(csv.DictReader(io.StringIO(b.get("/export.csv").text)))
     assert rows and {r["dimensions"] for r in rows} == {"tenant=acme"} and {r["metric"] for r in rows} == {"events"}
     assert "acme-daily" in b.get("/deliveries").text
+
+
+PAGES = ["/", "/?board=pulse", "/metrics/events", "/metrics/events/sql", "/metrics/revenue", "/glossary",
+         "/export.csv", "/deliveries", "/runs"]
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_every_page_for_every_role(dash, url):
+    """Signed out: the login page. Company tokens: the page. Tenant tokens (viewer or admin):
+    the page, with nothing of another tenant: not its numbers, boards, subscriptions or names."""
+    app, keys, _, _ = dash
+    out = Browser(app).get(url)
+    assert out.status_code == 303 and out.headers["location"].startswith("/login"), (url, out.status_code)
+    for who in ("viewer", "admin", "acme", "acme-admin"):
+        r = signed_in(app, keys[who]).get(url)
+        assert r.status_code == 200, (who, url, r.text[:300])
+        if who.startswith("acme"):
+            assert "globex" not in r.text.lower() and "Globex board" not in r.text, (who, url)
+        elif url == "/":
+            assert "Globex board" in r.text  # the company sees every board
+
+
+def test_another_tenants_board_is_not_there_for_a_scoped_token(dash):
+    app, keys, _, _ = dash
+    for who in ("acme", "acme-admin"):
+        r = signed_in(app, keys[who]).get("/?board=globex-only")
+        # Answered as any board that does not exist (the page repeats the name it was asked for).
+        assert "no board &#39;globex-only&#39;" in r.text and "Globex board" not in r.text, who
 
 
 def test_changes_need_the_csrf_secret_an_admin_and_no_foreign_origin(dash):

@@ -15,10 +15,10 @@ from pydantic import Field, StrictFloat, StrictInt, StrictStr
 
 from daypulse.api.problems import problem
 from daypulse.delivery.visible import visible_subscriptions
-from daypulse.errors import RuntimeFailure
+from daypulse.errors import RuntimeFailure, UserError
 from daypulse.project.model import Project as ProjectModel
 from daypulse.report import stored
-from daypulse.report.definition import REPORT_NAME, report_names
+from daypulse.report.definition import REPORT_NAME, load_report, report_names
 from daypulse.store import tokens
 from daypulse.store.db import Store
 from daypulse.store.tokens import Principal
@@ -141,9 +141,18 @@ def known_metric(project: ProjectModel, name: str):
     return project.metrics[name]
 
 
-def known_report(project: ProjectModel, name: str) -> None:
-    if name not in report_names(project):
+def known_report(project: ProjectModel, name: str, who: Principal) -> None:
+    """A report the token may see: another tenant's board is answered as if it did not exist."""
+    if name not in report_names(project) or (who.scope and other_scope(who, _report_filter(project, name))):
         raise HTTPException(404, f"no report {name!r} (see /api/v1/reports)")
+
+
+def _report_filter(project: ProjectModel, name: str) -> dict:
+    try:
+        return load_report(project, name).filter
+    except UserError:  # a definition that no longer fits the project: its raw filter still says whose
+        raw = project.reports.get(name)
+        return (raw.get("filter") or {}) if isinstance(raw, dict) else {}
 
 
 def visible(project: ProjectModel, store: Store, who: Principal) -> dict[str, dict]:

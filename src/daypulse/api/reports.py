@@ -111,7 +111,7 @@ def _day(project, on: date | None) -> date | None:
                                          "application/json": {"schema": {"type": "object"}}}}})
 def preview(request: Request, who: Viewer, store: StoreDep, project: Project, name: ReportName, format: Format = "html",
             on: Annotated[date | None, Query(alias="date")] = None):
-    known_report(project, name)
+    known_report(project, name, who)
     asked = {k: v for k, v in request.query_params.items() if k not in ("format", "date")}
     filter = _scoped_filter(project, who, name, asked)
     try:
@@ -140,7 +140,7 @@ class SendRequest(BaseModel):
              description="As `daypulse report NAME --send --subscription S [--date D] [--dry-run]`. A period"
                          " already sent answers 200 with status `already sent`.")
 def send(request: Request, who: Admin, store: StoreDep, project: Project, name: ReportName, body: SendRequest) -> dict:
-    known_report(project, name)
+    known_report(project, name, who)
     start = on_demand.report_period(project, name, _day(project, body.on))
     if who.scope and not any(body.subscription in (s["name"], str(s["id"]))
                              for s in visible(project, store, who).values()):
