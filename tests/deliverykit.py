@@ -35,6 +35,9 @@ def write(folder: Path, *, store: str | None = None, timezone: str = "Asia/Kolka
     if source is None:
         db = folder / "app.duckdb"
         source = make_source(db) if not db.exists() else f"duckdb:///{db}"
+    # The file channel writes under the project folder itself (its root is outbox/ by default),
+    # so a test's `to: out` lands in ``folder / "out"``.
+    sections["channels"] = {"file": {"root": "."}, **sections.get("channels", {})}
     data = {"name": "t", "timezone": timezone, "source": source, "store": store or "sqlite:///store.db",
             "metrics": METRICS, "reports": REPORTS, **sections}
     path = folder / "daypulse.yml"

@@ -26,9 +26,9 @@ def api(request, tmp_path_factory):
     with api_store(request.param, folder) as store_url:
         write(folder, store=store_url, subscriptions=[
             {"name": "acme-daily", "report": "pulse", "schedule": "daily at 07:00", "channel": "file",
-             "to": str(folder / "out"), "filter": {"tenant": "acme"}},
+             "to": "out", "filter": {"tenant": "acme"}},
             {"name": "globex-daily", "report": "pulse", "schedule": "daily at 07:00", "channel": "file",
-             "to": str(folder / "out"), "filter": {"tenant": "globex"}}])
+             "to": "out", "filter": {"tenant": "globex"}}])
         project, store = load(folder)
         run_compute(project, store, date(2026, 2, 1), date(2026, 3, 10), params={"why": "api test"})
         load_subscriptions(project, store)

@@ -579,7 +579,7 @@ def test_webhook_secret_is_checked_and_never_shown():
 
 
 def test_file_channel_writes_atomically_and_is_idempotent(tmp_path, report):
-    channel = make_channel("file", {"folder": str(tmp_path / "out")}, {})
+    channel = make_channel("file", {"root": str(tmp_path / "out")}, {})
     first = channel.send(Outgoing(report, KEY))
     folder = tmp_path / "out"
     html = folder / "sub-3_2026-03-06.html"
@@ -597,21 +597,39 @@ def test_file_channel_writes_atomically_and_is_idempotent(tmp_path, report):
     assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == before  # nothing rewritten, no temp files
 
 
-def test_file_channel_json_to_a_target_folder(tmp_path, report):
-    channel = make_channel("file", {"format": "json"}, {})
-    result = channel.send(Outgoing(report, "sub-4:2026-03-06", str(tmp_path)))
-    assert result.ok and json.loads((tmp_path / "sub-4_2026-03-06.json").read_text()) == report.to_json()
+def test_file_channel_json_to_a_target_folder_under_its_root(tmp_path, report):
+    channel = make_channel("file", {"format": "json"}, {}, base_dir=tmp_path)  # root: outbox/ beside daypulse.yml
+    result = channel.send(Outgoing(report, "sub-4:2026-03-06", "acme/daily"))
+    written = tmp_path / "outbox" / "acme" / "daily" / "sub-4_2026-03-06.json"
+    assert result.ok and json.loads(written.read_text()) == report.to_json()
+    assert channel.send(Outgoing(report, "sub-4:2026-03-06")).external_id == str(tmp_path / "outbox" /
+                                                                                 "sub-4_2026-03-06.json")
 
 
 def test_file_channel_failures_and_check(tmp_path, report):
     blocked = tmp_path / "blocked"
     blocked.write_text("a file where the folder should be")
-    channel = make_channel("file", {"folder": str(blocked)}, {})
+    channel = make_channel("file", {"root": str(blocked)}, {})
     result = channel.send(Outgoing(report, KEY))
     assert result.permanent and "cannot write" in result.error
     assert not channel.check().ok
-    assert make_channel("file", {"folder": str(tmp_path / "new")}, {}).check().ok
-    assert not make_channel("file", {}, {}).check().ok
+    assert make_channel("file", {"root": "new"}, {}, base_dir=tmp_path).check().ok
+    assert (tmp_path / "new").is_dir()
+
+
+@pytest.mark.parametrize("target", ["../../somewhere", "a/../../b", "/tmp/elsewhere", "link/inside", "", "  "])
+def test_the_file_channel_writes_only_under_its_root(tmp_path, report, target):
+    """A tenant's admin may add a file subscription through the API: whatever it names, nothing
+    is written outside the channel's root, and the refusal is permanent (no retries)."""
+    root = tmp_path / "project" / "outbox"
+    root.mkdir(parents=True)
+    (root / "link").symlink_to(tmp_path, target_is_directory=True)  # a symlink out of the root
+    channel = make_channel("file", {}, {}, base_dir=tmp_path / "project")
+    before = sorted(tmp_path.rglob("*"))
+    result = channel.send(Outgoing(report, KEY, target))
+    assert result.permanent and ("root" in result.error or "not a folder" in result.error), result
+    assert not channel.check(target).ok
+    assert sorted(tmp_path.rglob("*")) == before  # no folder made, no file written anywhere
 
 
 # ---- registry, settings, secrets ---------------------------------------------------------------------
@@ -626,7 +644,7 @@ def test_every_kind_builds_from_settings_and_environment(tmp_path, slack):
         "email": {"host": "smtp.example.com", "user": "u", "password_env": "SMTP_PASSWORD",
                   "sender": "reports@example.com"},
         "webhook": {"secret_env": "WEBHOOK_SECRET"},
-        "file": {"folder": str(tmp_path)},
+        "file": {"root": str(tmp_path)},
     }
     assert set(settings) == set(CHANNELS)
     for kind, s in settings.items():
@@ -643,9 +661,8 @@ def test_each_channel_class_says_what_it_can_do(tmp_path):
     assert {k for k, cls in CHANNELS.items() if not cls.charts} == {"slack-webhook", "webhook"}
     assert CHANNELS["slack-webhook"].target is None and all(CHANNELS[k].target for k in CHANNEL_KINDS
                                                             if k != "slack-webhook")
-    assert CHANNELS["file"].resolve_target("out", tmp_path) == str(tmp_path / "out")
-    assert CHANNELS["file"].resolve_target("/abs/out", tmp_path) == "/abs/out"
-    assert CHANNELS["webhook"].resolve_target("https://x.example/h", tmp_path) == "https://x.example/h"
+    assert {k: cls.paths for k, cls in CHANNELS.items() if cls.paths} == {"file": ("root",), "email": ("cafile",),
+                                                                          "webhook": ("cafile",)}
     assert CHANNELS["email"].defaults is None  # from SMTP_* variables, never a guessed host
 
 

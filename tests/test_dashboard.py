@@ -34,9 +34,9 @@ def dash(request, tmp_path_factory):
                   "sections": [{"title": "Usage", "metrics": ["events"]}]}
         write(folder, store=store_url, reports={**REPORTS, "globex-only": globex}, subscriptions=[
             {"name": "acme-daily", "report": "pulse", "schedule": "daily at 07:00", "channel": "file",
-             "to": str(folder / "out"), "filter": {"tenant": "acme"}},
+             "to": "out", "filter": {"tenant": "acme"}},
             {"name": "globex-daily", "report": "pulse", "schedule": "daily at 07:00", "channel": "file",
-             "to": str(folder / "out-globex"), "filter": {"tenant": "globex"}}])
+             "to": "out-globex", "filter": {"tenant": "globex"}}])
         project, store = load(folder)
         run_compute(project, store, date(2026, 2, 1), date(2026, 3, 10), params={"why": "dashboard test"})
         keys = usual_tokens(store, scoped_admin=True)

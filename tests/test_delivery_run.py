@@ -29,7 +29,7 @@ SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
 
 def file_sub(folder, **extra) -> dict:
     return {"name": "ops-daily", "report": "pulse", "schedule": "daily at 00:01", "timezone": "Asia/Kolkata",
-            "channel": "file", "to": str(folder), **extra}
+            "channel": "file", "to": folder.name, **extra}  # a folder under the project folder (the root)
 
 
 def statuses(store) -> list[tuple[str, date, str]]:
@@ -166,7 +166,7 @@ def test_a_permanent_failure_is_not_retried_and_reaches_the_ops_channel(tmp_path
     with WebhookReceiver(SECRET) as hook:
         write(tmp_path,
               channels={"hook": {"kind": "webhook", "secret_env": "HOOK_SECRET", "allow_private": True},
-                        "ops-folder": {"kind": "file", "folder": str(ops), "format": "text"}},
+                        "ops-folder": {"kind": "file", "root": str(ops), "format": "text"}},
               delivery={"ops": {"channel": "ops-folder"}, "max_attempts": 3},
               subscriptions=[{"name": "feed", "report": "pulse", "schedule": "daily at 06:00",
                               "channel": "hook", "to": f"{hook.url}/gone"}])
@@ -253,7 +253,7 @@ def test_cli_add_list_send_dry_run_and_history(tmp_path):
     write(tmp_path)
     out = tmp_path / "out"
     r = daypulse("subscriptions", "add", "--report", "pulse", "--at", "00:01", "--timezone", "Asia/Kolkata",
-                 "--channel", "file", "--to", str(out), cwd=tmp_path)
+                 "--channel", "file", "--to", out.name, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "added subscription 1 (sub-1): pulse, daily at 00:01 Asia/Kolkata → file" in r.stderr
     listed = json.loads(daypulse("subscriptions", "list", "--format", "json", cwd=tmp_path).stdout)
@@ -302,7 +302,7 @@ def test_cli_add_list_send_dry_run_and_history(tmp_path):
 ])
 def test_cli_bad_input_is_exit_2_and_stores_nothing(tmp_path, capsys, monkeypatch, flags, message):
     write(tmp_path)
-    base = {"--report": "pulse", "--at": "09:00", "--channel": "file", "--to": str(tmp_path / "out")}
+    base = {"--report": "pulse", "--at": "09:00", "--channel": "file", "--to": "out"}
     args = []
     for flag, value in base.items():
         if flag not in flags:
@@ -332,7 +332,7 @@ def test_cli_bad_instants_and_ids(tmp_path, capsys, monkeypatch):
 def test_yaml_subscriptions_are_mirrored_and_their_errors_have_lines(tmp_path):
     out = tmp_path / "out"
     write(tmp_path, subscriptions=[file_sub(out), {"report": "pulse-week", "schedule": "weekly on mon at 09:00",
-                                                   "channel": "file", "to": str(out)}])
+                                                   "channel": "file", "to": out.name}])
     listed = json.loads(daypulse("subscriptions", "list", "--format", "json", cwd=tmp_path).stdout)
     assert next((s["name"], s["source"]) for s in listed) == ("ops-daily", "yml")
     assert listed[1]["name"].startswith("pulse-week-file-")  # a stable name from report, channel, target
@@ -440,9 +440,9 @@ def test_paused_periods_stay_unsent_after_resume_and_catch_up_none_follows_the_t
 def test_ids_are_never_reused_and_bad_values_are_refused(tmp_path, capsys, monkeypatch):
     write(tmp_path)
     add = ("subscriptions", "add", "--report", "pulse", "--at", "09:00", "--channel", "file")
-    assert cli(capsys, monkeypatch, tmp_path, *add, "--to", str(tmp_path / "a"))[0] == 0
+    assert cli(capsys, monkeypatch, tmp_path, *add, "--to", "a")[0] == 0
     assert cli(capsys, monkeypatch, tmp_path, "subscriptions", "remove", "1")[0] == 0
-    code, _, err = cli(capsys, monkeypatch, tmp_path, *add, "--to", str(tmp_path / "b"))
+    code, _, err = cli(capsys, monkeypatch, tmp_path, *add, "--to", "b")
     assert code == 0 and "added subscription 2 (sub-2)" in err
     for args, message in [
         (("deliveries", "retry", "99999999999"), "no delivery 99999999999"),

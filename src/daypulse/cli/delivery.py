@@ -423,7 +423,7 @@ def send_report(name: str, on: date | None, subscription: str | None, dry_run: b
 
 # -- check -----------------------------------------------------------------------------------
 
-def check_channels(project, info) -> None:
+def check_channels(project, info, config=None) -> None:
     """Test every channel the subscriptions (and delivery.ops) use: credentials, reachability,
     targets where the channel can tell. RuntimeFailure when one cannot deliver."""
     from daypulse.delivery.config import delivery_settings, make_project_channel, yaml_subscriptions
@@ -454,7 +454,7 @@ def check_channels(project, info) -> None:
         to = json.loads(to_json)
         label = f"channel {channel_name}" + (f" → {_target(to)}" if to else "")
         try:
-            result = make_project_channel(project, channel_name).check(to)
+            result = make_project_channel(project, channel_name, base_dir=_base_dir(config)).check(to)
         except ConfigError as err:
             bad += 1
             info(f"{label}: FAILED: " + "; ".join(i.message for i in err.issues))

@@ -33,7 +33,7 @@ def check(config: ConfigOpt = None,
     check_project(project, _info, config)
     from daypulse.cli.delivery import check_channels
 
-    check_channels(project, _info)
+    check_channels(project, _info, config)
 
 
 db_app = typer.Typer(no_args_is_help=True, help="Manage daypulse's own store.")

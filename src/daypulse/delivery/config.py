@@ -22,6 +22,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -100,13 +101,14 @@ def channel_settings(project: Project, name: str, env: Mapping[str, str]) -> tup
         [*CHANNEL_KINDS, *project.channels]))])
 
 
-def make_project_channel(project: Project, name: str, env: Mapping[str, str] | None = None) -> Channel:
+def make_project_channel(project: Project, name: str, env: Mapping[str, str] | None = None, *,
+                         base_dir: Path | None = None) -> Channel:
     from daypulse.delivery.channels import make_channel  # lazy: the channels' libraries are heavy
     from daypulse.delivery.channels.base import default_env
 
     env = default_env() if env is None else env
     kind, settings = channel_settings(project, name, env)
-    return make_channel(kind, settings, env)
+    return make_channel(kind, settings, env, base_dir=base_dir)
 
 
 def delivery_settings(project: Project) -> DeliverySettings:

@@ -111,7 +111,7 @@ class Dispatcher:
     def channel(self, name: str) -> Channel:
         if name not in self._channels:
             try:
-                self._channels[name] = make_project_channel(self.project, name, self.env)
+                self._channels[name] = make_project_channel(self.project, name, self.env, base_dir=self.base_dir)
             except DaypulseError as err:
                 self._channels[name] = err
         found = self._channels[name]
@@ -149,8 +149,8 @@ class Dispatcher:
         return channel, out, channel.render(out)
 
     def target(self, spec):
-        """Where the subscription's channel delivers (a file channel's folder is daypulse.yml's)."""
-        return CHANNELS[self.kind(spec.channel)].resolve_target(spec.to, self.base_dir)
+        """Where the subscription's channel delivers (None: the channel's own default)."""
+        return spec.to
 
     # -- one delivery ---------------------------------------------------------------------
 

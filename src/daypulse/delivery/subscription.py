@@ -32,6 +32,7 @@ import difflib
 import re
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -191,8 +192,13 @@ def check_target(kind: str | None, target: str) -> str:
         return check_url(target)
     if kind == "email":
         return check_emails(target)[0]
-    if kind == "file" and not target:
-        raise ValueError("file target is empty (expected a folder)")
+    if kind == "file":
+        if not target:
+            raise ValueError("file target is empty (expected a folder)")
+        rel = PurePath(target)
+        if rel.is_absolute() or rel.drive or ".." in rel.parts:
+            raise ValueError(f"file target {target!r} must be a folder under the channel's root (relative,"
+                             " without '..'); set the channel's `root` to write elsewhere")
     return target
 
 

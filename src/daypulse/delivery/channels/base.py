@@ -113,12 +113,13 @@ class Channel(Protocol):
     """A channel kind. Besides sending, each class says what it can do: ``charts`` (whether it
     carries the PNGs, so they are drawn), ``target`` (what a subscription's ``to`` is, None when
     it takes none), ``defaults`` (the settings of a bare kind, None when they come from elsewhere)
-    and ``resolve_target(to, base_dir)`` (a file channel's relative folder is daypulse.yml's)."""
+    and ``paths`` (the settings that are paths, relative to daypulse.yml's folder)."""
 
     name: str
     charts: bool
     target: str | None
     defaults: dict | None
+    paths: tuple[str, ...]
 
     def check(self, target: str | list[str] | None = None) -> CheckResult:
         """Test the connection and credentials (and the target, where the channel can) without

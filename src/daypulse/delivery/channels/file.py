@@ -1,5 +1,10 @@
 """Files in a folder: ``{folder}/{key}.{html|json|md|txt}`` plus the charts as ``{key}-{chart}.png``.
 
+Every folder is under the channel's ``root`` (default ``outbox/`` beside daypulse.yml): a
+subscription's ``to`` names a sub-folder of it, and a path that would leave it (absolute,
+``..``, or through a symlink) is refused. A subscription can be added through the API by a
+tenant's admin, so without the root the server would write wherever such a user asked.
+
 Each file is written to a temporary name in the same folder and renamed over the final one, so
 a reader never sees half a report; the charts are written first, the report last (its presence
 means the delivery is complete). Sending the same delivery again rewrites the same names with
@@ -35,7 +40,8 @@ class FileSettings(BaseModel):
     """``kind: file``."""
 
     model_config = ConfigDict(extra="forbid")
-    folder: str | None = Field(None, description="default folder when a delivery names none (created if missing)")
+    root: str = Field("outbox", description="the folder every delivery writes under (relative to daypulse.yml's "
+                                            "folder; created if missing); a delivery's `to` is a sub-folder of it")
     format: Literal["html", "json", "markdown", "text"] = "html"
 
 
@@ -46,12 +52,7 @@ class FileChannel:
     target = "a folder"  # what `to` is
     defaults: ClassVar[dict | None] = {}  # the settings of a bare `channel: file`
 
-    @staticmethod
-    def resolve_target(to, base_dir: Path):
-        """A relative folder is relative to daypulse.yml's folder, like every path in it."""
-        if isinstance(to, str) and not Path(to).is_absolute():
-            return str(base_dir / to)
-        return to
+    paths = ("root",)  # settings relative to daypulse.yml's folder
 
     def __init__(self, settings: FileSettings):
         self.settings = settings
@@ -61,13 +62,13 @@ class FileChannel:
         return cls(settings)
 
     def check(self, target: str | list[str] | None = None) -> CheckResult:
-        folder = self._folder(target)
-        if folder is None:
-            return CheckResult(False, "file: no folder (give the delivery a target or set `folder`)")
         try:
+            folder = self._folder(target)
             folder.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile(dir=folder, prefix=".daypulse-check-"):
                 pass
+        except OutsideRoot as err:
+            return CheckResult(False, f"file: {err}")
         except OSError as err:
             return CheckResult(False, f"file: {folder} is not writable: {err.strerror or err}")
         return CheckResult(True, f"file: {folder} is writable")
@@ -87,9 +88,10 @@ class FileChannel:
                 "charts": [{"name": c["name"], "png": c["png"]} for c in charts]}
 
     def send(self, outgoing: Outgoing) -> SendResult:
-        folder = self._folder(outgoing.target)
-        if folder is None:
-            return SendResult.failed("file: no folder (give the delivery a target or set `folder`)", transient=False)
+        try:
+            folder = self._folder(outgoing.target)
+        except OutsideRoot as err:
+            return SendResult.failed(f"file: {err}", transient=False)
         try:
             payload = outgoing.payload if outgoing.payload is not None else self.render(outgoing)
         except DaypulseError as err:
@@ -104,9 +106,31 @@ class FileChannel:
                                      transient=err.errno in TRANSIENT_ERRNOS)
         return SendResult.sent(str(path), note="already written, unchanged" if all(unchanged) else None)
 
-    def _folder(self, target: str | list[str] | None) -> Path | None:
-        folder = target if target is not None else self.settings.folder
-        return Path(folder).expanduser() if isinstance(folder, str) and folder else None
+    def _folder(self, target: str | list[str] | None) -> Path:
+        """The delivery's folder: the root, or ``target`` under it. OutsideRoot when it would leave it."""
+        root = Path(self.settings.root)
+        if target is None:
+            return root
+        folder = inside(root, target)
+        # The folder need not exist yet; what exists of it is followed, symlinks included.
+        if not folder.resolve().is_relative_to(root.resolve()):
+            raise OutsideRoot(f"{target!r} leads out of the channel's root {root} (through a symlink)")
+        return folder
+
+
+class OutsideRoot(ValueError):
+    """A target that would put files outside the channel's root."""
+
+
+def inside(root: Path, target) -> Path:
+    """``root / target`` for a relative ``target`` that stays in it, by its name alone."""
+    if not isinstance(target, str) or not target.strip():
+        raise OutsideRoot("the target is not a folder name")
+    rel = Path(target)
+    if rel.is_absolute() or rel.drive or ".." in rel.parts:
+        raise OutsideRoot(f"{target!r} is not a folder under the channel's root {root}: give a relative"
+                          " folder without '..' (set the channel's `root` to write elsewhere)")
+    return root / rel
 
 
 def _write(path: Path, data: bytes) -> bool:

@@ -94,7 +94,7 @@ class SlackWebhookChannel:
     charts = False  # an incoming webhook cannot upload files
     target = None  # it posts to the channel it was made for
     defaults: ClassVar[dict | None] = {"url_env": "SLACK_WEBHOOK_URL"}
-    resolve_target = staticmethod(lambda to, base_dir: to)
+    paths = ()
 
     def __init__(self, settings: SlackWebhookSettings, url: str):
         self.settings = settings
@@ -168,7 +168,7 @@ class SlackBotChannel:
     charts = True  # files_upload_v2 in the thread
     target = "a Slack channel ID like C1234567890"
     defaults: ClassVar[dict | None] = {"token_env": "SLACK_BOT_TOKEN"}
-    resolve_target = staticmethod(lambda to, base_dir: to)
+    paths = ()
 
     def __init__(self, settings: SlackBotSettings, token: str):
         self.settings = settings

@@ -67,7 +67,7 @@ class EmailChannel:
     charts = True  # inline CID images
     target = "one or more email addresses"
     defaults: ClassVar[dict | None] = None  # no sensible default host: SMTP_* variables (delivery.config)
-    resolve_target = staticmethod(lambda to, base_dir: to)
+    paths = ("cafile",)  # settings relative to daypulse.yml's folder
 
     def __init__(self, settings: EmailSettings, password: str | None):
         self.settings = settings

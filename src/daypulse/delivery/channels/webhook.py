@@ -78,7 +78,7 @@ class WebhookChannel:
     charts = False  # JSON only: the numbers, not the pictures
     target = "an http:// or https:// URL"
     defaults: ClassVar[dict | None] = {"secret_env": "DAYPULSE_WEBHOOK_SECRET"}
-    resolve_target = staticmethod(lambda to, base_dir: to)
+    paths = ("cafile",)  # settings relative to daypulse.yml's folder
 
     def __init__(self, settings: WebhookSettings, secret: str, *, clock=time.time):
         self.settings = settings
