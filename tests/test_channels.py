@@ -415,7 +415,7 @@ def test_slack_webhook_check(slack):
 
 
 def test_webhook_signed_delivery_verifies(receiver, report):
-    result = webhook(allow_private=True).send(Outgoing(report, KEY, receiver.url + "/hooks/daypulse"))
+    result = webhook(allow_private=True, url=receiver.url + "/hooks/daypulse").send(Outgoing(report, KEY))
 
     assert result.ok and result.external_id == KEY
     [got] = receiver.deliveries
@@ -439,7 +439,7 @@ def test_webhook_signed_delivery_verifies(receiver, report):
 def test_webhook_retry_keeps_id_and_body_and_signs_a_new_timestamp(receiver, report):
     now = int(time.time())
     clock = iter([now - 60, now])  # the second attempt a minute after the first
-    channel = WebhookChannel(WebhookSettings(secret_env="X", allow_private=True), WEBHOOK_SECRET,
+    channel = WebhookChannel(WebhookSettings(secret_env="X", allow_private=True, url=receiver.url), WEBHOOK_SECRET,
                              clock=lambda: next(clock))
     payload = json.loads(json.dumps(channel.render(Outgoing(report, KEY))))
     receiver.answer(503, "try later", {"Retry-After": "60"})
@@ -460,7 +460,7 @@ def test_webhook_retry_keeps_id_and_body_and_signs_a_new_timestamp(receiver, rep
     (504, {}, True, None), (500, {}, True, None)])
 def test_webhook_answers(receiver, report, status, headers, transient, wait):
     receiver.answer(status, "answer", headers)
-    result = webhook(allow_private=True).send(Outgoing(report, KEY, receiver.url))
+    result = webhook(allow_private=True, url=receiver.url).send(Outgoing(report, KEY))
     if transient is None:
         assert result.ok
     else:
@@ -478,7 +478,7 @@ def test_retry_after_in_seconds_or_as_a_date():
 
 def test_webhook_does_not_follow_redirects(receiver, report):
     receiver.answer(302, "", {"Location": "http://169.254.169.254/latest/meta-data/"})
-    result = webhook(allow_private=True).send(Outgoing(report, KEY, receiver.url))
+    result = webhook(allow_private=True, url=receiver.url).send(Outgoing(report, KEY))
     assert result.permanent and "not followed" in result.error
     assert len(receiver.deliveries) == 1
 
@@ -525,7 +525,7 @@ def test_webhook_connects_to_the_address_it_checked(receiver, report, names):
     assert receiver.deliveries == []
 
     names.calls.clear()
-    result = webhook(allow_private=True).send(Outgoing(report, KEY, url))
+    result = webhook(allow_private=True, url=url).send(Outgoing(report, KEY))
     assert result.ok
     assert names.calls == ["receiver.example"]  # resolved once, at connect time, and that address used
     assert receiver.deliveries[0].host == f"receiver.example:{receiver.port}"  # the URL's host, not the IP
@@ -535,30 +535,45 @@ def test_webhook_https_to_a_pinned_address_verifies_the_host_name(cert, report, 
     names["receiver.example"] = "127.0.0.1"
     with WebhookReceiver(WEBHOOK_SECRET, cert) as rx:
         url = f"https://receiver.example:{rx.port}/hook"
-        ok = webhook(allow_private=True, cafile=str(cert.cert)).send(Outgoing(report, KEY, url))
+        ok = webhook(allow_private=True, cafile=str(cert.cert), url=url).send(Outgoing(report, KEY))
         assert ok.ok and rx.deliveries[0].verified
-        untrusted = webhook(allow_private=True).send(Outgoing(report, KEY, url))
+        untrusted = webhook(allow_private=True, url=url).send(Outgoing(report, KEY))
         assert untrusted.permanent and "certificate" in untrusted.error
         names["other.example"] = "127.0.0.1"  # a name the certificate does not cover
-        wrong_name = webhook(allow_private=True, cafile=str(cert.cert)).send(
-            Outgoing(report, KEY, f"https://other.example:{rx.port}/hook"))
+        wrong_name = webhook(allow_private=True, cafile=str(cert.cert),
+                             url=f"https://other.example:{rx.port}/hook").send(Outgoing(report, KEY))
         assert wrong_name.permanent and len(rx.deliveries) == 1
 
 
 def test_webhook_reads_a_capped_response_and_survives_a_dead_endpoint(receiver, report):
     receiver.answer(200, b"x" * 2_000_000)
     started = time.monotonic()
-    result = webhook(allow_private=True, max_response_bytes=1024).send(Outgoing(report, KEY, receiver.url))
+    result = webhook(allow_private=True, max_response_bytes=1024, url=receiver.url).send(Outgoing(report, KEY))
     assert result.ok and time.monotonic() - started < 5
     receiver.answer(500, b"y" * 2_000_000)
-    failed = webhook(allow_private=True, max_response_bytes=100).send(Outgoing(report, KEY, receiver.url))
+    failed = webhook(allow_private=True, max_response_bytes=100, url=receiver.url).send(Outgoing(report, KEY))
     assert failed.transient and len(failed.error) < 400
-    down = webhook(allow_private=True, timeout=2).send(Outgoing(report, KEY, f"http://127.0.0.1:{free_port()}/"))
+    down = webhook(allow_private=True, timeout=2, url=f"http://127.0.0.1:{free_port()}/").send(Outgoing(report, KEY))
     assert down.transient and "cannot connect" in down.error
 
 
+def test_a_subscriptions_target_never_borrows_a_private_channels_allowance(receiver, report):
+    """allow_private is the operator's, for the URL in daypulse.yml: a `to` that an admin (a
+    tenant's, through the API) sets on that channel is held to public addresses."""
+    channel = webhook(allow_private=True, url=receiver.url + "/configured")
+    for elsewhere in (receiver.url + "/other", "http://127.0.0.1:9/", "http://10.1.2.3/x", "http://0177.0.0.1/"):
+        result = channel.send(Outgoing(report, KEY, elsewhere))
+        assert result.permanent and "refused" in result.error, (elsewhere, result)
+        assert not channel.check(elsewhere).ok
+    assert "allow_private covers only the channel's own url" in channel.check(receiver.url + "/other").detail
+    assert receiver.deliveries == []
+    assert channel.send(Outgoing(report, KEY)).ok and channel.send(Outgoing(report, KEY, receiver.url +
+                                                                            "/configured")).ok
+    assert len(receiver.deliveries) == 2
+
+
 def test_webhook_check(receiver, names):
-    assert webhook(allow_private=True).check(receiver.url).ok
+    assert webhook(allow_private=True, url=receiver.url).check(receiver.url).ok
     assert not webhook().check(receiver.url).ok
     assert webhook(url=receiver.url, allow_private=True).check().ok
     names["nowhere.example"] = "10.0.0.1"

@@ -108,10 +108,10 @@ def subscriptions(url: str) -> list[dict]:
         zone = ZONES[i % 5]
         if i % 5 == 4 and i % 10 == 9:  # 20 weekly subscriptions
             out.append({"name": f"s{i:03d}", "report": "pulse-week", "schedule": "weekly on mon at 09:00",
-                        "timezone": zone, "channel": "sink", "to": f"{url}/in/{i}"})
+                        "timezone": zone, "channel": "sink"})
         else:
             out.append({"name": f"s{i:03d}", "report": "pulse", "schedule": f"daily at {TIMES[(i // 5) % 6]}",
-                        "timezone": zone, "channel": "sink", "to": f"{url}/in/{i}"})
+                        "timezone": zone, "channel": "sink"})
     return out
 
 
@@ -136,7 +136,7 @@ def make_project(folder: Path, store: str, url: str) -> None:
                     "pulse-week": {"title": "Weekly", "period": "week", "spark": 3, "changes": {"anomalies": False},
                                    "sections": [{"title": "Usage", "metrics": ["events"]}]}},
         "channels": {"sink": {"kind": "webhook", "secret_env": "CHAOS_SECRET", "allow_private": True,
-                              "timeout": 0.3}},
+                              "url": f"{url}/in", "timeout": 0.3}},
         "delivery": {"max_attempts": 12, "lease": "10m"},
         "subscriptions": subscriptions(url),
     }

@@ -131,9 +131,9 @@ def test_catch_up_after_three_days_down(tmp_path, policy, expected):
 def test_retries_honour_retry_after_then_resend_the_same_content(tmp_path, store_url):
     with WebhookReceiver(SECRET) as hook:
         write(tmp_path, store=store_url,
-              channels={"hook": {"kind": "webhook", "secret_env": "HOOK_SECRET", "allow_private": True}},
-              subscriptions=[{"name": "feed", "report": "pulse", "schedule": "daily at 06:00",
-                              "channel": "hook", "to": f"{hook.url}/in"}])
+              channels={"hook": {"kind": "webhook", "secret_env": "HOOK_SECRET", "allow_private": True,
+                                 "url": f"{hook.url}/in"}},
+              subscriptions=[{"name": "feed", "report": "pulse", "schedule": "daily at 06:00", "channel": "hook"}])
         project, store = load(tmp_path)
         env = {"HOOK_SECRET": SECRET}
         hook.answer(429, "slow down", {"Retry-After": "600"})
@@ -165,11 +165,11 @@ def test_a_permanent_failure_is_not_retried_and_reaches_the_ops_channel(tmp_path
     ops = tmp_path / "ops"
     with WebhookReceiver(SECRET) as hook:
         write(tmp_path,
-              channels={"hook": {"kind": "webhook", "secret_env": "HOOK_SECRET", "allow_private": True},
+              channels={"hook": {"kind": "webhook", "secret_env": "HOOK_SECRET", "allow_private": True,
+                                 "url": f"{hook.url}/gone"},
                         "ops-folder": {"kind": "file", "root": str(ops), "format": "text"}},
               delivery={"ops": {"channel": "ops-folder"}, "max_attempts": 3},
-              subscriptions=[{"name": "feed", "report": "pulse", "schedule": "daily at 06:00",
-                              "channel": "hook", "to": f"{hook.url}/gone"}])
+              subscriptions=[{"name": "feed", "report": "pulse", "schedule": "daily at 06:00", "channel": "hook"}])
         project, store = load(tmp_path)
         env = {"HOOK_SECRET": SECRET}
         hook.answer(410, "gone")
@@ -193,10 +193,10 @@ def test_a_permanent_failure_is_not_retried_and_reaches_the_ops_channel(tmp_path
 def test_transient_failures_give_up_after_max_attempts(tmp_path):
     with WebhookReceiver(SECRET) as hook:
         write(tmp_path,
-              channels={"hook": {"kind": "webhook", "secret_env": "HOOK_SECRET", "allow_private": True}},
+              channels={"hook": {"kind": "webhook", "secret_env": "HOOK_SECRET", "allow_private": True,
+                                 "url": f"{hook.url}/in"}},
               delivery={"max_attempts": 2},
-              subscriptions=[{"name": "feed", "report": "pulse", "schedule": "daily at 06:00",
-                              "channel": "hook", "to": f"{hook.url}/in"}])
+              subscriptions=[{"name": "feed", "report": "pulse", "schedule": "daily at 06:00", "channel": "hook"}])
         project, store = load(tmp_path)
         hook.answer(500, "boom", times=5)
         env = {"HOOK_SECRET": SECRET}

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import re
 import socket
 import ssl
 import typing
@@ -37,6 +38,10 @@ NAT64 = ipaddress.ip_network("64:ff9b::/96")
 IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 
 
+_NUMERIC_HOST = re.compile(r"^(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]*))*$", re.I)
+_DOTTED_QUAD = re.compile(r"^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$")
+
+
 class Refused(Exception):
     """A URL or address the guard does not allow: a permanent failure."""
 
@@ -44,6 +49,9 @@ class Refused(Exception):
 @dataclass(frozen=True)
 class Guard:
     allow_private: bool = False
+    # What to do about a private address it refuses (a subscription's `to` on a channel that
+    # allows private addresses for its own URL only is told so instead).
+    private_hint: str = "allow_private: true to allow it"
 
     def url(self, url: str) -> tuple[str, int]:
         """The (host, port) of an allowed-looking URL; Refused for a scheme or shape we do not send to."""
@@ -56,6 +64,9 @@ class Guard:
             raise Refused(f"only http and https URLs are allowed, not {parts.scheme or 'no scheme'!r}")
         if not parts.hostname:
             raise Refused("the URL has no host")
+        if _NUMERIC_HOST.match(parts.hostname) and not _DOTTED_QUAD.match(parts.hostname):
+            # 0177.0.0.1, 2130706433, 0x7f.1: C resolvers read them as addresses, URL parsers refuse them.
+            raise Refused(f"{parts.hostname!r} is not a valid host (write an IPv4 address as four decimal numbers)")
         return parts.hostname, port or (443 if parts.scheme == "https" else 80)
 
     def resolve(self, host: str, port: int) -> list[str]:
@@ -94,11 +105,11 @@ class Guard:
         if ip.is_link_local:
             return "is link-local (e.g. the cloud metadata service): never allowed"
         if ip.is_loopback:  # before "reserved": ::1 lies in the reserved ::/8
-            return None if self.allow_private else "is a loopback address (allow_private: true to allow it)"
+            return None if self.allow_private else f"is a loopback address ({self.private_hint})"
         if ip.is_reserved:
             return "is a reserved address"
         if not ip.is_global:
-            return None if self.allow_private else "is not a global address (allow_private: true to allow it)"
+            return None if self.allow_private else f"is not a global address ({self.private_hint})"
         return None
 
 

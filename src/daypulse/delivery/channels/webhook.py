@@ -85,6 +85,10 @@ class WebhookChannel:
         self.key = signing_key(secret)
         self.secrets = Secrets([secret, secret[len(SECRET_PREFIX):]])
         self.guard = Guard(allow_private=settings.allow_private)
+        # allow_private is the operator's, for the channel's own url: a subscription's `to` (which
+        # an admin can set through the API) is held to public addresses whatever the channel allows.
+        self.public = Guard(private_hint="allow_private covers only the channel's own url: set `url` in "
+                                         "daypulse.yml to deliver there") if settings.allow_private else self.guard
         self.clock = clock
 
     @classmethod
@@ -102,7 +106,7 @@ class WebhookChannel:
         if not isinstance(url, str):
             return CheckResult(True, "webhook: signing secret set; no URL given, nothing else to check")
         try:
-            addresses = self.guard.check(url)
+            addresses = self._guard(url).check(url)
         except Refused as err:
             return CheckResult(False, f"webhook {_shown(url)}: refused: {err}")
         except OSError as err:
@@ -122,10 +126,13 @@ class WebhookChannel:
         payload = outgoing.payload if outgoing.payload is not None else self.render(outgoing)
         webhook_id, body = payload["id"], payload["body"].encode()
         try:
-            self.guard.url(url)
+            self._guard(url).url(url)
             status, headers, text = self._post(url, webhook_id, body)
         except Refused as err:
             return SendResult.failed(self._error(url, f"refused: {err}"), transient=False, external_id=webhook_id)
+        except httpx.InvalidURL as err:  # a URL the guard let through but httpx cannot send to: never will
+            return SendResult.failed(self._error(url, f"not a valid URL: {short(str(err))}"), transient=False,
+                                     external_id=webhook_id)
         except httpx.TimeoutException:
             return SendResult.failed(self._error(url, f"timed out after {self.settings.timeout:g} s"), transient=True,
                                      external_id=webhook_id)
@@ -161,7 +168,7 @@ class WebhookChannel:
             "webhook-signature": sign(self.key, webhook_id, timestamp, body),
         }
         deadline = time.monotonic() + self.settings.timeout
-        transport = PinnedTransport(self.guard, self._tls())
+        transport = PinnedTransport(self._guard(url), self._tls())
         with httpx.Client(transport=transport, follow_redirects=False, trust_env=False,
                           timeout=self.settings.timeout) as client, \
                 client.stream("POST", url, content=body, headers=headers) as resp:
@@ -171,6 +178,9 @@ class WebhookChannel:
                 if len(data) >= self.settings.max_response_bytes or time.monotonic() > deadline:
                     break
             return resp.status_code, resp.headers, data[: self.settings.max_response_bytes].decode("utf-8", "replace")
+
+    def _guard(self, url: str) -> Guard:
+        return self.guard if url == self.settings.url else self.public
 
     def _tls(self) -> ssl.SSLContext:
         return _tls_context(self.settings.cafile)
