@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from channelkit import SlackServer, SmtpServer, WebhookReceiver, free_port, make_cert, verify
+from channelkit import Fault, SlackServer, SmtpServer, WebhookReceiver, free_port, make_cert, verify
 from daypulse.delivery.channels import CHANNELS, Channel, Guard, Outgoing, SendResult, make_channel
 from daypulse.delivery.channels.base import Secrets, retry_after
 from daypulse.delivery.channels.webhook import WebhookChannel, WebhookSettings
@@ -346,7 +346,7 @@ WEBHOOK_PATH = "T000/B000/abcdefSECRETpath"
 
 
 def slack_webhook(slack, **settings):
-    return make_channel("slack-webhook", {"url_env": "SLACK_WEBHOOK_URL"} | settings,
+    return make_channel("slack-webhook", {"url_env": "SLACK_WEBHOOK_URL", "allow_private": True} | settings,
                         {"SLACK_WEBHOOK_URL": slack.webhook_url(WEBHOOK_PATH)})
 
 
@@ -398,10 +398,23 @@ def test_slack_webhook_url_is_a_secret(slack, report, caplog):
     assert result.permanent and "[redacted]" in result.error
     assert "SECRETpath" not in result.error and "SECRETpath" not in caplog.text
     assert "Sending a request" in caplog.text
-    gone = make_channel("slack-webhook", {"url_env": "U", "timeout": 5},
+    gone = make_channel("slack-webhook", {"url_env": "U", "timeout": 5, "allow_private": True},
                         {"U": f"http://127.0.0.1:{free_port()}/services/{WEBHOOK_PATH}"})
     down = gone.send(Outgoing(report, KEY))
     assert down.transient and "SECRETpath" not in down.error and "SECRETpath" not in caplog.text
+
+
+def test_the_slack_webhook_has_the_ssrf_guard_and_follows_no_redirect(slack, report):
+    """The URL comes from the environment, but whoever sets it must not reach internal services
+    through daypulse: the webhook channel's guard applies, and a redirect is never followed."""
+    for url in (slack.webhook_url(WEBHOOK_PATH), "http://169.254.169.254/latest/meta-data/", "http://10.0.0.7/x"):
+        result = make_channel("slack-webhook", {"url_env": "U"}, {"U": url}).send(Outgoing(report, KEY))
+        assert result.permanent and "refused" in result.error, (url, result)
+    assert slack.calls == []
+    slack.faults.append(Fault("webhook", 302, None, {"Location": slack.api_url + "chat.postMessage"}, "moved"))
+    result = slack_webhook(slack).send(Outgoing(report, KEY))
+    assert result.permanent and "HTTP 302" in result.error and "redirects are not followed" in result.error
+    assert [c.method for c in slack.calls] == ["webhook"]  # the redirect's target was never asked
 
 
 def test_slack_webhook_check(slack):

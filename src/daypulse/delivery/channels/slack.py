@@ -21,15 +21,16 @@ from __future__ import annotations
 
 import base64
 import http.client
+import json
 import re
 from collections.abc import Mapping
 from typing import ClassVar
 from urllib.parse import urlsplit
 
+import httpx
 from pydantic import BaseModel, ConfigDict, Field
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError, SlackRequestError
-from slack_sdk.webhook import WebhookClient
 
 from daypulse.delivery.channels.base import (
     CheckResult,
@@ -41,6 +42,7 @@ from daypulse.delivery.channels.base import (
     retry_after,
     short,
 )
+from daypulse.delivery.channels.ssrf import Guard, PinnedTransport, Refused
 from daypulse.report.model import Report
 from daypulse.report.slack import render_slack
 
@@ -61,6 +63,7 @@ HINTS = {
 # Slack incoming webhooks answer a status and one word: 400 invalid_payload, 403
 # action_prohibited, 404 channel_not_found, 410 channel_is_archived, 429.
 _NETWORK_ERRORS = (OSError, http.client.HTTPException)  # URLError, ConnectionError and timeouts are OSErrors
+MAX_ANSWER = 4096  # bytes of an answer read (the word; an endpoint that talks on is cut off)
 
 
 class SlackWebhookSettings(BaseModel):
@@ -73,6 +76,8 @@ class SlackWebhookSettings(BaseModel):
     timeout: float = Field(10.0, gt=0, le=300, description="seconds per request")
     follow_ups: bool = Field(False, description="post the thread's messages (definitions, details that did not "
                                                 "fit) as separate messages after the main one")
+    allow_private: bool = Field(False, description="allow a loopback or private address (a relay or a test "
+                                                   "server); link-local and metadata addresses stay refused")
 
 
 class SlackBotSettings(BaseModel):
@@ -101,8 +106,10 @@ class SlackWebhookChannel:
         self.url = url
         # The path alone is as secret as the URL (errors quote it without the host).
         self.secrets = Secrets([url, urlsplit(url).path if "://" in url else ""])
-        self.client = WebhookClient(url, timeout=settings.timeout, retry_handlers=[],
-                                    logger=self.secrets.logger("slack-webhook"))
+        self.log = self.secrets.logger("slack-webhook")
+        # The URL is a setting's environment variable: whoever sets it may aim it anywhere, so it
+        # gets the webhook channel's SSRF guard, and a redirect is an error, never followed.
+        self.guard = Guard(allow_private=settings.allow_private)
 
     @classmethod
     def from_settings(cls, settings: SlackWebhookSettings, env: Mapping[str, str]) -> SlackWebhookChannel:
@@ -144,18 +151,41 @@ class SlackWebhookChannel:
 
     def _post(self, message: dict) -> tuple[str, bool, float | None] | None:
         """None when Slack took it, else (error, transient, retry_after)."""
+        body = json.dumps({k: message[k] for k in ("text", "blocks") if message.get(k) is not None})
         try:
-            resp = self.client.send(text=message.get("text"), blocks=message.get("blocks"))
-        except _NETWORK_ERRORS as err:
-            return self.secrets.redact(f"Slack webhook: cannot connect: {short(str(err))}"), True, None
-        except SlackClientError as err:  # e.g. not an http(s) URL
-            return self.secrets.redact(f"Slack webhook: {short(str(err))}"), False, None
+            self.guard.url(self.url)
+            self.log.debug("Sending a request to %s", self.url)
+            # The transport itself, not an httpx.Client: the client logs each request's URL, which
+            # is the secret here. It follows no redirect either.
+            t = self.settings.timeout
+            request = httpx.Request("POST", self.url, content=body.encode(),
+                                    headers={"content-type": "application/json;charset=utf-8"},
+                                    extensions={"timeout": {"connect": t, "read": t, "write": t, "pool": t}})
+            with PinnedTransport(self.guard) as transport:
+                resp = transport.handle_request(request)
+                answer = b""
+                try:
+                    for chunk in resp.iter_raw():
+                        answer += chunk
+                        if len(answer) >= MAX_ANSWER:
+                            break
+                finally:
+                    resp.close()
+        except Refused as err:
+            return self.secrets.redact(f"Slack webhook: refused: {err}"), False, None
+        except httpx.InvalidURL as err:
+            return self.secrets.redact(f"Slack webhook: not a valid URL: {short(str(err))}"), False, None
+        except (httpx.TransportError, OSError) as err:  # connection errors and timeouts
+            return self.secrets.redact(f"Slack webhook: cannot connect: {short(str(err) or type(err).__name__)}"), \
+                True, None
         if 200 <= resp.status_code < 300:
             return None
-        word = self.secrets.redact(short(resp.body or "", 200))
+        word = self.secrets.redact(short(answer[:MAX_ANSWER].decode("utf-8", "replace"), 200))
         error = f"Slack webhook: HTTP {resp.status_code} {word}".rstrip()
+        if 300 <= resp.status_code < 400:
+            return error + ": redirects are not followed (check the URL in $" + self.settings.url_env + ")", False, None
         if resp.status_code == 429 or resp.status_code >= 500:
-            return error, True, retry_after(header(resp.headers, "Retry-After"))
+            return error, True, retry_after(resp.headers.get("retry-after"))
         return error, False, None
 
 
