@@ -98,6 +98,43 @@ def test_bad_parameters_are_422_naming_the_field_never_500(api):
                 keys["admin"]).status_code == 404
 
 
+EXTREME = ["0001-01-01", "1969-12-31", "2201-01-01", "9999-12-31", "0", "1700000000", "2026-02-30", "%20"]
+DATED = [  # every date parameter of the API: {d} is the date asked for
+    ("GET", "/api/v1/metrics/events/series?start={d}&end=2026-03-02&compare=previous", None),
+    ("GET", "/api/v1/metrics/events/series?start=2026-03-01&end={d}&grain=week&compare=last_year", None),
+    ("GET", "/api/v1/summary?date={d}", None),
+    ("GET", "/api/v1/summary?date={d}&grain=month", None),
+    ("GET", "/api/v1/export?start={d}", None),
+    ("GET", "/api/v1/export?end={d}", None),
+    ("GET", "/api/v1/reports/pulse/preview?format=json&date={d}", None),
+    ("POST", "/api/v1/reports/pulse/send", {"subscription": "acme-daily", "date": "{d}", "dry_run": True}),
+    ("POST", "/api/v1/runs", {"start": "{d}", "end": "2026-03-01", "dry_run": True}),
+    ("POST", "/api/v1/runs", {"start": "2026-03-01", "end": "{d}", "dry_run": True}),
+    ("PUT", "/api/v1/manual-values/burn/{d}", {"value": 1}),
+    ("DELETE", "/api/v1/manual-values/burn/{d}", None),
+]
+
+
+@pytest.mark.parametrize("method, url, body", DATED, ids=[f"{m} {u}" for m, u, _ in DATED])
+def test_extreme_dates_are_422_naming_the_field_never_500(api, method, url, body):
+    app, keys, _ = api
+    for d in EXTREME:
+        filled = json.loads(json.dumps(body).replace("{d}", d)) if body else None
+        r = call(app, method, url.replace("{d}", d), keys["admin"], filled)
+        assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json", (d, url, r.text)
+    assert "outside 1970-01-01 .. 2200-12-31" in call(app, method, url.replace("{d}", "9999-12-31"), keys["admin"],
+                                                      json.loads(json.dumps(body).replace("{d}", "9999-12-31"))
+                                                      if body else None).json()["detail"]
+
+
+def test_the_calendar_edges_are_answered(api):
+    app, keys, _ = api
+    for url in ("/api/v1/metrics/events/series?start=1970-01-01&end=1970-01-02&compare=last_year",
+                "/api/v1/metrics/events/series?start=2200-12-25&end=2200-12-31&grain=week&compare=previous",
+                "/api/v1/summary?date=1970-01-01&grain=month", "/api/v1/export?start=1970-01-01&end=2200-12-31"):
+        assert call(app, "GET", url, keys["admin"]).status_code == 200, url
+
+
 ENDPOINTS = [  # (method, url, admin only)
     ("GET", "/api/v1/metrics", False),
     ("GET", "/api/v1/metrics/events", False),

@@ -71,6 +71,8 @@ def test_dry_run_with_diff_writes_nothing(project):
 
 @pytest.mark.parametrize("args, code, message", [
     (["compute", "--date", "2026-02-30"], 2, "--date: not a date: '2026-02-30'"),
+    (["compute", "--start", "1969-12-31", "--end", "1970-01-02"], 2,
+     "--start: 1969-12-31 is outside 1970-01-01 .. 2200-12-31"),
     (["compute", "--start", "2026-02-10", "--end", "2026-02-01"], 2, "before --start"),
     (["compute", "--date", "2026-02-03", "--metric", "evnets"], 2,
      "unknown metric 'evnets' (did you mean 'events'?)"),

@@ -286,6 +286,7 @@ def test_cli_from_defaults_to_today_in_the_project_zone(cli_project):
     (["set", "runway_months", "twelve"], "VALUE: not a number: 'twelve'"),
     (["set", "burn_rate", "45000.50"], "must be a whole number"),
     (["set", "runway_months", "12", "--from", "2026-02-30"], "--from: not a date: '2026-02-30'"),
+    (["set", "runway_months", "12", "--from", "9999-12-31"], "--from: 9999-12-31 is outside 1970-01-01 .. 2200-12-31"),
     (["list", "events"], "'events' is not a manual metric"),
     (["unset", "revenue", "--from", "2026-03-01"], "'revenue' is not a manual metric"),
 ])

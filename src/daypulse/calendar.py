@@ -20,6 +20,9 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 EPOCH_DATE = date(1970, 1, 1)
+# The days a user may name (a date parameter, a flag, a manual value): a period and the ones it
+# is compared with stay far inside what datetime can hold, so no arithmetic overflows.
+FIRST_DAY, LAST_DAY = EPOCH_DATE, date(2200, 12, 31)
 SECONDS_PER_DAY = 86_400
 GRAINS = ("day", "week", "month", "quarter", "year")
 WEEK_STARTS = ("monday", "sunday")
@@ -30,6 +33,11 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(f"unknown time zone {name!r}") from exc
+
+
+def outside(d: date) -> str | None:
+    """Why ``d`` cannot be asked for, or None when it is between FIRST_DAY and LAST_DAY."""
+    return None if FIRST_DAY <= d <= LAST_DAY else f"{d} is outside {FIRST_DAY} .. {LAST_DAY}"
 
 
 def day_num(d: date) -> int:

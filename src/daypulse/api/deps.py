@@ -7,13 +7,16 @@ never reaches into the app's state itself.
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import Depends, Header, HTTPException, Path, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import Field, StrictFloat, StrictInt, StrictStr
+from pydantic import AfterValidator, BeforeValidator, Field, StrictFloat, StrictInt, StrictStr
 
 from daypulse.api.problems import problem
+from daypulse.calendar import outside
 from daypulse.delivery.visible import visible_subscriptions
 from daypulse.errors import RuntimeFailure, UserError
 from daypulse.project.model import Project as ProjectModel
@@ -30,6 +33,25 @@ Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 ReportName = Annotated[str, Path(max_length=100, pattern=REPORT_NAME)]
 SubscriptionId = Annotated[int, Path(ge=1, le=MAX_ID)]
 GrainName = Literal["day", "week", "month", "quarter", "year"]
+# A date parameter: written YYYY-MM-DD (not a number of seconds: `date=0` is not 1970) and between
+# the calendar's first and last day, checked before any arithmetic.
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _written_as_a_day(value):
+    if isinstance(value, date) or (isinstance(value, str) and ISO_DAY.fullmatch(value)):
+        return value
+    raise ValueError("expected a date as YYYY-MM-DD")
+
+
+def _askable(day: date) -> date:
+    why = outside(day)
+    if why:
+        raise ValueError(why)
+    return day
+
+
+Day = Annotated[date, BeforeValidator(_written_as_a_day), AfterValidator(_askable)]
 # A number in a request body: a JSON number or a string holding an exact decimal.
 Number = StrictInt | StrictFloat | Annotated[StrictStr, Field(max_length=100)]
 

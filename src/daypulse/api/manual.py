@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from daypulse.api.deps import CompanyAdmin, CompanyViewer, Number, ProjectDep, StoreDep
+from daypulse.api.deps import CompanyAdmin, CompanyViewer, Day, Number, ProjectDep, StoreDep
 from daypulse.api.problems import missing, responses
 from daypulse.errors import UsageError
 from daypulse.store import tokens
@@ -57,7 +56,7 @@ def manual_values(who: CompanyViewer, project: ProjectDep, store: StoreDep,
             responses=missing("no such metric"))
 def set_manual_value(who: CompanyAdmin, project: ProjectDep, store: StoreDep,
                      metric: Annotated[str, Path(max_length=200)],
-                     on: Annotated[date, Path(alias="date")], body: ManualBody) -> dict:
+                     on: Annotated[Day, Path(alias="date")], body: ManualBody) -> dict:
     _manual_metric(project, metric)
     raw = repr(body.value) if isinstance(body.value, float) else str(body.value)
     try:
@@ -77,7 +76,7 @@ def set_manual_value(who: CompanyAdmin, project: ProjectDep, store: StoreDep,
                summary="Remove the value set for a day (admin)", responses=missing("no such metric or value"))
 def unset_manual_value(who: CompanyAdmin, project: ProjectDep, store: StoreDep,
                        metric: Annotated[str, Path(max_length=200)],
-                       on: Annotated[date, Path(alias="date")]) -> Response:
+                       on: Annotated[Day, Path(alias="date")]) -> Response:
     _manual_metric(project, metric, known_only=False)
     if not unset_value(store, metric, on):
         _manual_metric(project, metric)

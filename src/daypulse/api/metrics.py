@@ -3,13 +3,13 @@ Each read goes through the caller's scope (:func:`daypulse.api.deps.scoped_dims`
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 
-from daypulse.api.deps import ProjectDep, StoreDep, Viewer, asked_dims, known_metric, scoped_dims
+from daypulse.api.deps import Day, ProjectDep, StoreDep, Viewer, asked_dims, known_metric, scoped_dims
 from daypulse.api.problems import responses
 from daypulse.describe import metric_rows
 from daypulse.store import read, tokens
@@ -40,7 +40,7 @@ def metric(who: Viewer, project: ProjectDep, name: Annotated[str, Path(max_lengt
 @router.get("/metrics/{name}/series", summary="A metric's stored values over a range, with a comparison",
         description="Dimension filters are query parameters named after the dimension: `?tenant=acme`.")
 def series(request: Request, who: Viewer, project: ProjectDep, store: StoreDep,
-           name: Annotated[str, Path(max_length=100)], start: date, end: date, grain: Grain = "day",
+           name: Annotated[str, Path(max_length=100)], start: Day, end: Day, grain: Grain = "day",
            compare: Literal["none", "previous", "last_year"] = "none") -> dict:
     known_metric(project, name)
     if end < start:
@@ -77,7 +77,7 @@ def latest(request: Request, who: Viewer, project: ProjectDep, store: StoreDep,
 
 
 @router.get("/summary", summary="Tiles for a period: value, previous period, change")
-def summary(who: Viewer, project: ProjectDep, store: StoreDep, on: Annotated[date | None, Query(alias="date")] = None,
+def summary(who: Viewer, project: ProjectDep, store: StoreDep, on: Annotated[Day | None, Query(alias="date")] = None,
             grain: Grain = "day", metric: Annotated[list[str] | None, Query()] = None) -> dict:
     cal = project.calendar
     day = on or cal.today(datetime.now(UTC)) - timedelta(days=1)
@@ -108,7 +108,7 @@ def summary(who: Viewer, project: ProjectDep, store: StoreDep, on: Annotated[dat
 def export(who: Viewer, project: ProjectDep, store: StoreDep, format: Literal["csv", "json"] = "csv",
            metric: Annotated[list[str] | None, Query()] = None,
            grain: Annotated[list[Grain] | None, Query()] = None,
-           start: date | None = None, end: date | None = None):
+           start: Day | None = None, end: Day | None = None):
     names = metric or list(project.metrics)
     for name in names:
         known_metric(project, name)

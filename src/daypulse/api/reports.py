@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from daypulse.api.deps import (
     Admin,
+    Day,
     Project,
     ReportName,
     StoreDep,
@@ -36,9 +37,6 @@ from daypulse.store import tokens
 from daypulse.store.tokens import Principal
 
 router = APIRouter(responses=responses(401, 403, 404, 409, 422, 503))
-
-
-EARLIEST = date(1970, 1, 1)  # a report reads periods before its own: keep them within the calendar
 
 
 Format = Literal["html", "md", "markdown", "text", "json", "slack"]
@@ -95,8 +93,6 @@ def _day(project, on: date | None) -> date | None:
         project.not_in_future(on, "date")
     except UsageError as exc:
         raise HTTPException(422, str(exc)) from None
-    if on < EARLIEST:
-        raise HTTPException(422, f"date: {on} is before {EARLIEST}")
     return on
 
 
@@ -110,7 +106,7 @@ def _day(project, on: date | None) -> date | None:
                                          "text/plain": {"schema": {"type": "string"}},
                                          "application/json": {"schema": {"type": "object"}}}}})
 def preview(request: Request, who: Viewer, store: StoreDep, project: Project, name: ReportName, format: Format = "html",
-            on: Annotated[date | None, Query(alias="date")] = None):
+            on: Annotated[Day | None, Query(alias="date")] = None):
     known_report(project, name, who)
     asked = {k: v for k, v in request.query_params.items() if k not in ("format", "date")}
     filter = _scoped_filter(project, who, name, asked)
@@ -132,7 +128,7 @@ class SendRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     subscription: str = Field(min_length=1, max_length=100, description="the subscription's name or id")
-    on: date | None = Field(None, alias="date", description="a day of the period (default: the last complete one)")
+    on: Day | None = Field(None, alias="date", description="a day of the period (default: the last complete one)")
     dry_run: bool = Field(False, description="render and return what would be sent; send and record nothing")
 
 

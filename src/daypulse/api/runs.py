@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from daypulse.api.deps import CompanyAdmin, GrainName, Id, ProjectDep, StoreDep, Viewer
+from daypulse.api.deps import CompanyAdmin, Day, GrainName, Id, ProjectDep, StoreDep, Viewer
 from daypulse.api.problems import conflict, missing, responses
 from daypulse.engine.background import RunInProgress, RunRequest
 from daypulse.engine.background import start_run as start
@@ -28,8 +28,8 @@ class RunBody(BaseModel):
     incremental run (the days since the last complete one, as `daypulse compute` does)."""
 
     model_config = ConfigDict(extra="forbid")
-    start: date | None = None
-    end: date | None = None
+    start: Day | None = None
+    end: Day | None = None
     days_back: int | None = Field(None, ge=1, le=MAX_RUN_DAYS)
     metrics: list[Annotated[str, Field(max_length=200)]] | None = Field(None, max_length=200)
     grains: list[GrainName] | None = Field(None, max_length=5)

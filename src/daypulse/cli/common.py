@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from daypulse.calendar import outside
 from daypulse.errors import UsageError
 
 out = Console()
@@ -24,9 +25,14 @@ def _date(flag: str, text: str | None) -> date | None:
     if text is None:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text) if len(text) == 10 else None
     except ValueError:
-        raise UsageError(f"{flag}: not a date: {text!r} (expected YYYY-MM-DD)") from None
+        day = None
+    if day is None:
+        raise UsageError(f"{flag}: not a date: {text!r} (expected YYYY-MM-DD)")
+    if outside(day):
+        raise UsageError(f"{flag}: {outside(day)}")
+    return day
 
 
 def _instant(flag: str, text: str | None) -> datetime | None:
