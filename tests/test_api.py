@@ -4,6 +4,7 @@ another tenant's data."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -133,6 +134,26 @@ def test_the_calendar_edges_are_answered(api):
                 "/api/v1/metrics/events/series?start=2200-12-25&end=2200-12-31&grain=week&compare=previous",
                 "/api/v1/summary?date=1970-01-01&grain=month", "/api/v1/export?start=1970-01-01&end=2200-12-31"):
         assert call(app, "GET", url, keys["admin"]).status_code == 200, url
+
+
+def test_a_wrong_method_says_which_are_allowed_and_an_unreadable_body_is_a_documented_400(api):
+    app, keys, _ = api
+    for method, url, allowed in [("TRACE", "/api/v1/metrics", "GET"), ("PUT", "/api/v1/subscriptions", "GET, POST"),
+                                 ("TRACE", "/api/v1/subscriptions/1", "DELETE, PATCH"), ("PUT", "/healthz", "GET"),
+                                 ("DELETE", "/api/v1/runs", "GET, POST")]:
+        r = call(app, method, url, keys["admin"])
+        assert (r.status_code, r.headers.get("allow")) == (405, allowed), (method, url, r.headers)
+
+    async def unreadable():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+            return await c.post("/api/v1/runs", content=b"\xff\xfe{", headers={
+                "Authorization": f"Bearer {keys['admin']}", "content-type": "application/json"})
+    r = asyncio.run(unreadable())
+    assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json", r.text
+    spec = call(app, "GET", "/api/v1/openapi.json").json()
+    with_body = [(p, m) for p, ops in spec["paths"].items() for m, op in ops.items() if "requestBody" in op]
+    assert len(with_body) >= 7
+    assert [(p, m) for p, m in with_body if "400" not in spec["paths"][p][m]["responses"]] == []
 
 
 ENDPOINTS = [  # (method, url, admin only)

@@ -14,6 +14,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
 from daypulse.api import HEALTH_ROUTER, V1_ROUTERS
 from daypulse.api.problems import TITLES, problem
@@ -47,9 +48,13 @@ def create_app(settings: ApiSettings) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
         if web.is_page(request):  # a person's browser on a dashboard path gets a page, not JSON
-            return web.problem_page(request, exc.status_code, TITLES.get(exc.status_code, "Error"),
-                                    str(exc.detail))
-        response = problem(exc.status_code, TITLES.get(exc.status_code, "Error"), str(exc.detail))
+            response = web.problem_page(request, exc.status_code, TITLES.get(exc.status_code, "Error"),
+                                        str(exc.detail))
+        else:
+            response = problem(exc.status_code, TITLES.get(exc.status_code, "Error"), str(exc.detail))
+        response.headers.update(exc.headers or {})  # a 401's WWW-Authenticate...
+        if exc.status_code == 405:  # every method the path takes, not only the first route's (RFC 9110)
+            response.headers["Allow"] = ", ".join(allowed_methods(request.url.path))
         if exc.status_code == 401:
             response.headers["WWW-Authenticate"] = "Bearer"
         return response
@@ -81,3 +86,16 @@ def create_app(settings: ApiSettings) -> FastAPI:
         app.include_router(router, prefix="/api/v1")
     web.mount(app)  # the dashboard: pages at /, static files at /static
     return app
+
+
+def allowed_methods(path: str) -> list[str]:
+    """The methods some route takes at ``path`` (the routers' own routes: FastAPI keeps an
+    included router whole rather than copying its routes onto the app)."""
+    served = [("", r) for r in (*HEALTH_ROUTER.routes, *web.router.routes)] + [
+        ("/api/v1", r) for router in V1_ROUTERS for r in router.routes]
+    methods = set()
+    for prefix, route in served:
+        if isinstance(route, Route) and route.methods and path.startswith(prefix) \
+                and route.path_regex.match(path[len(prefix):]):
+            methods |= route.methods
+    return sorted(methods)

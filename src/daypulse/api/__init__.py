@@ -17,10 +17,13 @@ from daypulse.api import (
     subscriptions,
     templates,
 )
+from daypulse.api.problems import document_unreadable_bodies
 
 # In the order the OpenAPI document lists them.
 V1_ROUTERS = (metrics.router, subscriptions.router, deliveries.router, audit.router, runs.router, manual.router,
               alerts.router, config.router, reports.router, templates.router)
 HEALTH_ROUTER = health.router
+for _router in V1_ROUTERS:
+    document_unreadable_bodies(_router.routes)
 
 __all__ = ["HEALTH_ROUTER", "V1_ROUTERS"]

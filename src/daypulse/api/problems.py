@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 PROBLEM = "application/problem+json"
@@ -21,7 +22,8 @@ class Problem(BaseModel):
 
 
 def responses(*codes: int) -> dict:
-    words = {401: "no token, or an unknown or revoked one", 403: "the token's role or scope does not allow it",
+    words = {400: "the body cannot be read (not UTF-8, or not the media type it says)",
+             401: "no token, or an unknown or revoked one", 403: "the token's role or scope does not allow it",
              404: "no such metric, delivery or value", 409: "the delivery is not in a state that allows it",
              422: "a parameter is invalid (the field is named)", 503: "the store cannot be reached"}
     return {c: {"model": Problem, "description": words[c], "content": {"application/problem+json": {}}}
@@ -32,6 +34,14 @@ def problem(status: int, title: str, detail: str | None = None, **extra) -> JSON
     body = {"type": "about:blank", "title": title, "status": status, **({"detail": detail} if detail else {}),
             **extra}
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def document_unreadable_bodies(routes) -> None:
+    """Every operation that takes a body may answer 400 when the body cannot be parsed at all
+    (FastAPI's own answer, before validation): say so in the OpenAPI document."""
+    for route in routes:
+        if isinstance(route, APIRoute) and route.body_field is not None:
+            route.responses.setdefault(400, responses(400)[400])
 
 
 def conflict(what: str) -> dict:

@@ -19,8 +19,9 @@ the last one, leaving a line "N more sections in the thread"; (3) "what changed"
 its first items (the report lists them most important first); then, for reports no message
 could hold, chart images and the remaining sections and items move too.
 
-Every text taken from the report is escaped (``&``, ``<``, ``>``): Slack reads them as
-control characters (links, mentions) and decodes the entities for display.
+Every mrkdwn text taken from the report is escaped (``&``, ``<``, ``>``): Slack reads them as
+control characters (links, mentions) and decodes the entities for display. plain_text (the
+headers, chart titles) is not: Slack shows it as written, entities included.
 """
 
 from __future__ import annotations
@@ -165,7 +166,13 @@ def _plans(report: Report, r: _Renderer) -> Iterator[_Plan]:
 
 
 def _header(raw: str) -> dict:
-    return {"type": "header", "text": {"type": "plain_text", "text": clip(raw, HEADER_TEXT), "emoji": True}}
+    return {"type": "header", "text": {"type": "plain_text", "text": plain(raw, HEADER_TEXT), "emoji": True}}
+
+
+def plain(raw: str, limit: int) -> str:
+    """``raw`` for a plain_text object, cut to ``limit`` characters with "…". Not escaped: Slack
+    parses no markup in plain_text, so an entity would be shown as written (``&lt;script&gt;``)."""
+    return raw if len(raw) <= limit else raw[: limit - 1].rstrip() + "…"
 
 
 def _context(mrkdwn: str) -> dict:
@@ -431,7 +438,7 @@ class _Renderer:
     def image(self, c: ChartImage) -> dict:
         return {"type": "image", "image_url": self.urls[c.id],
                 "alt_text": clip(c.alt or c.title, min(ALT_TEXT, self.budget // 2)),
-                "title": {"type": "plain_text", "text": clip(c.title, 300), "emoji": True}}
+                "title": {"type": "plain_text", "text": plain(c.title, 300), "emoji": True}}
 
     # thread
 
