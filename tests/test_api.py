@@ -256,3 +256,27 @@ def test_tokens_cli_and_a_real_server(tmp_path, capsys, monkeypatch):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_every_operation_is_in_an_authorization_matrix(api):
+    """Each operation of the OpenAPI document is driven, in one of the three matrices, as no
+    token, a viewer, an admin, acme's viewer and acme's admin: a new endpoint must join one."""
+    import re
+
+    import test_api_operations
+    import test_api_reports
+
+    app, _, _ = api
+    driven = {(m, u) for m, u, _ in ENDPOINTS} | {(m, u) for m, u, *_ in test_api_reports.MATRIX}
+    targets = {"_threshold": "/api/v1/config/thresholds/1", "_manual": "/api/v1/manual-values/burn_rate/2026-01-01"}
+    driven |= {(m, t if isinstance(t, str) else targets[t.__name__]) for m, t, *_ in test_api_operations.MATRIX}
+    spec = call(app, "GET", "/api/v1/openapi.json").json()
+    missing = []
+    for path, ops in spec["paths"].items():
+        pattern = re.compile(re.sub(r"\{[^}]+\}", "[^/?]+", path) + r"(\?.*)?$")
+        for method in ops:
+            if path in ("/healthz", "/readyz"):
+                continue  # open to anyone, by design (a load balancer's probe)
+            if not any(m == method.upper() and pattern.match(u) for m, u in driven):
+                missing.append(f"{method.upper()} {path}")
+    assert missing == []

@@ -314,23 +314,23 @@ def test_a_scoped_admin_writes_only_its_tenants_subscriptions(api):
 
 # -- who may do what ------------------------------------------------------------------------------
 
-MATRIX = [  # (method, url, body, admin only, what an admin gets)
-    ("GET", "/api/v1/reports", None, False, 200),
-    ("GET", "/api/v1/reports/events-daily/preview?format=json&date=2026-03-01", None, False, 200),
-    ("POST", "/api/v1/reports/events-daily/send", {"subscription": "nobody", "dry_run": True}, True, 422),
-    ("GET", "/api/v1/templates", None, False, 200),
-    ("GET", "/api/v1/templates/matrix", None, False, 200),
-    ("PUT", "/api/v1/templates/matrix", TEMPLATE, True, 200),
-    ("DELETE", "/api/v1/templates/not-there", None, True, 404),
+MATRIX = [  # (method, url, body, admin only, what an admin gets, what acme's admin gets)
+    ("GET", "/api/v1/reports", None, False, 200, 200),
+    ("GET", "/api/v1/reports/events-daily/preview?format=json&date=2026-03-01", None, False, 200, 200),
+    ("POST", "/api/v1/reports/events-daily/send", {"subscription": "nobody", "dry_run": True}, True, 422, 422),
+    ("GET", "/api/v1/templates", None, False, 200, 200),
+    ("GET", "/api/v1/templates/matrix", None, False, 200, 200),
+    ("PUT", "/api/v1/templates/matrix", TEMPLATE, True, 200, 403),  # templates are company-wide
+    ("DELETE", "/api/v1/templates/not-there", None, True, 404, 403),
     ("POST", "/api/v1/subscriptions", {"report": "pulse", "schedule": "daily at 07:00", "channel": "file",
-                                       "to": "out/matrix"}, True, 201),
-    ("PATCH", "/api/v1/subscriptions/999999", {"active": False}, True, 404),
-    ("DELETE", "/api/v1/subscriptions/999999", None, True, 404),
+                                       "to": "out/matrix"}, True, 201, 201),  # its tenant's (the filter is forced)
+    ("PATCH", "/api/v1/subscriptions/999999", {"active": False}, True, 404, 404),
+    ("DELETE", "/api/v1/subscriptions/999999", None, True, 404, 404),
 ]
 
 
-@pytest.mark.parametrize("method, url, body, admin_only, as_admin", MATRIX)
-def test_authorization_matrix(api, method, url, body, admin_only, as_admin):
+@pytest.mark.parametrize("method, url, body, admin_only, as_admin, as_scoped_admin", MATRIX)
+def test_authorization_matrix(api, method, url, body, admin_only, as_admin, as_scoped_admin):
     app, keys, _, _ = api
     call(app, "PUT", "/api/v1/templates/matrix", keys["admin"], TEMPLATE)
     assert call(app, method, url, None, body).status_code == 401
@@ -342,8 +342,11 @@ def test_authorization_matrix(api, method, url, body, admin_only, as_admin):
     scoped = call(app, method, url, keys["acme"], body)
     assert scoped.status_code == (403 if admin_only else 200), scoped.text
     assert "globex" not in scoped.text
-    if "preview" in url:
-        globex = call(app, method, url + "&tenant=globex", keys["acme"])
+    scoped_admin = call(app, method, url, keys["acme-admin"], body)
+    assert scoped_admin.status_code == as_scoped_admin, scoped_admin.text
+    assert "globex" not in scoped_admin.text
+    for who in ("acme", "acme-admin") if "preview" in url else ():
+        globex = call(app, method, url + "&tenant=globex", keys[who])
         assert globex.status_code == 403 and "globex" not in globex.text
 
 
