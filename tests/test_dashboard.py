@@ -251,6 +251,21 @@ def test_every_page_for_every_role(dash, url):
             assert "Globex board" in r.text  # the company sees every board
 
 
+def test_a_scoped_admin_sends_and_retries_its_tenants_deliveries_only(dash):
+    from daypulse.delivery import ledger
+
+    app, keys, store, folder = dash
+    b = signed_in(app, keys["acme-admin"])
+    ids = {ledger_sub(store, int(i)): int(i)
+           for i in re.findall(r'action="/subscriptions/(\d+)/send"', signed_in(app, keys["admin"]).get("/deliveries").text)}
+    assert f'action="/subscriptions/{ids["globex-daily"]}/send"' not in b.get("/deliveries").text
+    assert b.post(f"/subscriptions/{ids['globex-daily']}/send", data={"csrf": b.csrf()}).status_code == 403
+    failed = ledger.ensure(store, "globex-daily", date(2026, 2, 1), datetime.now(UTC))
+    assert ledger.skip(store, failed, "for the test")
+    assert b.post(f"/deliveries/{failed}/retry", data={"csrf": b.csrf()}).status_code == 403
+    assert ledger.get(store, failed).status == ledger.SKIPPED and not (folder / "out-globex").exists()
+
+
 def test_another_tenants_board_is_not_there_for_a_scoped_token(dash):
     app, keys, _, _ = dash
     for who in ("acme", "acme-admin"):
