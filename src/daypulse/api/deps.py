@@ -13,10 +13,10 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, Header, HTTPException, Path, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import AfterValidator, BeforeValidator, Field, StrictFloat, StrictInt, StrictStr
+from pydantic import AfterValidator, BeforeValidator, Field, StrictFloat, StrictInt, StrictStr, WithJsonSchema
 
 from daypulse.api.problems import problem
-from daypulse.calendar import outside
+from daypulse.calendar import FIRST_DAY, LAST_DAY, outside
 from daypulse.delivery.visible import visible_subscriptions
 from daypulse.errors import RuntimeFailure, UserError
 from daypulse.project.model import Project as ProjectModel
@@ -51,7 +51,9 @@ def _askable(day: date) -> date:
     return day
 
 
-Day = Annotated[date, BeforeValidator(_written_as_a_day), AfterValidator(_askable)]
+Day = Annotated[date, BeforeValidator(_written_as_a_day), AfterValidator(_askable),
+                WithJsonSchema({"type": "string", "format": "date", "formatMinimum": FIRST_DAY.isoformat(),
+                                "formatMaximum": LAST_DAY.isoformat()})]
 # A number in a request body: a JSON number or a string holding an exact decimal.
 Number = StrictInt | StrictFloat | Annotated[StrictStr, Field(max_length=100)]
 
