@@ -256,8 +256,8 @@ def test_a_scoped_admin_sends_and_retries_its_tenants_deliveries_only(dash):
 
     app, keys, store, folder = dash
     b = signed_in(app, keys["acme-admin"])
-    ids = {ledger_sub(store, int(i)): int(i)
-           for i in re.findall(r'action="/subscriptions/(\d+)/send"', signed_in(app, keys["admin"]).get("/deliveries").text)}
+    page = signed_in(app, keys["admin"]).get("/deliveries").text
+    ids = {ledger_sub(store, int(i)): int(i) for i in re.findall(r'action="/subscriptions/(\d+)/send"', page)}
     assert f'action="/subscriptions/{ids["globex-daily"]}/send"' not in b.get("/deliveries").text
     assert b.post(f"/subscriptions/{ids['globex-daily']}/send", data={"csrf": b.csrf()}).status_code == 403
     failed = ledger.ensure(store, "globex-daily", date(2026, 2, 1), datetime.now(UTC))
