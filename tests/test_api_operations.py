@@ -381,7 +381,7 @@ def test_settings_show_no_secrets(api):
     assert body["store"] == {"dialect": app.state.store.dialect} and body["source"] == {"dialect": "duckdb"}
     assert body["manual_metrics"] == ["burn_rate", "runway_months"]
     assert {"pulse", "pulse-week"} <= set(body["reports"])
-    assert body["channels"] == [{"name": "ops-hook", "kind": "webhook"}]
+    assert body["channels"] == [{"name": "file", "kind": "file"}, {"name": "ops-hook", "kind": "webhook"}]
     assert body["delivery"]["max_attempts"] == 5
     for secret in ("s3cret", "hooks.example", "app.duckdb", "store.db", "postgresql://"):
         assert secret not in r.text

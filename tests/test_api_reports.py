@@ -6,6 +6,7 @@ which a tenant-scoped token never sees another tenant's data."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import date
 
 import pytest
@@ -165,7 +166,7 @@ def test_send_refuses_what_it_cannot_send(api):
     for name, body, status, words in [
         ("events-daily", {"subscription": "acme-daily"}, 422, "acme-daily delivers report 'pulse', not 'events-daily'"),
         ("pulse", {"subscription": "nobody"}, 422, "subscription: no subscription 'nobody'"),
-        ("pulse", {"subscription": "acme-daily", "date": "2999-01-01"}, 422, "date: 2999-01-01 is in the future"),
+        ("pulse", {"subscription": "acme-daily", "date": "2199-01-01"}, 422, "date: 2199-01-01 is in the future"),
         ("pulse", {"subscription": "acme-daily", "colour": "red"}, 422, "colour"),
         ("nope", {"subscription": "acme-daily"}, 404, "no report 'nope'"),
     ]:
@@ -251,6 +252,74 @@ def test_templates_are_validated_against_the_project(api):
     assert call(app, "PUT", "/api/v1/templates/Bad%20Name", keys["admin"], TEMPLATE).status_code == 422
     assert call(app, "DELETE", "/api/v1/templates/pulse", keys["admin"]).status_code == 409
     assert call(app, "PUT", "/api/v1/templates/mine", keys["acme-admin"], TEMPLATE).status_code == 403
+
+
+def test_a_preview_whose_template_hits_a_limit_is_422_at_once(api, tmp_path, monkeypatch):
+    from daypulse.api import reports
+
+    app, keys, _, _ = api
+    (tmp_path / "report.txt.j2").write_text(
+        "{{ report.title }}\n{% for i in range(10000) %}{% for j in range(10000) %}{% endfor %}{% endfor %}\n")
+    monkeypatch.setattr(reports, "template_folder", lambda project, name, base_dir: tmp_path)
+    started = time.monotonic()
+    r = call(app, "GET", "/api/v1/reports/pulse/preview?format=text&date=2026-03-01", keys["viewer"])
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json", r.text
+    assert r.json()["detail"] == "template limit: loops ran more than 100,000 times in all"
+    assert time.monotonic() - started < 3
+
+
+def test_a_template_over_256_kb_is_413_before_it_is_read(api):
+    app, keys, _, _ = api
+    many = {"title": "Huge", "sections": [{"title": f"s{i}", "metrics": ["events"]} for i in range(20_000)]}
+    long = {**TEMPLATE, "description": "x" * 20_000_000}  # 20 MB
+    for body in (many, long):
+        started = time.monotonic()
+        r = call(app, "PUT", "/api/v1/templates/huge", keys["admin"], body)
+        assert r.status_code == 413 and r.headers["content-type"] == "application/problem+json", r.text[:300]
+        assert r.json()["detail"].startswith("a report template is at most 256 KB of JSON; this body has")
+        assert time.monotonic() - started < 5
+    assert call(app, "GET", "/api/v1/templates/huge", keys["admin"]).status_code == 404
+
+
+def test_a_template_of_too_many_sections_or_metrics_is_422(api):
+    app, keys, _, _ = api
+    sections = {"title": "Wide", "sections": [{"title": f"s{i}", "metrics": ["events"]} for i in range(201)]}
+    metrics = {"title": "Wide", "sections": [{"title": f"s{i}", "metrics": ["events"] * 100} for i in range(6)]}
+    for body, field, words in [(sections, "sections", "at most 200 items"),
+                               (metrics, "request", "at most 500 metrics, breakdowns and charts in all; this one"
+                                                    " has 600")]:
+        r = call(app, "PUT", "/api/v1/templates/wide", keys["admin"], body)
+        assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json", r.text[:300]
+        assert r.json()["errors"][0]["field"] == field and words in r.json()["errors"][0]["message"], r.json()
+    assert call(app, "GET", "/api/v1/templates/wide", keys["admin"]).status_code == 404
+
+
+def test_templates_are_company_wide_a_scoped_admin_writes_none(api):
+    app, keys, _, _ = api
+    globex = {**TEMPLATE, "title": "Globex events", "filter": {"tenant": "globex"}}
+    assert call(app, "PUT", "/api/v1/templates/globex-events", keys["admin"], globex).status_code == 200
+    for method, body in (("PUT", TEMPLATE), ("PUT", globex), ("DELETE", None)):
+        r = call(app, method, "/api/v1/templates/globex-events", keys["acme-admin"], body)
+        assert r.status_code == 403 and "without a scope" in r.json()["detail"], (method, r.text)
+    # A scoped token does not see another tenant's template, in the list or by name.
+    assert "globex-events" in {t["name"] for t in call(app, "GET", "/api/v1/templates", keys["viewer"]).json()}
+    listed = call(app, "GET", "/api/v1/templates", keys["acme-admin"])
+    assert listed.status_code == 200 and "globex" not in listed.text.lower()
+    assert call(app, "GET", "/api/v1/templates/globex-events", keys["acme"]).status_code == 404
+    assert call(app, "DELETE", "/api/v1/templates/globex-events", keys["admin"]).status_code == 200
+
+
+def test_the_store_keeps_a_bounded_number_of_templates(api, monkeypatch):
+    from daypulse.api import templates
+    from daypulse.report import stored
+
+    app, keys, store, _ = api
+    assert call(app, "PUT", "/api/v1/templates/kept", keys["admin"], TEMPLATE).status_code == 200
+    monkeypatch.setattr(templates, "MAX_TEMPLATES", len(stored.listing(store)))
+    full = call(app, "PUT", "/api/v1/templates/one-more", keys["admin"], TEMPLATE)
+    assert full.status_code == 409 and "remove one first" in full.json()["detail"], full.text
+    assert call(app, "PUT", "/api/v1/templates/kept", keys["admin"], TEMPLATE).status_code == 200  # replaced
+    assert call(app, "DELETE", "/api/v1/templates/kept", keys["admin"]).status_code == 200
 
 
 # -- subscriptions --------------------------------------------------------------------------------

@@ -109,8 +109,9 @@ def scope_text(who: Principal) -> str:
 
 def company_admin(who: Admin) -> Principal:
     if who.scope:
-        raise HTTPException(403, f"this token sees {scope_text(who)} only; runs, manual values and settings"
-                                 " are company-wide and need an admin token without a scope")
+        raise HTTPException(403, f"this token sees {scope_text(who)} only; this is company-wide (the audit log,"
+                                 " runs, manual values, thresholds, templates, settings) and needs an admin"
+                                 " token without a scope")
     return who
 
 

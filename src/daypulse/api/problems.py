@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 PROBLEM = "application/problem+json"
 TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-          405: "Method Not Allowed", 409: "Conflict", 422: "Unprocessable Content"}
+          405: "Method Not Allowed", 409: "Conflict", 413: "Content Too Large", 422: "Unprocessable Content"}
 
 
 class Problem(BaseModel):

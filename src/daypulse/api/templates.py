@@ -1,13 +1,20 @@
-"""Report templates kept in the store: a report everywhere (API, dashboard, scheduler) until deleted."""
+"""Report templates kept in the store: a report everywhere (API, dashboard, scheduler) until deleted.
+
+Templates are shared by every tenant: only an admin token without a scope writes them, and a scoped
+token does not see one narrowed to another tenant. A template's body is at most MAX_BODY bytes (413)
+and the store keeps at most MAX_TEMPLATES of them (409); the report's own size is capped by its
+definition (report.definition.MAX_*: 422 naming the field).
+"""
 
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 
 from daypulse.api.deps import (
-    Admin,
+    CompanyAdmin,
     Project,
     ReportName,
     StoreDep,
@@ -15,9 +22,8 @@ from daypulse.api.deps import (
     current_project,
     invalid,
     other_scope,
-    require_unscoped,
 )
-from daypulse.api.problems import responses
+from daypulse.api.problems import Problem, responses
 from daypulse.delivery.runner import load_subscriptions
 from daypulse.errors import ConfigError
 from daypulse.report import stored
@@ -25,6 +31,22 @@ from daypulse.report.definition import ReportDefinition, _builtin
 from daypulse.store import tokens
 
 router = APIRouter(responses=responses(401, 403, 404, 409, 422, 503))
+
+MAX_BODY = 256 * 1024  # bytes of a template's JSON body
+MAX_TEMPLATES = 200  # templates the store keeps
+
+
+async def _small_body(request: Request) -> None:
+    """Refuse a body over MAX_BODY before it is validated (FastAPI has read it: it is cached)."""
+    size = len(await request.body())
+    if size > MAX_BODY:
+        raise HTTPException(413, f"a report template is at most {MAX_BODY // 1024} KB of JSON; this body has"
+                                 f" {size:,} bytes")
+
+
+SmallBody = Annotated[None, Depends(_small_body)]
+TOO_LARGE = {413: {"model": Problem, "description": f"the body is over {MAX_BODY // 1024} KB",
+                   "content": {"application/problem+json": {}}}}
 
 
 def _template(t: stored.Template) -> dict:
@@ -56,18 +78,24 @@ def _editable_name(project, name: str) -> None:
                                  " reports: in daypulse.yml)")
 
 
-@router.put("/templates/{name}", summary="Create or replace a report template (admin)",
+@router.put("/templates/{name}", summary="Create or replace a report template (admin without a scope)",
             description="The body is a report definition as under `reports:` in daypulse.yml (without"
-                        " `template:`, a server path). Built-in and daypulse.yml names are refused (409).")
-def put_template(request: Request, who: Admin, store: StoreDep, project: Project, name: ReportName,
-                 body: ReportDefinition) -> dict:
-    require_unscoped(who, "a report template")
+                        " `template:`, a server path), at most 256 KB (413) and at most 200 sections, 500"
+                        " metrics, breakdowns and charts in all (422). Built-in and daypulse.yml names are"
+                        " refused (409), as is a new template when the store keeps 200 already.",
+            responses=TOO_LARGE)
+def put_template(request: Request, who: CompanyAdmin, _: SmallBody, store: StoreDep, project: Project,
+                 name: ReportName, body: ReportDefinition) -> dict:
     _editable_name(project, name)
     raw = body.model_dump(mode="json", exclude_unset=True)
     try:
         stored.validate(project, name, raw)
     except ConfigError as err:
         raise invalid([_field(i.message, name, raw) for i in err.issues]) from None
+    kept = stored.listing(store)
+    if len(kept) >= MAX_TEMPLATES and all(t.name != name for t in kept):
+        raise HTTPException(409, f"the store keeps {MAX_TEMPLATES} report templates, the most it may: remove one"
+                                 " first")
     created = stored.save(store, name, raw, who.name)
     tokens.audit(store, who.name, "template.create" if created else "template.replace", name, {"spec": raw})
     current_project(request)
@@ -99,9 +127,8 @@ def _where(value, metric: str, path: str = "") -> str | None:
     return None
 
 
-@router.delete("/templates/{name}", summary="Remove a report template no subscription uses (admin)")
-def delete_template(request: Request, who: Admin, store: StoreDep, project: Project, name: ReportName) -> dict:
-    require_unscoped(who, "a report template")
+@router.delete("/templates/{name}", summary="Remove a report template no subscription uses (admin without a scope)")
+def delete_template(request: Request, who: CompanyAdmin, store: StoreDep, project: Project, name: ReportName) -> dict:
     if stored.get(store, name) is None:
         _editable_name(project, name)
         raise HTTPException(404, f"no report template {name!r} (see /api/v1/templates)")

@@ -3,7 +3,9 @@
 A report is sections of metrics, a period (a day, a week or a month), the comparisons shown
 next to each number, charts, breakdowns by a dimension, and what "what changed" looks for.
 Definitions are validated against the project: every metric, dimension and grain named must
-exist, with file and line for each problem.
+exist, with file and line for each problem. A definition's size is capped (MAX_* below), in
+daypulse.yml as over the API: a report of 20,000 sections would take a worker for seconds on
+every preview and every delivery.
 """
 
 from __future__ import annotations
@@ -16,14 +18,24 @@ from importlib import resources
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from daypulse.errors import ConfigError, Issue, UsageError
+from daypulse.project.model import unknown_metric
 
 Comparison = Literal["previous", "same_weekday", "last_year"]
 REPORT_NAME = r"^[a-z][a-z0-9_-]*$"
 BUILTIN_ORIGIN = "daypulse/report/builtin.yml"
 TEMPLATE_ORIGIN = "report template (store)"  # see daypulse.report.stored
+
+# How big a report may be (docs/reports.md, "Template limits").
+MAX_SECTIONS = 200
+MAX_SECTION_METRICS = 100  # metrics in one section
+MAX_SECTION_BREAKDOWNS = 20
+MAX_ALSO = 10  # companion metrics of a breakdown
+MAX_CHARTS = 20
+MAX_ENTRIES = 500  # metrics, breakdowns and charts in all
+MAX_FILTERS = 10
 
 
 class Strict(BaseModel):
@@ -35,15 +47,15 @@ class Breakdown(Strict):
 
     metric: str
     by: str  # a dimension of the metric
-    also: list[str] = Field(default_factory=list)  # more metrics in columns (same dimension)
+    also: list[str] = Field(default_factory=list, max_length=MAX_ALSO)  # more metrics in columns (same dimension)
     top: int = Field(10, ge=1, le=50)
     title: str | None = None
 
 
 class Section(Strict):
     title: str
-    metrics: list[str] = Field(default_factory=list)
-    breakdowns: list[Breakdown] = Field(default_factory=list)
+    metrics: list[str] = Field(default_factory=list, max_length=MAX_SECTION_METRICS)
+    breakdowns: list[Breakdown] = Field(default_factory=list, max_length=MAX_SECTION_BREAKDOWNS)
 
 
 class Chart(Strict):
@@ -71,13 +83,21 @@ class ReportDefinition(Strict):
     title: str
     description: str | None = None
     period: Literal["day", "week", "month"] = "day"
-    compare: list[Comparison] = Field(default_factory=lambda: ["previous", "same_weekday"])
+    compare: list[Comparison] = Field(default_factory=lambda: ["previous", "same_weekday"], max_length=3)
     spark: int = Field(14, ge=0, le=120)  # periods in each metric's sparkline
-    filter: dict[str, str] = Field(default_factory=dict)  # one dimension value: {tenant: acme}
-    sections: list[Section]
-    charts: list[Chart] = Field(default_factory=list)
+    filter: dict[str, str] = Field(default_factory=dict, max_length=MAX_FILTERS)  # a dimension value: {tenant: acme}
+    sections: list[Section] = Field(max_length=MAX_SECTIONS)
+    charts: list[Chart] = Field(default_factory=list, max_length=MAX_CHARTS)
     changes: Changes = Field(default_factory=Changes)
     template: str | None = None  # a folder of templates overriding the built-in ones
+
+    @model_validator(mode="after")
+    def _not_too_big(self):
+        entries = sum(len(s.metrics) + len(s.breakdowns) for s in self.sections) + len(self.charts)
+        if entries > MAX_ENTRIES:
+            raise ValueError(f"a report shows at most {MAX_ENTRIES} metrics, breakdowns and charts in all;"
+                             f" this one has {entries:,}")
+        return self
 
     @property
     def metrics(self) -> list[str]:
@@ -163,33 +183,77 @@ def _load_report(project, name: str, filter: dict[str, str] | None) -> ReportDef
     return spec
 
 
-def check_report(project, name: str, spec: ReportDefinition, origin: str) -> list[Issue]:
+def check_report(project, name: str, spec: ReportDefinition, origin: str,
+                 loc=None) -> list[Issue]:
     """Names the report uses must exist in the project (a built-in report may mention pack
-    metrics the project does not include: those are dropped, not errors)."""
+    metrics the project does not include: those are dropped, not errors). With ``loc`` (the
+    Located of daypulse.yml) each problem is at its line, an unknown metric once per mention."""
+    at = ("reports", name)
+
+    def problem(path: tuple, message: str, hint: str | None = None) -> Issue:
+        if loc is not None:
+            return loc.issue(at + path, message, hint=hint)
+        return Issue(message, file=origin, hint=hint)
+
     issues = []
     builtin = origin == BUILTIN_ORIGIN
     missing = [m for m in spec.metrics if m not in project.metrics]
-    if missing and not builtin:
-        issues.append(Issue(f"reports.{name}: unknown metric(s) {', '.join(missing)}", file=origin,
-                            hint="see `daypulse metrics`"))
-    for s in spec.sections:
-        for b in s.breakdowns:
-            issues += _dimension_issue(project, name, b.metric, b.by, origin)
-    for c in spec.charts:
+    if missing and not builtin and loc is not None:
+        issues += [problem(path, f"reports.{name}: {unknown_metric(project, [m])}",
+                           hint="see `daypulse metrics`")
+                   for path, m in _mentions(spec) if m not in project.metrics]
+    elif missing and not builtin:
+        issues.append(problem((), f"reports.{name}: unknown metric(s) {', '.join(missing)}",
+                              hint="see `daypulse metrics`"))
+    for i, s in enumerate(spec.sections):
+        for j, b in enumerate(s.breakdowns):
+            issues += _dimension_issue(project, name, b.metric, b.by, problem,
+                                       ("sections", i, "breakdowns", j, "by"))
+    for i, c in enumerate(spec.charts):
         if c.kind in ("bar", "heatmap") and not c.by:
-            issues.append(Issue(f"reports.{name}: a {c.kind} chart of {c.metric} needs by: <dimension>",
-                                file=origin))
+            issues.append(problem(("charts", i), f"reports.{name}: a {c.kind} chart of {c.metric}"
+                                  " needs by: <dimension>"))
         elif c.by:
-            issues += _dimension_issue(project, name, c.metric, c.by, origin)
+            issues += _dimension_issue(project, name, c.metric, c.by, problem, ("charts", i, "by"))
     for dim in spec.filter:
         if not any(dim in project.dimensions_of(m) for m in spec.metrics if m in project.metrics):
-            issues.append(Issue(f"reports.{name}: filter: no metric of the report has a dimension"
-                                f" {dim!r}", file=origin))
+            issues.append(problem(("filter", dim), f"reports.{name}: filter: no metric of the"
+                                  f" report has a dimension {dim!r}"))
     return issues
 
 
-def _dimension_issue(project, name, metric, dim, origin) -> list[Issue]:
+def check_reports(project, loc) -> list[Issue]:
+    """The ``reports:`` of daypulse.yml, each problem at its line: a section check for the loader
+    (``load_project(path, (check_reports, ...))``), so every command refuses a report that names
+    an unknown metric or dimension instead of failing when the report is first used."""
+    issues: list[Issue] = []
+    for name, raw in project.reports.items():
+        try:
+            spec = ReportDefinition.model_validate(raw)
+        except ValidationError as err:
+            issues += [loc.issue(("reports", name, *e["loc"]), f"reports.{name}:"
+                                 f" {'.'.join(map(str, e['loc'])) or 'definition'}: {e['msg']}")
+                       for e in err.errors()]
+            continue
+        issues += check_report(project, name, spec, "daypulse.yml", loc)
+    return issues
+
+
+def _mentions(spec: ReportDefinition):
+    """(path in the definition, metric) for every metric the report names."""
+    for i, s in enumerate(spec.sections):
+        for j, m in enumerate(s.metrics):
+            yield ("sections", i, "metrics", j), m
+        for j, b in enumerate(s.breakdowns):
+            yield ("sections", i, "breakdowns", j, "metric"), b.metric
+            for k, m in enumerate(b.also):
+                yield ("sections", i, "breakdowns", j, "also", k), m
+    for i, c in enumerate(spec.charts):
+        yield ("charts", i, "metric"), c.metric
+
+
+def _dimension_issue(project, name, metric, dim, problem, path: tuple) -> list[Issue]:
     if metric not in project.metrics or dim in project.dimensions_of(metric):
         return []
-    return [Issue(f"reports.{name}: metric {metric!r} has no dimension {dim!r}", file=origin,
-                  hint="its dimensions: " + (", ".join(project.dimensions_of(metric)) or "none"))]
+    return [problem(path, f"reports.{name}: metric {metric!r} has no dimension {dim!r}",
+                    hint="its dimensions: " + (", ".join(project.dimensions_of(metric)) or "none"))]

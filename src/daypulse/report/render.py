@@ -7,14 +7,15 @@ override any built-in template by file name from a folder of its own (``template
 report's definition); the built-ins stay reachable as ``builtin/<name>``, so a user template
 can ``{% extends "builtin/report.html.j2" %}`` and replace only a block.
 
-Every template problem (syntax, an undefined variable, a sandbox violation, a missing
-include) becomes a ConfigError naming the template file and line: never a traceback.
+The sandbox (``report/sandbox.py``) also caps what a template may build and for how long it
+may run (docs/reports.md, "Template limits"). Every template problem (syntax, an undefined
+variable, a sandbox violation, a limit, a missing include) becomes a ConfigError naming the
+template file and line: never a traceback.
 """
 
 from __future__ import annotations
 
 import json
-import operator
 import os
 import re
 import traceback
@@ -23,10 +24,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.sandbox import SecurityError
 
 from daypulse.errors import ConfigError, Issue, UsageError
 from daypulse.report import format as fmt_
+from daypulse.report import sandbox
 from daypulse.report.model import Breakdown, ChartImage, Comparison, Line, Report, Section
 
 FORMATS = ("text", "markdown", "html", "json")
@@ -40,10 +42,8 @@ NO_DATA = "No data for this period."
 HTML_EXTENSIONS = ("html", "htm", "xml", "html.j2", "htm.j2", "xml.j2")  # autoescaped
 CHART_WIDTH = 552  # the 600 px container less its padding
 
-# A template may repeat a string or raise to a power, but not to sizes that eat the memory.
-MAX_REPEAT = 10_000
-MAX_EXPONENT = 100
-MAX_PAD = 200
+MAX_PAD = 200  # the ljust and rjust filters pad to at most this width
+LIMITS_HINT = 'see "Template limits" in docs/reports.md'
 
 
 def render(report: Report, fmt: str, template_dir: Path | None = None, *, cid_domain: str | None = None) -> str:
@@ -57,20 +57,22 @@ def render(report: Report, fmt: str, template_dir: Path | None = None, *, cid_do
         raise UsageError(f"unknown report format {fmt!r}; formats: {', '.join(FORMATS)}")
     env = environment(template_dir, cid_domain=cid_domain)
     roots = _roots(env)
+    template = None
     try:
+        env.start()
         template = env.get_template(TEMPLATES[fmt])
         return template.render(report=report, notes=_notes(report), no_data=NO_DATA)
     except jinja2.TemplateSyntaxError as err:
         raise ConfigError([Issue(f"template syntax error: {err.message}", file=_shown(err.filename or err.name, roots),
                                  line=err.lineno)]) from None
     except Exception as err:  # anything a template raised while running, found by its frames
-        issue = _template_issue(err, roots)
+        issue = _template_issue(err, roots, template.filename if template is not None else None)
         if issue is None:
             raise
         raise issue from None
 
 
-def environment(template_dir: Path | None = None, *, cid_domain: str | None = None) -> ImmutableSandboxedEnvironment:
+def environment(template_dir: Path | None = None, *, cid_domain: str | None = None) -> sandbox.Sandbox:
     """The sandboxed environment: the user's folder first, then the built-ins (also as builtin/)."""
     builtin = _FolderLoader(BUILTIN_DIR)
     loaders: list[jinja2.BaseLoader] = [jinja2.PrefixLoader({BUILTIN_PREFIX: builtin})]
@@ -81,7 +83,7 @@ def environment(template_dir: Path | None = None, *, cid_domain: str | None = No
                                      hint="`template:` names a folder of .j2 files overriding the built-in ones")])
         loaders.append(_FolderLoader(folder))
     loaders.append(builtin)
-    env = _Sandbox(
+    env = sandbox.Sandbox(
         loader=jinja2.ChoiceLoader(loaders),
         autoescape=jinja2.select_autoescape(enabled_extensions=HTML_EXTENSIONS, default_for_string=False),
         undefined=jinja2.StrictUndefined,
@@ -90,7 +92,7 @@ def environment(template_dir: Path | None = None, *, cid_domain: str | None = No
         keep_trailing_newline=True,
         auto_reload=False,
     )
-    env.filters.update(
+    env.add_filters(
         value=fmt_.value, change=fmt_.change, pct=fmt_.pct, arrow=fmt_.arrow,
         line_value=lambda line: fmt_.value(line.value, line.fmt),
         spark=spark, md=md, delta=delta_for, comparisons=comparisons, colour=colour,
@@ -220,23 +222,6 @@ def definitions(report: Report) -> list[Line]:
 # ---- sandbox, loading, errors ----------------------------------------------------------------
 
 
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """The immutable sandbox, plus limits on `*` and `**` so a template cannot build a
-    gigabyte string or number."""
-
-    intercepted_binops = frozenset(["*", "**"])
-
-    def call_binop(self, context, op, left, right):
-        if op == "**":
-            if isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT:
-                raise SecurityError(f"exponent {right} is too large for a template")
-            return operator.pow(left, right)
-        for seq, times in ((left, right), (right, left)):
-            if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and times * len(seq) > MAX_REPEAT:
-                raise SecurityError("a template may not repeat a string or list that many times")
-        return operator.mul(left, right)
-
-
 class _FolderLoader(jinja2.FileSystemLoader):
     """A folder of templates that refuses anything resolving outside it (e.g. a symlink)."""
 
@@ -248,6 +233,9 @@ class _FolderLoader(jinja2.FileSystemLoader):
         source, filename, uptodate = super().get_source(environment, template)
         if os.path.commonpath([self.root, os.path.realpath(filename)]) != self.root:
             raise jinja2.TemplateNotFound(template)
+        if len(source) > sandbox.MAX_SOURCE:
+            raise ConfigError([Issue(f"template limit: the template has {len(source):,} characters; a template file"
+                                     f" may have at most {sandbox.MAX_SOURCE:,}", file=filename, hint=LIMITS_HINT)])
         return source, filename, uptodate
 
 
@@ -269,16 +257,21 @@ def _shown(filename: str | None, roots: list[str]) -> str | None:
     return filename
 
 
-def _template_issue(err: Exception, roots: list[str]) -> ConfigError | None:
+def _template_issue(err: Exception, roots: list[str], main: str | None = None) -> ConfigError | None:
     """The ConfigError for an exception raised while a template ran, at the innermost template
-    frame; None for an exception with no template frame (not a template problem: a bug)."""
+    frame (else in ``main``, the template rendered); None for an exception with no template
+    frame (not a template problem: a bug)."""
+    if isinstance(err, ConfigError):  # a template file over its size, found by the loader
+        return err
     frames = [f for f in traceback.extract_tb(err.__traceback__)
               if any(os.path.commonpath([r, os.path.realpath(f.filename)]) == r for r in roots)]
     if not frames and not isinstance(err, jinja2.TemplateError):
         return None
-    frame = frames[-1] if frames else None
+    frame, hint = (frames[-1] if frames else None), None
     if isinstance(err, jinja2.TemplateNotFound):
         what = f"template {err.name!r} not found (templates load only from the template folders)"
+    elif isinstance(err, sandbox.LimitExceeded):
+        what, hint = f"template limit: {err}", LIMITS_HINT
     elif isinstance(err, SecurityError):
         what = f"not allowed in a template: {err}"
     elif isinstance(err, jinja2.UndefinedError):
@@ -287,8 +280,8 @@ def _template_issue(err: Exception, roots: list[str]) -> ConfigError | None:
         what = f"template error: {err}"
     else:
         what = f"template error: {type(err).__name__}: {err}"
-    return ConfigError([Issue(what, file=_shown(frame.filename, roots) if frame else None,
-                              line=frame.lineno if frame else None)])
+    return ConfigError([Issue(what, file=_shown(frame.filename if frame else main, roots),
+                              line=frame.lineno if frame else None, hint=hint)])
 
 
 def _notes(report: Report) -> list[str]:
