@@ -525,7 +525,12 @@ def test_ad_spend_per_day_and_campaign(company):
 def test_project_file_matches_the_data(company):
     summary, con = company
     base = Path(summary["path"]).parent
-    project = parse_project(project_yaml(), file="daypulse.yml", base=base)
+    from daypulse.delivery.config import SECTIONS, yaml_subscriptions
+
+    # With the delivery sections checked, as every command loads it: the digest goes to the
+    # file channel's root (outbox/), with no target of its own.
+    project = parse_project(project_yaml(), file="daypulse.yml", base=base, sections=SECTIONS)
+    assert [(s.name, s.channel, s.to) for s in yaml_subscriptions(project)] == [("exec-digest", "file", None)]
     assert project.timezone == "Asia/Kolkata"
     assert project.source == f"duckdb:///{(base / DATABASE_FILE).resolve()}"
     contract = {"signups", "subscriptions_created", "subscriptions_cancelled",

@@ -149,6 +149,9 @@ def test_targets_are_required_for_builtin_channels():
     assert problem(to=None) == "subscriptions[0].to: channel slack-bot needs a target (to: a Slack channel ID like" \
                                " C1234567890)"
     assert parse(channel="file", to="reports/out").to == "reports/out"
+    assert parse(channel="file", to=None).to is None  # the channel's root (outbox/ by default)
+    for outside in ("../x", "/etc", "a/../../b"):
+        assert "must be a folder under the channel's root" in problem(channel="file", to=outside)
 
 
 def test_other_fields():

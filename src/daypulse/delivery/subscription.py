@@ -137,7 +137,7 @@ class SubscriptionDefinition(BaseModel):
                                  " <name>: {kind: slack-webhook, url_env: ...})")
             return None
         if v is None or v == "" or v == []:
-            if channel in CHANNEL_KINDS:
+            if channel in CHANNEL_KINDS and channel != "file":  # a file channel writes to its root
                 from daypulse.delivery.channels.registry import CHANNELS  # heavy: see CHANNEL_KINDS
 
                 raise ValueError(f"channel {channel} needs a target (to: {CHANNELS[channel].target})")
