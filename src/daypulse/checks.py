@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from daypulse import warehouse
-from daypulse.errors import ConfigError, DaypulseError, Issue
+from daypulse.compile.rows import Source, check_rows
+from daypulse.errors import ConfigError, DaypulseError, Issue, SourceError, StoreError
 from daypulse.project.kinds import kind_of
 from daypulse.project.loader import config_path, locate
 from daypulse.project.model import (
@@ -16,10 +17,11 @@ from daypulse.store.db import open_store
 from daypulse.store.values import stale_counts
 
 
-def source_issues(project: Project, con, loc) -> list[Issue]:
-    """Tables and columns each metric names must exist in the source."""
+def source_issues(project: Project, con, loc, names: list[str] | None = None) -> list[Issue]:
+    """Tables and columns each metric (of ``names``, default all) names must exist in the source."""
     issues, tables = [], {}
-    for name, m in project.metrics.items():
+    for name in names if names is not None else list(project.metrics):
+        m = project.metrics[name]
         wanted = kind_of(m).columns(m)
         if not wanted:  # not read from a table of the source (sql, ratio, derived, manual)
             continue
@@ -61,11 +63,108 @@ def _table_issues(project, con, loc, tables: dict, name: str, m, at: tuple,
     return issues
 
 
+def connect_source(project: Project, loc) -> Source:
+    """The source, open: a URL no engine reads is a ConfigError at the ``source:`` line (exit 2),
+    one that cannot be reached a SourceError naming that line (exit 1)."""
+    if warehouse.engine_for(project.source) is None:
+        raise ConfigError([loc.issue(("source",), warehouse.unsupported(project.source))])
+    try:
+        return Source.open(project.source)
+    except SourceError as exc:
+        raise exc.at(loc.file, loc.line(("source",))) from exc.__cause__
+
+
+def url_issues(project: Project, loc) -> list[Issue]:
+    """A source URL no engine reads, a store URL daypulse cannot use: at the line of ``source:``
+    or ``store:``, without connecting to either (nothing is opened or created)."""
+    from daypulse.store.db import Store
+
+    issues = []
+    if warehouse.engine_for(project.source) is None:
+        issues.append(loc.issue(("source",), warehouse.unsupported(project.source)))
+    try:
+        Store(project.store)
+    except StoreError as exc:
+        issues.append(loc.issue(("store",), str(exc)))
+    return issues
+
+
+def check_urls(project: Project, config=None) -> None:
+    """ConfigError for :func:`url_issues` (`daypulse check`, --offline too)."""
+    if issues := url_issues(project, locate(config_path(config))):
+        raise ConfigError(issues)
+
+
+def query_issues(project: Project, src: Source, loc, names: list[str] | None = None,
+                 skip: set[str] = frozenset()) -> list[Issue]:
+    """The rows each metric reads compiled (not run) against the source's tables: a ``where``
+    value a column cannot take, tables whose timestamps differ..., at the metric's line."""
+    issues = []
+    for name in names if names is not None else list(project.metrics):
+        if name in skip:
+            continue
+        try:
+            check_rows(src, project, name, project.metrics[name])
+        except ConfigError as err:
+            issues += [_at_metric(loc, name, i) for i in err.issues]
+        except DaypulseError as exc:
+            issues.append(loc.issue(("metrics", name), str(exc), metric=name))
+        except Exception as exc:  # noqa: BLE001 - Ibis raises many types; the run would fail alike
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            issues.append(loc.issue(("metrics", name), f"its query cannot be built: {first}",
+                                    metric=name))
+    return issues
+
+
+def _at_metric(loc, name: str, issue: Issue) -> Issue:
+    """A compiler's issue ("where.tenant: ...") at the line of the setting it names."""
+    if issue.file:
+        return issue
+    setting = issue.message.split(":", 1)[0]
+    path = ("metrics", name, *setting.split(".")) if " " not in setting else ("metrics", name)
+    return loc.issue(path, issue.message, metric=issue.metric or name, hint=issue.hint,
+                     level=issue.level)
+
+
+def located(exc: DaypulseError, config=None) -> DaypulseError:
+    """A failure while computing at the line of the metric it names: a SourceError's ``metric``,
+    a ConfigError's issues without a file (the compiler's, the SQL's columns). For the CLI, the
+    one that knows the file; anything else is returned as it is."""
+    if isinstance(exc, SourceError) and exc.metric and exc.where is None:
+        loc = locate(config_path(config))
+        return exc.at(loc.file, loc.line(("metrics", exc.metric)))
+    if isinstance(exc, ConfigError) and any(i.file is None and i.metric for i in exc.issues):
+        loc = locate(config_path(config))
+        return ConfigError([_at_metric(loc, i.metric, i) if i.metric else i for i in exc.issues])
+    return exc
+
+
+def ready_to_compute(project: Project, names: list[str], config=None) -> Source:
+    """Everything `daypulse compute` can know is wrong before it opens (or creates) the store:
+    the store URL, the source (connected), the tables and columns of ``names`` and their parts,
+    the rows each reads compiled. ConfigError (exit 2) with every problem at its line, or SourceError
+    (exit 1) when the source cannot be reached; the open source otherwise."""
+    loc = locate(config_path(config))
+    if issues := url_issues(project, loc):
+        raise ConfigError(issues)
+    src = connect_source(project, loc)
+    wanted = project.with_parts(names)
+    issues = source_issues(project, src.con, loc, wanted)
+    bad = {i.metric for i in issues}
+    issues += query_issues(project, src, loc, wanted, skip=bad)
+    if issues:
+        raise ConfigError(issues)
+    return src
+
+
 def check_project(project: Project, info: Callable[[str], None], config=None) -> None:
     loc = locate(config_path(config))
-    con = warehouse.connect(project.source)
-    info(f"source {warehouse.redact(project.source)}: connected ({con.name})")
-    issues = source_issues(project, con, loc)
+    if issues := url_issues(project, loc):
+        raise ConfigError(issues)
+    src = connect_source(project, loc)
+    info(f"source {warehouse.redact(project.source)}: connected ({src.backend})")
+    issues = source_issues(project, src.con, loc)
+    issues += query_issues(project, src, loc, skip={i.metric for i in issues})
     if issues:
         raise ConfigError(issues)
     info("every table and column the metrics use exists in the source")

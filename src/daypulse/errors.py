@@ -8,7 +8,8 @@
         ├── SourceError           the source database could not be reached or queried
         └── StoreError            daypulse's own store could not be reached or is out of date
 
-The CLI turns each into one clear line (or one line per config issue) and an exit code;
+The CLI turns each into one clear line (or one line per config issue; ``file:line: error:`` in
+front of any error whose ``where`` is set) and an exit code;
 anything else is a bug and keeps its traceback.
 """
 
@@ -19,6 +20,13 @@ from dataclasses import dataclass
 
 class DaypulseError(Exception):
     exit_code = 1
+    # "file:line" of the setting at fault when it is known (a source that cannot be reached: the
+    # line of source:); the CLI writes it in front of the message, as for a config issue.
+    where: str | None = None
+
+    def at(self, file: str | None, line: int | None) -> DaypulseError:
+        self.where = (f"{file}:{line}" if line else file) if file else None
+        return self
 
 
 class UserError(DaypulseError):
@@ -60,7 +68,9 @@ class RuntimeFailure(DaypulseError):
 
 
 class SourceError(RuntimeFailure):
-    pass
+    def __init__(self, message: str = "", metric: str | None = None):
+        super().__init__(message)
+        self.metric = metric  # the metric whose query failed, when one did (the CLI names its line)
 
 
 class StoreError(RuntimeFailure):

@@ -38,13 +38,22 @@ def redact(url: str) -> str:
     return f"{scheme}://{rest}"
 
 
+def engine_for(url: str) -> Engine | None:
+    """The engine whose URL scheme ``url`` has (None: no engine reads it)."""
+    scheme = url.split(":", 1)[0].split("+", 1)[0].lower()
+    return next((e for e in ENGINES.values() if scheme in e.schemes), None)
+
+
+def unsupported(url: str) -> str:
+    return (f"unsupported source URL {redact(url)!r}: use duckdb:///, sqlite:///, postgresql://"
+            " or spark:///")
+
+
 def connect(url: str):
     """An Ibis backend for the source URL, or SourceError saying what failed."""
-    scheme = url.split(":", 1)[0].split("+", 1)[0].lower()
-    engine = next((e for e in ENGINES.values() if scheme in e.schemes), None)
+    engine = engine_for(url)
     if engine is None:
-        raise SourceError(f"unsupported source URL {redact(url)!r}: use duckdb:///, sqlite:///,"
-                          " postgresql:// or spark:///")
+        raise SourceError(unsupported(url))
     try:
         return engine.connect(url)
     except SourceError:

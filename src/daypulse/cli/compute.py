@@ -12,7 +12,7 @@ from rich.table import Table
 
 from daypulse.cli.app import app
 from daypulse.cli.common import ConfigOpt, _date, _info, _instant, _progress, _project, _store, out
-from daypulse.errors import UsageError
+from daypulse.errors import ConfigError, SourceError, UsageError
 
 # -- compute -----------------------------------------------------------------------------
 
@@ -38,6 +38,7 @@ def compute(
     With no range it runs incrementally: the days since the last successful run, plus a
     look-back for late-arriving rows (compute.lookback_days, default 3).
     """
+    from daypulse.checks import located, ready_to_compute
     from daypulse.engine.run import FLAGS, choose_range, incremental_range, run_compute
 
     project = _project(config)
@@ -47,17 +48,21 @@ def compute(
     rng = choose_range(project, on=_date("--date", on), start=_date("--start", start), end=_date("--end", end),
                        days_back=days_back, now=now, names=FLAGS)
     today = project.calendar.today(now)
-    store = _store(project)  # opened only once the flags are known to be good
+    source = ready_to_compute(project, names, config)  # the source and the metrics' queries
+    store = _store(project)  # opened only once the flags, the source and the queries are good
     if rng is None:
         rng = incremental_range(project, store, now)
     _info(f"computing {rng.start} to {min(rng.end, today)} in {project.timezone} ({rng.why})"
           + (" [dry run]" if dry_run else ""))
     total = len(project.with_parts(names))
-    with _progress(total, "metrics") as step:
-        outcome = run_compute(project, store, rng.start, rng.end, metric, grain, dry_run=dry_run,
-                              want_diff=show_diff or dry_run, as_of=now,
-                              on_metric=lambda t: step(f"{t.metric} ({t.seconds:.2f}s)"),
-                              params={"why": rng.why})
+    try:
+        with _progress(total, "metrics") as step:
+            outcome = run_compute(project, store, rng.start, rng.end, metric, grain, dry_run=dry_run,
+                                  want_diff=show_diff or dry_run, as_of=now,
+                                  on_metric=lambda t: step(f"{t.metric} ({t.seconds:.2f}s)"),
+                                  params={"why": rng.why}, source=source)
+    except (ConfigError, SourceError) as exc:  # a query that failed in the source: at its line
+        raise located(exc, config) from exc.__cause__
     _report_compute(project, outcome, dry_run, show_diff)
 
 

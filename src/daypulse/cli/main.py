@@ -26,5 +26,5 @@ def main() -> None:
             print(str(issue), file=sys.stderr)
         sys.exit(exc.exit_code)
     except DaypulseError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"{exc.where}: error: {exc}" if exc.where else f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)

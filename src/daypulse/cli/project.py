@@ -22,9 +22,10 @@ def check(config: ConfigOpt = None,
                                               " formula (as `daypulse metrics`).")] = False,
           ) -> None:
     """Validate daypulse.yml (every problem, with file:line) and test the source and store."""
-    from daypulse.checks import check_project
+    from daypulse.checks import check_project, check_urls
 
     project = _project(config)
+    check_urls(project, config)  # the file's source: and store: name engines daypulse has
     if list_:
         list_metrics(config=config)
     _info(f"{len(project.metrics)} metrics in {project.name!r}: the project file is valid")

@@ -48,7 +48,7 @@ def where_filter(t: ir.Table, where: dict, metric: str) -> list[ir.BooleanValue]
                 preds.append(c.isnull())
             else:
                 preds.append(c == cond)
-        except (com.IbisTypeError, TypeError, ValueError) as exc:
+        except (com.IbisTypeError, TypeError, ValueError, AttributeError) as exc:  # like on a number
             raise ConfigError([Issue(f"where.{col}: {cond!r} cannot be compared with column"
                                      f" {col!r} of type {c.type()} ({exc})", metric=metric,
                                      hint="quote YAML values that look like numbers or"
@@ -154,6 +154,18 @@ def metric_table(src: Source, project, name: str, m: TableMetric) -> tuple[ir.Ta
     if preds:
         t = t.filter(*preds)
     return t, spec.timestamps == "local"
+
+
+def check_rows(src: Source, project, name: str, m) -> None:
+    """Compile (never run) the rows a table metric reads, which every query of it starts from: its
+    table with ``where`` applied, and ``during``'s semi-join. Raises what compiling its query
+    would: a ConfigError for a ``where`` value its column cannot take, for tables whose
+    timestamps differ... so a caller can refuse a project before it writes anything."""
+    if not isinstance(m, TableMetric):
+        return
+    t, local = metric_table(src, project, name, m)
+    if getattr(m, "during", None) is not None:
+        during(src, project, t, m, name, local)
 
 
 LOCAL_HOUR = "@hour"  # a dimension that is the hour of the local day of the metric's time

@@ -27,7 +27,8 @@ def run_sql_metric(src, name: str, m: SqlMetric, start_epoch: int, end_epoch: in
         names, rows = warehouse.run_sql(src.backend, src.con, m.sql, {k: v for k, v in params.items() if k in used})
     except Exception as exc:  # the drivers raise many types; say which metric failed
         text = str(exc).strip().splitlines()
-        raise SourceError(f"metric {name!r}: its SQL failed: {text[0] if text else exc}") from exc
+        raise SourceError(f"metric {name!r}: its SQL failed: {text[0] if text else exc}",
+                          metric=name) from exc
     missing = {"day", "value", *m.dimensions} - set(names)
     if missing:
         raise ConfigError([Issue(f"the SQL must return columns day, value"

@@ -142,7 +142,8 @@ def _execute(members, query, *args):
     except Exception as exc:  # the engines' and Ibis's many exception types
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         names = ", ".join(repr(n) for n in members)
-        raise SourceError(f"metric {names}: the source could not compute it: {first}") from exc
+        raise SourceError(f"metric {names}: the source could not compute it: {first}",
+                          metric=next(iter(members), None)) from exc
 
 
 def _jobs(project: Project, names: list[str], grains_of: dict) -> dict[tuple, dict[str, set]]:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from daypulse.compile.rows import Source
 from daypulse.engine.compute import MetricTiming, compute_values
 from daypulse.errors import UsageError, UserError
 from daypulse.project.model import ManualMetric, Project
@@ -49,6 +50,8 @@ def choose_range(project: Project, *, on: date | None = None, start: date | None
     elif days_back is not None:
         if days_back < 1:
             raise UsageError(f"{names['days_back']}: at least 1 day")
+        if days_back > (yesterday - date.min).days:
+            raise UsageError(f"{names['days_back']}: {days_back} days go back before the year 1")
         rng, field = Range(yesterday - timedelta(days=days_back - 1), yesterday, f"the last {days_back} days"), \
             names["days_back"]
     else:
@@ -124,11 +127,14 @@ def run_compute(project: Project, store: Store, start: date, end: date,
                 metrics: list[str] | None = None, grains: list[str] | None = None,
                 dry_run: bool = False, want_diff: bool = False, as_of: datetime | None = None,
                 on_metric: Callable[[MetricTiming], None] | None = None,
-                params: dict | None = None, run_id: int | None = None) -> ComputeOutcome:
+                params: dict | None = None, run_id: int | None = None,
+                source: Source | None = None) -> ComputeOutcome:
     """Compute [start, end] and replace those periods in the store, recorded as a run.
 
     ``run_id``: a run the caller already recorded (the API answers with its id before the
     compute starts). Bad input then fails that run instead of erasing it: someone holds its id.
+    ``source``: the source already open (`daypulse compute` connects and checks it before it
+    opens the store, :func:`daypulse.checks.ready_to_compute`).
     """
     told = run_id is not None
     names = project.resolve(metrics)
@@ -145,7 +151,7 @@ def run_compute(project: Project, store: Store, start: date, end: date,
             on_metric(t)
 
     try:
-        values = compute_values(project, start, end, names, grains, as_of=as_of,
+        values = compute_values(project, start, end, names, grains, as_of=as_of, source=source,
                                 on_metric=record, manual=_manual_series(project, store))
         outcome = ComputeOutcome(run_id, values, timings, stale_before=stale)
         if want_diff:

@@ -16,7 +16,7 @@ import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from daypulse.errors import ConfigError, Issue
-from daypulse.project import packs
+from daypulse.project import packs, yamlfile
 from daypulse.project.located import Located
 from daypulse.project.model import METRIC_KINDS, Metric, Project
 from daypulse.project.validate import validate_project
@@ -114,17 +114,12 @@ def parse_project(text: str, file: str = DEFAULT_CONFIG, base: Path | None = Non
                   check_env: bool = True, sections: Sequence[SectionCheck] = ()) -> Project:
     """Parse and validate project text; raises ConfigError with every issue found (those of
     ``sections`` too)."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        raise ConfigError([Issue(f"not valid YAML: {getattr(exc, 'problem', exc)}",
-                                 file=file, line=line)]) from None
+    node, raw = yamlfile.load(text, file)  # within the caps of docs/project-file.md#limits
     loc = Located(file, node)
     if raw is None:
-        raw = {}
+        raise ConfigError([Issue("the project file is empty", file=file, line=loc.line(()) or 1,
+                                 hint="it needs at least source: (the database to read);"
+                                 " `daypulse init` writes a starter file")])
     if not isinstance(raw, dict):
         raise ConfigError([loc.issue((), "the project file must be a mapping of settings")])
     issues: list[Issue] = []
@@ -182,8 +177,9 @@ def _include_packs(data: dict, loc: Located, issues: list[Issue]) -> None:
     def issue(path: tuple, message: str, **kw) -> None:
         issues.append(loc.issue(path, message, **kw))
 
-    found, origin = packs.expand(include, settings["params"], settings["columns"], exclude, issue)
     own = data.get("metrics") if isinstance(data.get("metrics"), dict) else {}
+    found, origin = packs.expand(include, settings["params"], settings["columns"], exclude, issue,
+                                 own=set(own))
     merged = {k: v for k, v in found.items() if k not in own}
     _overlay_packs(loc, {k: origin[k] for k in merged})
     data["metrics"] = {**merged, **(own or {})}
@@ -203,7 +199,8 @@ def load_project(path: str | os.PathLike | None = None, sections: Sequence[Secti
     if not p.exists():
         raise ConfigError([Issue(f"no project file at {p}", file=str(p),
                                  hint="run `daypulse init`, pass --config, or set DAYPULSE_CONFIG")])
-    return parse_project(p.read_text(), file=str(p), base=p.resolve().parent, sections=sections)
+    return parse_project(yamlfile.read_text(p), file=str(p), base=p.resolve().parent,
+                         sections=sections)
 
 
 def project_from_dict(data: dict, base: Path | None = None) -> Project:
@@ -215,11 +212,10 @@ def locate(path: str | os.PathLike) -> Located:
     """Line numbers of a project file, for issues found after loading (e.g. by `check`)."""
     p = Path(path)
     try:
-        text = p.read_text()
-        loc = Located(str(p), yaml.compose(text, Loader=yaml.SafeLoader))
-        raw = yaml.safe_load(text) or {}
-    except (OSError, yaml.YAMLError):
+        node, raw = yamlfile.load(yamlfile.read_text(p), str(p))
+    except ConfigError:
         return Located(str(p), None)
+    loc = Located(str(p), node)
     include = raw.get("include") if isinstance(raw, dict) else None
     if isinstance(include, list):
         own = raw.get("metrics") if isinstance(raw.get("metrics"), dict) else {}

@@ -28,6 +28,10 @@ Grain = Literal["day", "week", "month", "quarter", "year"]
 Reset = Literal["week", "month", "quarter", "year"]
 WHERE_OPERATORS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "is_null", "like")
 METRIC_NAME = r"^[a-z][a-z0-9_]*$"
+# The longest span a setting may ask for, in days (about ten years): a `window:` reads this much
+# history before the range, a first run computes `compute.initial_days` of it. Larger values are
+# typing mistakes, and past a few thousand years they would not even be dates.
+MAX_DAYS = 3660
 
 Scalar = str | int | float | bool | None
 WhereValue = Scalar | list[Scalar] | dict[str, Any]
@@ -169,7 +173,7 @@ METRIC_KINDS = ("event", "state", "ratio", "cumulative", "sql", "movement", "lif
 
 class ComputeSettings(Strict):
     lookback_days: int = Field(3, ge=0, le=366)  # re-read for late-arriving rows
-    initial_days: int = Field(90, ge=1)  # first incremental run with no history
+    initial_days: int = Field(90, ge=1, le=MAX_DAYS)  # first incremental run with no history
     grains: list[Grain] = Field(default_factory=lambda: ["day", "week", "month"])
 
 

@@ -58,25 +58,38 @@ def load_pack(name: str) -> Pack:
 
 
 def expand(include: list, params: dict, columns: dict, exclude: list,
-           issue) -> tuple[dict[str, dict], dict[str, Pack]]:
+           issue, own=()) -> tuple[dict[str, dict], dict[str, Pack]]:
     """The metrics of the included packs, with params substituted and columns mapped.
 
-    ``issue(path, message, **kw)`` reports a problem at a path of the project file.
-    Returns ({metric: definition}, {metric: the pack it came from}).
+    ``issue(path, message, **kw)`` reports a problem at a path of the project file; ``own``: the
+    project's metric names (each replaces a pack metric of its name, on purpose). A pack listed
+    twice, or a metric two packs define that the project does not replace, is an error: one of
+    them would silently win. Returns ({metric: definition}, {metric: the pack it came from}).
     """
     out: dict[str, dict] = {}
     origin: dict[str, Pack] = {}
     known_params: set[str] = set()
     used_columns: set[str] = set()
+    listed: dict[str, int] = {}
     for i, name in enumerate(include):
-        if name not in PACKS:
+        if not isinstance(name, str) or name not in PACKS:
             issue(("include", i), f"unknown pack {name!r}", hint="packs: " + ", ".join(PACKS))
             continue
+        if name in listed:
+            issue(("include", i), f"pack {name!r} is included twice (items {listed[name] + 1}"
+                  f" and {i + 1} of include)")
+            continue
+        listed[name] = i
         pack = load_pack(name)
         known_params |= set(pack.params)
         values = {**pack.params, **{k: v for k, v in params.items() if k in pack.params}}
         for metric, body in pack.metrics.items():
             if metric in exclude:
+                continue
+            if metric in origin and metric not in own:
+                issue(("include", i), f"metric {metric!r} is in pack {origin[metric].name!r} and"
+                      f" in pack {name!r}", hint=f"exclude: [{metric}] keeps neither; a metric"
+                      f" {metric!r} under metrics: replaces both")
                 continue
             body = _substitute(body, values)
             body = _map_columns(body, columns, used_columns)
@@ -87,6 +100,8 @@ def expand(include: list, params: dict, columns: dict, exclude: list,
             issue(("params", key), f"params.{key} is not a setting of the included packs",
                   level="warning", hint=_close(key, known_params))
     for key in columns:
+        if not isinstance(key, str):
+            continue  # the settings' own validation names it
         if "." not in key:
             issue(("columns", key), f"columns: {key!r} must be <table>.<column>",
                   hint="e.g. subscriptions.mrr_cents: amount_cents")
@@ -94,6 +109,8 @@ def expand(include: list, params: dict, columns: dict, exclude: list,
             issue(("columns", key), f"columns.{key}: no included pack metric reads this column",
                   level="warning")
     for i, name in enumerate(exclude):
+        if not isinstance(name, str):
+            continue  # the settings' own validation names it
         if name not in origin and not any(name in load_pack(p).metrics for p in include
                                           if p in PACKS):
             issue(("exclude", i), f"exclude: {name!r} is not a metric of the included packs",

@@ -10,6 +10,7 @@ from daypulse.calendar import zone
 from daypulse.errors import Issue
 from daypulse.project import expr
 from daypulse.project.model import (
+    MAX_DAYS,
     METRIC_NAME,
     WHERE_OPERATORS,
     CumulativeMetric,
@@ -97,8 +98,9 @@ def _table_metric(name: str, m: TableMetric, loc: Located) -> list[Issue]:
             elif not isinstance(m, EventMetric):
                 out.append(loc.issue(at + ("dimensions", dim), "@hour needs a metric with a time"
                                      " (kind: event)", metric=name))
-    if isinstance(m, EventMetric) and m.window is not None and m.window < 1:
-        out.append(loc.issue(at + ("window",), "window must be 1 or more days", metric=name))
+    if isinstance(m, EventMetric) and m.window is not None and not 1 <= m.window <= MAX_DAYS:
+        out.append(loc.issue(at + ("window",), f"window must be 1 to {MAX_DAYS} days, not"
+                             f" {m.window}", metric=name, hint="WAU is 7, MAU 28"))
     return out
 
 
