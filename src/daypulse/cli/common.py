@@ -66,9 +66,8 @@ def _project(config: Path | None):
     """The project, with its reports and the delivery sections checked at load (file:line)."""
     from daypulse.delivery.config import SECTIONS
     from daypulse.project import load_project
-    from daypulse.report.definition import check_reports
 
-    return load_project(config, (check_reports, *SECTIONS))
+    return load_project(config, SECTIONS)
 
 
 def _store(project, create: bool = True):

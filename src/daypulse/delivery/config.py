@@ -36,7 +36,7 @@ from daypulse.delivery.subscription import (
     parse_subscriptions,
 )
 from daypulse.errors import ConfigError, Issue
-from daypulse.report.definition import report_names
+from daypulse.report.definition import check_reports, report_names
 
 if TYPE_CHECKING:
     from daypulse.delivery.channels.base import Channel
@@ -187,5 +187,7 @@ def validate_delivery(project: Project, loc: Located) -> list[Issue]:
     return issues
 
 
-# The checks of daypulse.yml's upper sections, for the loader (``load_project(path, SECTIONS)``).
-SECTIONS = (validate_delivery,)
+# The checks of daypulse.yml's upper sections, for the loader (``load_project(path, SECTIONS)``):
+# the reports (their metrics and dimensions), then channels, delivery and subscriptions. Every
+# entry point loads with them: the CLI, the served app, the scheduler and the demo.
+SECTIONS = (check_reports, validate_delivery)
