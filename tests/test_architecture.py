@@ -20,7 +20,7 @@ DOCS = Path(__file__).parent.parent / "docs" / "architecture.md"
 # sharing a layer are peers and do not import each other.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "values", "calendar", "packs"),
-    ("project",),
+    ("project", "judgement"),
     ("describe",),
     ("warehouse",),
     ("compile",),

@@ -165,16 +165,16 @@ def test_drivers_that_tie_are_listed_by_name_in_every_process():
     """Ten tenants that each rose by 2: the drivers (and which of them make the top N) follow
     their names, not the order a set of strings happens to have in this process (a report sent
     twice said "umbrella, piedpiper" once and "piedpiper, umbrella" the next time)."""
-    from daypulse.report.whatchanged import ranked_moves
+    from daypulse.judgement import drivers
 
     names = [f"tenant{i}" for i in range(10)]
     now = dict.fromkeys(names, 5)
     before = dict.fromkeys(names, 3)
-    assert [v for v, _ in ranked_moves(now, before, rising=True)] == sorted(names)
+    assert [v for v, *_ in drivers(now, before, 10).parts] == sorted(names)
     now["tenant7"] = 9  # the biggest move leads, ties after it by name
-    assert [v for v, _ in ranked_moves(now, before, rising=True)][:3] == ["tenant7", "tenant0", "tenant1"]
+    assert [v for v, *_ in drivers(now, before, 3).parts] == ["tenant7", "tenant0", "tenant1"]
     falls = dict.fromkeys(names, 1)
-    assert [v for v, _ in ranked_moves(falls, before, rising=False)] == sorted(names)
+    assert [v for v, *_ in drivers(falls, before, 10).parts] == sorted(names)
 
 
 def test_a_definition_is_checked_once_per_project(tmp_path):
@@ -201,3 +201,29 @@ def test_a_report_that_is_not_a_mapping_is_refused_when_the_file_loads():
         parse_project('source: "duckdb:///:memory:"\nreports:\n  daily: 5\n')
     (issue,) = err.value.issues
     assert (issue.line, issue.message) == (3, "reports.daily: Input should be a valid dictionary")
+
+
+MTD_METRICS = {"captures": {"label": "Captures", "table": "events", "time": "occurred_at", "where": {"kind": "capture"},
+                            "dimensions": {"tenant": "tenant"}, "format": "integer", "good": "up"},
+               "captures_mtd": {"label": "Captures this month", "kind": "cumulative", "of": "captures",
+                                "reset": "month", "format": "integer", "good": "up"}}
+MTD_REPORT = {"pulse": {"title": "Pulse", "period": "day", "compare": ["previous"], "spark": 3,
+                        "sections": [{"title": "This month so far", "metrics": ["captures_mtd"]}],
+                        "changes": {"top": 3, "drivers": 2, "history": 8, "min_history": 3}}}
+
+
+def test_on_the_1st_a_month_to_date_value_is_compared_with_the_1st_of_last_month(tmp_path):
+    """20 captures a day: 1 March's month-to-date is 20, as 1 February's was (not "fell 96.8%
+    vs 620 the day before", the whole of February); 6 March (acme's 50) is news against 6 Feb."""
+    project, store = _project(tmp_path, metrics=MTD_METRICS, reports=MTD_REPORT)
+    first = build_report(project, store, "pulse", on=date(2026, 3, 1), as_of=AS_OF, with_charts=False)
+    (line,) = first.sections[0].lines
+    (d,) = line.deltas
+    assert (line.value, d.base, d.change, d.pct, d.verdict) == (20, 20, 0, None, "flat")
+    assert d.label == "vs the same day last month"
+    assert first.changes == []  # no false alarm on the 1st
+    sixth = build_report(project, store, "pulse", on=FRIDAY, as_of=AS_OF, with_charts=False)
+    (line,) = sixth.sections[0].lines
+    assert (line.value, line.deltas[0].base, line.deltas[0].verdict) == (160, 120, "good")
+    (move,) = sixth.changes
+    assert move.text == "Captures this month rose 33.3% to 160 (vs 120 the same day last month)."

@@ -53,22 +53,42 @@ def is_number(v) -> bool:
     return isinstance(v, int | float | Decimal) and not isinstance(v, bool)
 
 
+# Half the smallest step each format shows (money in cents, rates as fractions): a change below
+# it reads as zero, so it is "no change", never "−0.0 pp" or "±0.0%".
+SHOWN_STEP = {"integer": 0.5, "currency": 0.5, "percent": 0.0005, "duration": 0.05, "number": 0.005}
+
+
 @dataclass(frozen=True)
 class Delta:
     """A value against a base (the previous period, the same weekday last week...): the change,
-    the change as a fraction of the base, and whether the move is good for the metric.
-    Reports, dashboard tiles and the API's summary all build it with :meth:`between`."""
+    the change as a fraction of the base where that means something, and whether the move is
+    good or bad for the metric. Reports, dashboard tiles and the API's summary all build it
+    with :meth:`between` (through ``daypulse.judgement.judge``, which adds the noise)."""
 
     base: Number  # the compared value
     change: Number  # value - base (None when either is missing)
-    pct: float | None  # change / |base| (None when base is 0 or missing)
+    pct: float | None  # change / base: None when the base is not positive, the value is negative
+    #                    (a sign change), the metric is a rate (its change is in points) or it rounds to 0
     verdict: str  # good | bad | flat | none: the direction judged by the metric's good direction
 
     @classmethod
-    def between(cls, value: Number, base: Number, good: str) -> Self:
+    def between(cls, value: Number, base: Number, good: str, *, fmt: str = "number", noise: float = 0.0) -> Self:
+        """``noise``: a move smaller than this is "flat" (neutral), whatever its direction."""
         change = value - base if is_number(value) and is_number(base) else None
-        pct = change / abs(base) if change is not None and base else None
-        return cls(base, change, pct, verdict(change, good))
+        if change is None:
+            return cls(base, None, None, "none")
+        pct = None
+        if not negligible(change, fmt) and fmt != "percent" and base > 0 and value >= 0:
+            pct = change / base
+            if abs(pct) < 0.0005:  # would show as 0.0%
+                pct = None
+        news = not negligible(change, fmt) and abs(change) >= noise
+        return cls(base, change, pct, verdict(change, good) if news else "flat")
+
+
+def negligible(change: Number, fmt: str) -> bool:
+    """Whether a change shows as zero in the metric's format."""
+    return is_number(change) and abs(change) < SHOWN_STEP.get(fmt, 0.005)
 
 
 def verdict(change: Number, good: str) -> str:

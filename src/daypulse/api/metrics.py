@@ -9,13 +9,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 
+from daypulse import judgement
 from daypulse.api.deps import Day, ProjectDep, StoreDep, Viewer, asked_dims, known_metric, scoped_dims
 from daypulse.api.problems import responses
 from daypulse.describe import metric_rows
 from daypulse.store import read, tokens
 from daypulse.store.read import csv_text, exported
 from daypulse.store.values import export_rows
-from daypulse.values import Delta, dims_key
+from daypulse.values import dims_key
 
 router = APIRouter(responses=responses(401, 403, 404, 409, 422, 503))
 
@@ -82,7 +83,6 @@ def summary(who: Viewer, project: ProjectDep, store: StoreDep, on: Annotated[Day
     cal = project.calendar
     day = on or cal.today(datetime.now(UTC)) - timedelta(days=1)
     start = cal.period_start(grain, day)
-    prev = cal.shift(grain, start, 1)
     names = metric or list(project.metrics)
     tiles = []
     for name in names:
@@ -93,11 +93,17 @@ def summary(who: Viewer, project: ProjectDep, store: StoreDep, on: Annotated[Day
             if metric or err.status_code != 403:
                 raise
             continue  # a scoped token's overview leaves out what spans every tenant
-        got = read.values(store, [name], grain, prev, start, dims_key(dims))
+        m = project.metrics[name]
+        base, history = judgement.bases(cal, grain, m, start)  # the dashboard's and reports' rules
+        got = read.values(store, [name], grain, min([start, *history, *([base] if base else [])]), start,
+                          dims_key(dims))
         value = exported(got.get((name, start)))
-        d = Delta.between(value, exported(got.get((name, prev))), project.metrics[name].good)
-        tiles.append({"metric": name, "label": project.metrics[name].label or name, "value": value,
-                      "previous": d.base, "change": d.change, "pct": d.pct})
+        d = judgement.judge(value, exported(got.get((name, base))) if base else None, m.good, m.format,
+                            [got.get((name, h)) for h in history])
+        tiles.append({"metric": name, "label": m.label or name, "value": value, "previous": d.base,
+                      "previous_start": base.isoformat() if base else None,
+                      "compared_with": judgement.base_label("previous", grain, judgement.to_date_reset(m, grain)),
+                      "change": d.change, "pct": d.pct, "verdict": d.verdict})
     return {"grain": grain, "period_start": start.isoformat(), "dims": dict(who.scope), "tiles": tiles}
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
+from daypulse import judgement
 from daypulse.calendar import Calendar
 from daypulse.describe import describe
 from daypulse.engine.run import run_compute
@@ -17,14 +18,7 @@ from daypulse.report import whatchanged
 from daypulse.report.definition import ReportDefinition, load_report
 from daypulse.report.model import Breakdown, BreakdownRow, Comparison, Line, Report, Section
 from daypulse.store import read
-from daypulse.values import Delta, dims_key, in_format
-
-COMPARISON_LABELS = {
-    ("previous", "day"): "vs day before", ("previous", "week"): "vs week before",
-    ("previous", "month"): "vs month before", ("same_weekday", "day"): "vs same weekday last week",
-    ("last_year", "day"): "vs a year before", ("last_year", "week"): "vs a year before",
-    ("last_year", "month"): "vs a year before",
-}
+from daypulse.values import dims_key, in_format
 
 
 @dataclass(frozen=True)
@@ -152,14 +146,17 @@ def _section(project, store, cal, spec, period, s, vals, key) -> Section:
             continue
         m = project.metrics[metric]
         value = in_format(vals.get((metric, period.start)), m.format)
+        reset = judgement.to_date_reset(m, spec.period)
+        history = [vals.get((metric, s))
+                   for s in judgement.history_starts(cal, spec.period, period.start, spec.changes.history, reset)]
         deltas = []
         for cmp in spec.compare:
-            at = cal.comparison_start(cmp, spec.period, period.start)
+            at = judgement.base_start(cal, cmp, spec.period, period.start, reset)
             if at is None:
                 continue
-            label = COMPARISON_LABELS.get((cmp, spec.period), f"vs {cmp}")
-            deltas.append(Comparison.of(cmp, label, Delta.between(value, in_format(vals.get((metric, at)), m.format),
-                                                                  m.good)))
+            base = in_format(vals.get((metric, at)), m.format)
+            deltas.append(Comparison.of(cmp, judgement.base_label(cmp, spec.period, reset),
+                                        judgement.judge(value, base, m.good, m.format, history)))
         spark = [in_format(vals.get((metric, cal.shift(spec.period, period.start, n))), m.format)
                  for n in range(spec.spark - 1, -1, -1)] if spec.spark else []
         lines.append(Line(metric, m.label or metric, (m.description or "").strip(),

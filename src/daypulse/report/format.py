@@ -17,6 +17,8 @@ import math
 from collections.abc import Sequence
 from decimal import Decimal
 
+from daypulse.values import negligible
+
 EMPTY = "—"
 MINUS = "−"  # a real minus sign: it lines up with + in proportional fonts
 FORMATS = ("integer", "number", "currency", "percent", "duration")
@@ -42,21 +44,28 @@ def value(v, fmt: str, currency: str = "$") -> str:
     return f"{sign}{a:,.2f}"
 
 
+NO_CHANGE = "no change"
+
+
 def change(v, fmt: str, currency: str = "$") -> str:
-    """A difference with its sign: +12, −$3.40, +1.2 pp."""
+    """A difference with its sign: +12, −$3.40, +1.2 pp; "no change" when it shows as zero."""
     if v is None:
         return EMPTY
+    if negligible(v, fmt):
+        return NO_CHANGE
     x = float(v) if isinstance(v, Decimal) else v
     text = f"{abs(x) * 100:.1f} pp" if fmt == "percent" else value(abs(x), fmt, currency)
-    return ("+" if x > 0 else MINUS if x < 0 else "±") + text
+    return ("+" if x > 0 else MINUS) + text
 
 
 def pct(p: float | None) -> str:
-    if p is None:
-        return EMPTY
+    """A relative change with its sign: +20.0%, −3.1%, +1,250%; "" when there is none to show
+    (Delta gives none for a zero, negative or sign-changing base, a rate, or a rounding to 0)."""
+    if p is None or abs(p) < 0.0005:
+        return ""
     if abs(p) >= 10:  # +1,250% rather than +1250.0%
         return f"{'+' if p > 0 else MINUS}{abs(p) * 100:,.0f}%"
-    return f"{'+' if p > 0 else MINUS if p < 0 else '±'}{abs(p) * 100:.1f}%"
+    return f"{'+' if p > 0 else MINUS}{abs(p) * 100:.1f}%"
 
 
 def duration(seconds: float) -> str:

@@ -1,28 +1,31 @@
 """What changed: the largest moves, values unusual for their own history, and their drivers.
 
-* A **move** is a change against the previous period of at least ``changes.min_change``
-  (10% by default), ranked by its relative size; tiny counts (fewer than 10 on both sides)
-  are not news.
+* A **move** is a change against the previous period (for a period-to-date value, the same
+  point of the previous month) that is news: beyond the metric's noise
+  (``daypulse.judgement``) and at least ``changes.min_change`` (10% by default) of the base,
+  ranked by that relative size; tiny counts (fewer than 10 on both sides) are not news.
 * An **anomaly** is judged against the metric's own history for the same weekday (daily
   reports: the last 8 Fridays for a Friday) or the previous periods (weekly, monthly), with
   a robust score: z = (x − median) / (1.4826 × MAD), so one odd week in the history does not
   hide the next. The scale has a floor (1 for counts, a dollar for money, half a point for
   rates) so a metric that is always 0 does not turn every 1 into an alarm. Fewer than
   ``min_history`` values: no verdict.
-* **Drivers** of a move: the dimension values whose own change explains most of it, from the
-  dimension (tenant, platform, staff...) where the largest single value explains the most.
+* **Drivers** of a move: the dimension values whose own moves make it up, from the dimension
+  (tenant, platform, staff...) where the largest single value explains the most, each with its
+  share of the moves in the total's direction (the shares, with "others", sum to 100%), and the
+  values that moved the other way named as offsets.
 """
 
 from __future__ import annotations
 
 import statistics
-from datetime import timedelta
 
+from daypulse import judgement
+from daypulse.judgement import FLOOR
 from daypulse.report import format as F
 from daypulse.report.model import Change
 from daypulse.store import read
 
-FLOOR = {"integer": 1.0, "currency": 100.0, "percent": 0.005, "duration": 1.0, "number": 1.0}
 NOISE = 10  # counts below this on both sides are not a move
 
 
@@ -30,16 +33,16 @@ def find(project, store, cal, spec, period, lines, vals, key) -> tuple[list[Chan
 
     rules = spec.changes
     moves, anomalies, texts = [], [], {}
-    prev_start = cal.comparison_start("previous", spec.period, period.start)
     for ln in lines:
         prev = next((d for d in ln.deltas if d.key == "previous"), None)
         if prev and _is_move(ln, prev, rules.min_change):
-            moves.append(Change("move", ln.metric, ln.label, _move_text(ln, prev, spec.period),
-                                prev.verdict, abs(prev.pct or 0)))
+            moves.append(Change("move", ln.metric, ln.label, _move_text(ln, prev),
+                                prev.verdict, _relative(prev)))
         if rules.anomalies and ln.value is not None:
-            # Daily: the same weekday in earlier weeks; else the previous periods.
-            starts = [period.start - timedelta(days=7 * k) if spec.period == "day"
-                      else cal.shift(spec.period, period.start, k) for k in range(1, rules.history + 1)]
+            # Daily: the same weekday in earlier weeks (a month-to-date value: the same day of
+            # earlier months); else the previous periods.
+            reset = judgement.to_date_reset(project.metrics[ln.metric], spec.period)
+            starts = judgement.history_starts(cal, spec.period, period.start, rules.history, reset)
             history = [vals.get((ln.metric, s)) for s in starts]
             found = _anomaly(ln, [h for h in history if h is not None], rules, spec.period, period.start)
             if found:
@@ -50,27 +53,29 @@ def find(project, store, cal, spec, period, lines, vals, key) -> tuple[list[Chan
     moves.sort(key=lambda c: -c.score)
     moves = moves[:rules.top]
     if rules.drivers:
-        moves = [_with_drivers(project, store, spec, period.start, prev_start, c, rules.drivers)
-                 for c in moves]
+        moves = [_with_drivers(project, store, cal, spec, period.start, c, rules.drivers) for c in moves]
     anomalies.sort(key=lambda c: -c.score)
     return moves + anomalies, texts
 
 
+def _relative(d) -> float:
+    """The move's size against its base (for ranking): |change| / |base|, a move from 0 the largest."""
+    return abs(d.change) / abs(d.base) if d.base else float("inf")
+
+
 def _is_move(ln, d, min_change: float) -> bool:
-    if d.change is None or d.pct is None or abs(d.pct) < min_change:
-        return False
+    if d.change is None or d.verdict not in ("good", "bad") or _relative(d) < min_change:
+        return False  # no change, or within the metric's noise
     return not (ln.fmt == "integer" and max(abs(ln.value or 0), abs(d.base or 0)) < NOISE)
 
 
-def _when(grain: str) -> str:
-    return {"day": "the day before", "week": "the week before", "month": "the month before"}[grain]
-
-
-def _move_text(ln, d, grain: str) -> str:
+def _move_text(ln, d) -> str:
+    """"Signups rose 12.0% to 112 (vs 100 the day before)": a % only where it means something
+    (a positive base, no sign change, not a rate), else the change itself (+$500, 1.2 pp)."""
     verb = "rose" if d.change > 0 else "fell"
-    how = F.change(abs(d.change), ln.fmt).lstrip("+") if ln.fmt == "percent" else F.pct(d.pct).lstrip("+" + F.MINUS)
+    how = F.pct(d.pct).lstrip("+" + F.MINUS) if d.pct is not None else F.change(abs(d.change), ln.fmt).lstrip("+")
     return (f"{ln.label} {verb} {how} to {F.value(ln.value, ln.fmt)}"
-            f" (vs {F.value(d.base, ln.fmt)} {_when(grain)}).")
+            f" (vs {F.value(d.base, ln.fmt)} {d.label.removeprefix('vs ')}).")
 
 
 def _anomaly(ln, history: list, rules, grain: str, day) -> tuple[float, str] | None:
@@ -90,37 +95,29 @@ def _anomaly(ln, history: list, rules, grain: str, day) -> tuple[float, str] | N
                f" typically {F.value(med, ln.fmt)}).")
 
 
-def ranked_moves(now: dict, before: dict, rising: bool) -> list[tuple[str, float]]:
-    """(dimension value, change) of every value, the largest move in the direction of the total
-    first; equal moves by value name, so a report says the same thing each time it is made."""
-    deltas = {v: (now.get(v) or 0) - (before.get(v) or 0) for v in set(now) | set(before)}
-    return sorted(deltas.items(), key=lambda kv: (-kv[1] if rising else kv[1], kv[0]))
-
-
-def _with_drivers(project, store, spec, start, prev_start, c: Change, n: int) -> Change:
+def _with_drivers(project, store, cal, spec, start, c: Change, n: int) -> Change:
     m = project.metrics[c.metric]
     if m.format == "percent" or m.kind == "ratio" or (m.kind == "derived" and "/" in m.expr):
         return c  # a rate's (or any quotient's) per-value changes do not add up to its change
-    dims = sorted(project.dimensions_of(c.metric) - set(spec.filter))
+    base = judgement.base_start(cal, "previous", spec.period, start, judgement.to_date_reset(m, spec.period))
+    if base is None:
+        return c
     best = None
-    for dim in dims:
-        rows = read.by_dimension(store, [c.metric], spec.period, prev_start, start, dim, spec.filter)
-        now = {v: x for (_, p, v), x in rows.items() if p == start}
-        before = {v: x for (_, p, v), x in rows.items() if p == prev_start}
-        total = sum((now.get(v) or 0) - (before.get(v) or 0) for v in set(now) | set(before))
-        if total == 0:
-            continue
-        ranked = ranked_moves(now, before, rising=total > 0)
-        share = ranked[0][1] / total
-        if best is None or share > best[0]:
-            best = (share, dim, ranked, total)
+    for dim in sorted(project.dimensions_of(c.metric) - set(spec.filter)):
+        rows = read.by_dimension(store, [c.metric], spec.period, min(base, start), max(base, start), dim,
+                                 spec.filter)
+        found = judgement.drivers({v: x for (_, p, v), x in rows.items() if p == start},
+                                  {v: x for (_, p, v), x in rows.items() if p == base}, n)
+        if found and found.parts and (best is None or found.parts[0][2] > best[1].parts[0][2]):
+            best = (dim, found)
     if best is None:
         return c
-    _, dim, ranked, total = best
-    drivers = []
-    for v, d in ranked[:n]:
-        if d == 0 or (d > 0) != (total > 0):
-            break
-        share = f" ({d / total:.0%} of the {'rise' if total > 0 else 'fall'})"
-        drivers.append(f"{dim} {v} {F.change(d, m.format)}{share}")
+    dim, found = best
+    shares = judgement.whole_percents([s for *_, s in found.parts] + ([found.others[1]] if found.others else []))
+    of = "of the rise" if found.parts[0][1] > 0 else "of the fall"
+    drivers = [f"{dim} {v} {F.change(d, m.format)} ({p}% {of})"
+               for (v, d, _), p in zip(found.parts, shares, strict=False)]
+    if found.others:
+        drivers.append(f"others {F.change(found.others[0], m.format)} ({shares[-1]}% {of})")
+    drivers += [f"offset by {dim} {v} {F.change(d, m.format)}" for v, d in found.offsets]
     return Change(c.kind, c.metric, c.label, c.text, c.verdict, c.score, drivers)

@@ -13,13 +13,14 @@ from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from daypulse import judgement
 from daypulse.calendar import Calendar
 from daypulse.describe import describe
 from daypulse.errors import UserError
 from daypulse.report import format as fmt
 from daypulse.report.definition import load_report, report_names
 from daypulse.store import read
-from daypulse.values import Delta, dims_key, is_number
+from daypulse.values import dims_key, is_number
 
 GRAINS = ("day", "week", "month")
 MAX_PERIODS = 400  # a range longer than this at its grain is cut (the chart stays readable)
@@ -212,9 +213,10 @@ def tiles(project, store, f: Filters, sections, alerts=()) -> list[tuple[str, li
     done = [p for p in periods if f.over(cal, p)]
     last = done[-1] if done else periods[-1]
     partial = not done
-    prev = cal.shift(f.grain, last, 1)
     names = [m for _, ms in sections for m in ms if m in project.metrics and shows(project, m, f.dims)]
-    got = read.values(store, names, f.grain, min(prev, periods[0]), periods[-1], dims_key(f.dims))
+    bases = {n: judgement.bases(cal, f.grain, project.metrics[n], last) for n in names}
+    first = min([periods[0], *(d for b, h in bases.values() for d in [b, *h] if d)])
+    got = read.values(store, names, f.grain, first, periods[-1], dims_key(f.dims))
     by_metric: dict[str, list] = {}
     for b in alerts:
         if b.dims == f.dims and b.grain == f.grain:
@@ -233,7 +235,9 @@ def tiles(project, store, f: Filters, sections, alerts=()) -> list[tuple[str, li
                                 label, note=f"not broken down by {dim}"))
                 continue
             value = got.get((name, last))
-            d = Delta.between(value, got.get((name, prev)), m.good)
+            base, history = bases[name]
+            d = judgement.judge(value, got.get((name, base)) if base else None, m.good, m.format,
+                                [got.get((name, h)) for h in history])
             v = "none" if partial else d.verdict
             row.append(Tile(name, m.label or name, fmt.value(value, m.format),
                             fmt.change(d.change, m.format), fmt.pct(d.pct), v, fmt.arrow(d.change, v),
@@ -265,12 +269,14 @@ def table(project, store, f: Filters, name: str) -> list[dict]:
     cal = project.calendar
     m = project.metrics[name]
     periods, _ = window(cal, f)
-    first = cal.shift(f.grain, periods[0], 1)
+    bases = {p: judgement.bases(cal, f.grain, m, p) for p in periods}
+    first = min([periods[0], *(d for b, h in bases.values() for d in [b, *h] if d)])
     got = read.values(store, [name], f.grain, first, periods[-1], dims_key(f.dims))
     rows = []
     for p in reversed(periods):
-        value, before = got.get((name, p)), got.get((name, cal.shift(f.grain, p, 1)))
-        d = Delta.between(value, before, m.good)
+        base, history = bases[p]
+        value, before = got.get((name, p)), got.get((name, base)) if base else None
+        d = judgement.judge(value, before, m.good, m.format, [got.get((name, h)) for h in history])
         partial = "" if f.over(cal, p) else " (so far)"
         rows.append({"period": period_label(cal, f.grain, p) + partial, "start": p.isoformat(),
                      "value": fmt.value(value, m.format),

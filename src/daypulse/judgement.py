@@ -1,0 +1,152 @@
+"""What a change means: which period a value is compared with, whether its move is news, and
+which dimension values drive it. The one place the report builder, the dashboard's tiles, the
+API's summary and Slack take their judgement from (the numbers come from the store; this
+module only reads them).
+
+* **The base.** A value is compared with the period before, the same weekday last week or a
+  year before. A *period-to-date* value (a cumulative metric with a reset, such as signups
+  this month, read by day) is compared with the same point of the previous reset period: 1 Dec
+  with 1 Nov, 31 Mar with 28 Feb (clamped to the shorter month), never with 30 Nov, whose value
+  is the whole of November.
+* **Noise.** A move is news, and gets a colour, only when it is beyond the metric's own recent
+  variability: the robust scale 1.4826 × MAD of its recent values (for a daily value, the same
+  weekday in earlier weeks), and at least a floor (one unit of a count, $1 of money, 0.5 pp of
+  a rate). Everything else is neutral.
+* **Drivers.** The dimension values whose own moves make up the total's, each with its share of
+  the moves in the total's direction (so the listed shares and "others" sum to 100%), and the
+  values that moved the other way named as offsets.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from daypulse.calendar import Calendar
+from daypulse.values import Delta, is_number
+
+# The smallest move that can be news, in stored units (money in cents, rates as fractions).
+FLOOR = {"integer": 1.0, "currency": 100.0, "percent": 0.005, "duration": 1.0, "number": 1.0}
+GRAIN_ORDER = ("day", "week", "month", "quarter", "year")
+_LAST = {"week": "last week", "month": "last month", "quarter": "last quarter", "year": "last year"}
+
+
+def to_date_reset(metric, grain: str) -> str | None:
+    """The reset of a period-to-date value (a cumulative metric read finer than its reset:
+    signups this month, by day), else None."""
+    reset = getattr(metric, "reset", None) if getattr(metric, "kind", None) == "cumulative" else None
+    if reset is None or GRAIN_ORDER.index(grain) >= GRAIN_ORDER.index(reset):
+        return None
+    return reset
+
+
+def base_start(cal: Calendar, key: str, grain: str, start: date, reset: str | None = None) -> date | None:
+    """The start of the period the one at ``start`` is compared with under ``key`` (previous,
+    same_weekday, last_year); for a period-to-date value (``reset``), the same point of the
+    previous reset period. None where the comparison does not apply."""
+    if reset is None or key == "last_year":
+        return cal.comparison_start(key, grain, start)
+    if key == "same_weekday" and reset == "week":
+        return start - timedelta(days=7) if grain == "day" else None
+    if key != "previous" or grain != "day":
+        return None  # a week of a month-to-date value has no "same point" a week before
+    this = cal.period_start(reset, start)
+    before = cal.shift(reset, this, 1)
+    offset = (start - this).days
+    return min(before + timedelta(days=offset), this - timedelta(days=1))  # clamped: 31 Mar -> 28 Feb
+
+
+def base_label(key: str, grain: str, reset: str | None = None) -> str:
+    """What a comparison compares, in words: "vs the day before", "vs the same day last month"."""
+    if reset is not None and key == "previous":
+        return f"vs the same day {_LAST[reset]}"
+    if key == "previous":
+        return {"day": "vs the day before", "week": "vs the week before", "month": "vs the month before",
+                "quarter": "vs the quarter before", "year": "vs the year before"}[grain]
+    if key == "same_weekday":
+        return "vs the same weekday last week"
+    if key == "last_year":
+        return "vs a year before"
+    return f"vs {key}"
+
+
+def history_starts(cal: Calendar, grain: str, start: date, n: int, reset: str | None = None) -> list[date]:
+    """The ``n`` periods a value's usual range is read from: for a day, the same weekday in the
+    earlier weeks (Mondays differ from Sundays); for a period-to-date value, the same point of
+    the earlier reset periods; else the periods just before."""
+    if reset is not None:
+        out, at = [], start
+        while len(out) < n and (at := base_start(cal, "previous", grain, at, reset)) is not None:
+            out.append(at)
+        return out
+    if grain == "day":
+        return [start - timedelta(days=7 * k) for k in range(1, n + 1)]
+    return [cal.shift(grain, start, k) for k in range(1, n + 1)]
+
+
+HISTORY = 8  # periods a value's usual range (its noise) is read from when nothing says otherwise
+
+
+def bases(cal: Calendar, grain: str, metric, start: date, n: int = HISTORY) -> tuple[date | None, list[date]]:
+    """For a value at ``start``: the period its "previous" comparison reads (the same day last
+    month for a month-to-date value) and the ``n`` periods its noise is read from."""
+    reset = to_date_reset(metric, grain)
+    return base_start(cal, "previous", grain, start, reset), history_starts(cal, grain, start, n, reset)
+
+
+def scale(history: list, fmt: str) -> float:
+    """The metric's noise: 1.4826 × the median absolute deviation of its recent values (a
+    robust standard deviation: one odd week does not widen it), at least the format's floor."""
+    xs = [float(h) for h in history if is_number(h)]
+    floor = FLOOR.get(fmt, 1.0)
+    if len(xs) < 2:
+        return floor
+    med = statistics.median(xs)
+    return max(1.4826 * statistics.median(abs(x - med) for x in xs), floor)
+
+
+def judge(value, base, good: str, fmt: str, history: list | None = None) -> Delta:
+    """The value against its base: the change, a meaningful % and a verdict that is good or
+    bad only when the move is beyond the noise of ``history`` (the floor without one)."""
+    return Delta.between(value, base, good, fmt=fmt, noise=scale(history or [], fmt))
+
+
+@dataclass(frozen=True)
+class Drivers:
+    """Who made a total move: ``parts`` (value, change, share of the moves in the total's
+    direction), ``others`` (the rest of those moves: change, share) and ``offsets`` (values that
+    moved the other way, largest first)."""
+
+    parts: list[tuple[str, float, float]]
+    others: tuple[float, float] | None
+    offsets: list[tuple[str, float]]
+
+
+def whole_percents(shares: list[float]) -> list[int]:
+    """Shares (summing to 1) as whole percents that sum to exactly 100 (largest remainders get
+    the rounding): 3/7, 2/7, 2/7 are 43, 29, 28 rather than 43, 29, 29."""
+    raw = [s * 100 for s in shares]
+    out = [int(r) for r in raw]
+    by_remainder = sorted(range(len(raw)), key=lambda i: (-(raw[i] - out[i]), i))
+    for i in by_remainder[: round(sum(raw)) - sum(out)]:
+        out[i] += 1
+    return out
+
+
+def drivers(now: dict, before: dict, top: int, offsets: int = 2) -> Drivers | None:
+    """The values behind the total's move from ``before`` to ``now`` ({value: number}); None
+    when the total did not move. Ties are broken by name, so a report says the same each time."""
+    deltas = {v: float(now.get(v) or 0) - float(before.get(v) or 0) for v in set(now) | set(before)}
+    total = sum(deltas.values())
+    if total == 0:
+        return None
+    rising = total > 0
+    along = sorted(((v, d) for v, d in deltas.items() if d and (d > 0) == rising),
+                   key=lambda vd: (-abs(vd[1]), vd[0]))
+    against = sorted(((v, d) for v, d in deltas.items() if d and (d > 0) != rising),
+                     key=lambda vd: (-abs(vd[1]), vd[0]))
+    gross = sum(d for _, d in along)
+    parts = [(v, d, d / gross) for v, d in along[:top]]
+    rest = sum(d for _, d in along[top:])
+    return Drivers(parts, (rest, rest / gross) if rest else None, against[:offsets])

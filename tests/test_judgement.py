@@ -1,0 +1,131 @@
+"""What daypulse says about a change, on hand-built numbers: which period a value is compared
+with (a month-to-date value with the same day last month), when a % is shown, when a move is
+news (coloured) and when it is noise, and drivers whose shares add up."""
+
+from __future__ import annotations
+
+from datetime import date
+from types import SimpleNamespace
+
+import pytest
+
+from daypulse import judgement as J
+from daypulse.calendar import Calendar
+from daypulse.report import format as F
+from daypulse.values import Delta
+
+CAL = Calendar("Asia/Kolkata")
+MTD = SimpleNamespace(kind="cumulative", reset="month")
+YTD = SimpleNamespace(kind="cumulative", reset="year")
+WTD = SimpleNamespace(kind="cumulative", reset="week")
+COUNT = SimpleNamespace(kind="event")
+
+
+# -- the base: the same point of the previous period for a period-to-date value -------------------
+
+@pytest.mark.parametrize("day, base", [
+    (date(2026, 12, 1), date(2026, 11, 1)),    # the 1st: never the whole of November (30 Nov)
+    (date(2026, 12, 15), date(2026, 11, 15)),
+    (date(2026, 12, 31), date(2026, 11, 30)),  # clamped to November's 30 days
+    (date(2026, 3, 31), date(2026, 2, 28)),    # and to a 28-day February
+    (date(2026, 3, 28), date(2026, 2, 28)),
+    (date(2028, 3, 31), date(2028, 2, 29)),    # a leap year's February
+    (date(2026, 1, 31), date(2025, 12, 31)),   # across a year
+    (date(2026, 2, 28), date(2026, 1, 28)),    # February's last day is its 28th: January's 28th
+])
+def test_a_month_to_date_value_is_compared_with_the_same_day_last_month(day, base):
+    reset = J.to_date_reset(MTD, "day")
+    assert reset == "month"
+    assert J.base_start(CAL, "previous", "day", day, reset) == base
+    assert J.base_label("previous", "day", reset) == "vs the same day last month"
+
+
+def test_other_period_to_date_values_and_what_is_not_one():
+    assert J.base_start(CAL, "previous", "day", date(2026, 3, 1), J.to_date_reset(YTD, "day")) == date(2025, 3, 1)
+    assert J.base_label("previous", "day", "year") == "vs the same day last year"
+    wednesday = date(2026, 3, 4)
+    assert J.base_start(CAL, "previous", "day", wednesday, J.to_date_reset(WTD, "day")) == date(2026, 2, 25)
+    # A month-to-date value read by month is the whole month: compared with the month before.
+    assert J.to_date_reset(MTD, "month") is None and J.to_date_reset(COUNT, "day") is None
+    assert J.base_start(CAL, "previous", "day", date(2026, 12, 1), None) == date(2026, 11, 30)
+    assert J.base_label("previous", "day") == "vs the day before"
+    # A week of a month-to-date value has no "same point" a week before: no comparison.
+    assert J.base_start(CAL, "previous", "week", date(2026, 11, 30), J.to_date_reset(MTD, "week")) is None
+    # The noise of a month-to-date value: the same day of the earlier months.
+    assert J.history_starts(CAL, "day", date(2026, 3, 31), 3, "month") == [
+        date(2026, 2, 28), date(2026, 1, 28), date(2025, 12, 28)]
+    assert J.history_starts(CAL, "day", date(2026, 3, 6), 2) == [date(2026, 2, 27), date(2026, 2, 20)]
+
+
+# -- percentages only where they mean something -------------------------------------------------------
+
+@pytest.mark.parametrize("value, base, fmt, pct, shown", [
+    (112, 100, "integer", 0.12, "+12.0%"),
+    (5, 0, "integer", None, ""),             # from zero: no %
+    (-30, -10, "currency", None, ""),        # a negative base
+    (-300, 500, "currency", None, ""),       # the sign changes (net new MRR crossing zero)
+    (800, -100, "currency", None, ""),
+    (0.31, 0.30, "percent", None, ""),       # a rate: its change is in points
+    (10_001, 10_000, "integer", None, ""),   # +0.01% shows as 0.0%: left out
+    (0, 40, "integer", -1.0, "−100.0%"),     # to zero is a real fall
+])
+def test_a_percent_only_where_it_is_meaningful(value, base, fmt, pct, shown):
+    d = Delta.between(value, base, "up", fmt=fmt)
+    assert d.pct == (pytest.approx(pct) if pct is not None else None)
+    assert F.pct(d.pct) == shown
+
+
+@pytest.mark.parametrize("change, fmt, shown", [
+    (0, "integer", "no change"), (0.4, "integer", "no change"), (0.00004, "percent", "no change"),
+    (-0.0004, "percent", "no change"), (0.3, "currency", "no change"), (-0.004, "number", "no change"),
+    (0.012, "percent", "+1.2 pp"), (-0.002, "percent", "−0.2 pp"), (-150, "currency", "−$1.50"), (3, "integer", "+3"),
+])
+def test_a_change_that_shows_as_zero_is_no_change(change, fmt, shown):
+    assert F.change(change, fmt) == shown
+    if shown == "no change":
+        assert Delta.between(change, 0, "up", fmt=fmt).verdict == "flat"
+
+
+# -- colour only for news -------------------------------------------------------------------------------
+
+def test_a_move_within_the_metrics_own_range_is_neutral():
+    mondays = [95, 105, 100, 97, 103]  # a metric that swings ±5 on Mondays: median 100, MAD 3
+    assert J.scale(mondays, "integer") == pytest.approx(1.4826 * 3.0)
+    assert J.judge(104, 100, "up", "integer", mondays).verdict == "flat"   # +4: within the noise
+    assert J.judge(120, 100, "up", "integer", mondays).verdict == "good"   # +20: news
+    assert J.judge(80, 100, "up", "integer", mondays).verdict == "bad"
+    assert J.judge(80, 100, "down", "integer", mondays).verdict == "good"  # fewer failed payments
+
+
+@pytest.mark.parametrize("fmt, history, value, base, verdict", [
+    ("integer", [100] * 8, 101, 100, "good"),               # a steady count: one more is news (the floor: 1)
+    ("currency", [10_000] * 8, 10_050, 10_000, "flat"),     # 50 cents: below the $1 floor
+    ("currency", [10_000] * 8, 10_100, 10_000, "good"),
+    ("percent", [0.30] * 8, 0.304, 0.30, "flat"),           # 0.4 pp: below the 0.5 pp floor
+    ("percent", [0.30] * 8, 0.306, 0.30, "good"),
+    ("integer", [], 101, 100, "good"),                      # no history: the floor alone
+    ("number", [7.0] * 8, 7.2, 7.0, "flat"),
+])
+def test_the_noise_floor_per_format(fmt, history, value, base, verdict):
+    assert J.judge(value, base, "up", fmt, history).verdict == verdict
+
+
+def test_a_missing_value_has_no_verdict():
+    assert J.judge(None, 5, "up", "integer", [5] * 8).verdict == "none"
+    assert J.judge(5, None, "up", "integer", [5] * 8).pct is None
+
+
+# -- drivers that add up ---------------------------------------------------------------------------------
+
+def test_drivers_name_what_moved_the_other_way_and_their_shares_sum_to_100():
+    before = {"acme": 2, "piedpiper": 1, "umbrella": 1, "globex": 6, "initech": 3}
+    now = {"acme": 5, "piedpiper": 3, "umbrella": 3, "globex": 2, "initech": 3}  # +3 +2 +2 −4: total +3
+    found = J.drivers(now, before, top=3)
+    assert [(v, d) for v, d, _ in found.parts] == [("acme", 3), ("piedpiper", 2), ("umbrella", 2)]
+    assert found.offsets == [("globex", -4)] and found.others is None
+    shares = J.whole_percents([s for *_, s in found.parts])
+    assert shares == [43, 29, 28] and sum(shares) == 100
+    top2 = J.drivers(now, before, top=2)
+    assert top2.others == (2, pytest.approx(2 / 7))
+    assert sum(J.whole_percents([s for *_, s in top2.parts] + [top2.others[1]])) == 100
+    assert J.drivers({"a": 1}, {"a": 1}, top=3) is None  # nothing moved
