@@ -370,6 +370,12 @@ def test_bad_subscriptions_are_422_naming_the_field(api):
 
 def test_a_scoped_admin_writes_only_its_tenants_subscriptions(api):
     app, keys, _, _ = api
+    # Another tenant's board does not exist for it: not subscribable, not even named in the error.
+    board = {"report": "globex-only", "schedule": "daily at 06:00", "channel": "file", "to": "out/x"}
+    refused = call(app, "POST", "/api/v1/subscriptions", keys["acme-admin"], board)
+    assert refused.status_code == 422 and "unknown report 'globex-only'" in refused.json()["detail"], refused.text
+    typo = call(app, "POST", "/api/v1/subscriptions", keys["acme-admin"], {**board, "report": "nope"})
+    assert "globex" not in typo.text.replace("globex-only", "") and "globex-only" not in typo.text
     body = {"report": "events-daily", "schedule": "daily at 06:00", "channel": "file", "to": "out/scoped"}
     other = call(app, "POST", "/api/v1/subscriptions", keys["acme-admin"], {**body, "filter": {"tenant": "globex"}})
     assert other.status_code == 403

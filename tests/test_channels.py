@@ -408,8 +408,11 @@ def test_the_slack_webhook_has_the_ssrf_guard_and_follows_no_redirect(slack, rep
     """The URL comes from the environment, but whoever sets it must not reach internal services
     through daypulse: the webhook channel's guard applies, and a redirect is never followed."""
     for url in (slack.webhook_url(WEBHOOK_PATH), "http://169.254.169.254/latest/meta-data/", "http://10.0.0.7/x"):
-        result = make_channel("slack-webhook", {"url_env": "U"}, {"U": url}).send(Outgoing(report, KEY))
+        channel = make_channel("slack-webhook", {"url_env": "U"}, {"U": url})
+        result = channel.send(Outgoing(report, KEY))
         assert result.permanent and "refused" in result.error, (url, result)
+        check = channel.check()  # `daypulse check` says so before any send
+        assert not check.ok and "refused" in check.detail and "SECRETpath" not in check.detail, check
     assert slack.calls == []
     slack.faults.append(Fault("webhook", 302, None, {"Location": slack.api_url + "chat.postMessage"}, "moved"))
     result = slack_webhook(slack).send(Outgoing(report, KEY))
@@ -645,13 +648,15 @@ def test_file_channel_failures_and_check(tmp_path, report):
     assert (tmp_path / "new").is_dir()
 
 
-@pytest.mark.parametrize("target", ["../../somewhere", "a/../../b", "/tmp/elsewhere", "link/inside", "", "  "])
+@pytest.mark.parametrize("target", ["../../somewhere", "a/../../b", "/tmp/elsewhere", "link/inside", "", "  ",
+                                    "a\x00b", "line\nbreak", "loop/x"])
 def test_the_file_channel_writes_only_under_its_root(tmp_path, report, target):
     """A tenant's admin may add a file subscription through the API: whatever it names, nothing
     is written outside the channel's root, and the refusal is permanent (no retries)."""
     root = tmp_path / "project" / "outbox"
     root.mkdir(parents=True)
     (root / "link").symlink_to(tmp_path, target_is_directory=True)  # a symlink out of the root
+    (root / "loop").symlink_to(root / "loop")  # a symlink to itself
     channel = make_channel("file", {}, {}, base_dir=tmp_path / "project")
     before = sorted(tmp_path.rglob("*"))
     result = channel.send(Outgoing(report, KEY, target))
@@ -703,6 +708,8 @@ def test_each_channel_class_says_what_it_can_do(tmp_path):
      {"P": "x"}, "unencrypted"),
     ("email", {"host": "h", "sender": "nobody"}, {}, "not an email address"),
     ("webhook", {"secret_env": "S", "allow_private": "sometimes"}, {"S": WEBHOOK_SECRET}, "`allow_private`"),
+    ("file", {"folder": "reports"}, {}, "`folder` is now `root`"),
+    ("file", {"root": ""}, {}, "`root`: String should have at least 1 character"),
 ])
 def test_bad_settings_are_config_errors(kind, settings, env, message):
     with pytest.raises(ConfigError, match=re.escape(message)) as err:

@@ -152,6 +152,7 @@ def test_targets_are_required_for_builtin_channels():
     assert parse(channel="file", to=None).to is None  # the channel's root (outbox/ by default)
     for outside in ("../x", "/etc", "a/../../b"):
         assert "must be a folder under the channel's root" in problem(channel="file", to=outside)
+    assert "control character" in problem(channel="file", to="a\x00b")
 
 
 def test_other_fields():

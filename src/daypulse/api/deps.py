@@ -168,8 +168,13 @@ def known_metric(project: ProjectModel, name: str):
 
 def known_report(project: ProjectModel, name: str, who: Principal) -> None:
     """A report the token may see: another tenant's board is answered as if it did not exist."""
-    if name not in report_names(project) or (who.scope and other_scope(who, _report_filter(project, name))):
+    if name not in visible_reports(project, who):
         raise HTTPException(404, f"no report {name!r} (see /api/v1/reports)")
+
+
+def visible_reports(project: ProjectModel, who: Principal) -> list[str]:
+    """The report names a token may see: a scoped token not another tenant's (nor its name)."""
+    return [n for n in report_names(project) if not (who.scope and other_scope(who, _report_filter(project, n)))]
 
 
 def _report_filter(project: ProjectModel, name: str) -> dict:

@@ -17,13 +17,13 @@ from daypulse.api.deps import (
     invalid,
     other_scope,
     visible,
+    visible_reports,
 )
 from daypulse.api.problems import responses
 from daypulse.delivery import subscription_store as subs
 from daypulse.delivery.config import channel_kinds
 from daypulse.delivery.schedule import error_message
 from daypulse.delivery.subscription import SubscriptionDefinition, _context
-from daypulse.report.definition import report_names
 from daypulse.store import tokens
 from daypulse.store.tokens import Principal
 
@@ -74,8 +74,9 @@ def add_subscription(who: Admin, store: StoreDep, project: Project, body: Subscr
         raise HTTPException(403, "this token sees " + ", ".join(f"{k} {v!r}" for k, v in who.scope.items()) + " only")
     data["filter"] = {**body.filter, **who.scope}  # a scoped admin's subscriptions are of its scope
     try:
+        # Only the reports this token may see: another tenant's is "unknown", and not listed.
         spec = SubscriptionDefinition.model_validate(data, context=_context(project.timezone, channel_kinds(project),
-                                                                      report_names(project)))
+                                                                      visible_reports(project, who)))
     except ValidationError as err:
         raise invalid([(".".join(map(str, e["loc"])) or "subscription", error_message(e))
                         for e in err.errors()]) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from daypulse.calendar import outside
+from daypulse.calendar import FIRST_DAY, LAST_DAY, outside
 from daypulse.errors import UsageError
 
 out = Console()
@@ -24,8 +25,8 @@ ConfigOpt = Annotated[Path | None, typer.Option(
 def _date(flag: str, text: str | None) -> date | None:
     if text is None:
         return None
-    try:
-        day = date.fromisoformat(text) if len(text) == 10 else None
+    try:  # YYYY-MM-DD only (fromisoformat also reads 2024-W01-1)
+        day = date.fromisoformat(text) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else None
     except ValueError:
         day = None
     if day is None:
@@ -47,7 +48,13 @@ def _instant(flag: str, text: str | None) -> datetime | None:
     if value is None or value.tzinfo is None:
         raise UsageError(f"{flag}: {text!r} is not an ISO instant with its offset"
                          " (e.g. 2026-03-02T00:05:00+05:30 or 2026-03-01T18:35:00Z)")
-    return value.astimezone(UTC)
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+05:00 is before the year 1 in UTC
+        utc = None
+    if utc is None or outside(utc.date()):
+        raise UsageError(f"{flag}: {text} is outside {FIRST_DAY} .. {LAST_DAY}")
+    return utc
 
 
 def _dimension_values(flag: str, items: list[str] | None, example: str = "tenant=acme") -> dict[str, str]:

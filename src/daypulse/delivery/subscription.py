@@ -196,6 +196,8 @@ def check_target(kind: str | None, target: str) -> str:
         if not target:
             raise ValueError("file target is empty (expected a folder)")
         rel = PurePath(target)
+        if any(ord(c) < 32 or ord(c) == 127 for c in target):
+            raise ValueError("file target holds a control character (expected a folder name)")
         if rel.is_absolute() or rel.drive or ".." in rel.parts:
             raise ValueError(f"file target {target!r} must be a folder under the channel's root (relative,"
                              " without '..'); set the channel's `root` to write elsewhere")

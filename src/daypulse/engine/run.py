@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from daypulse.calendar import FIRST_DAY
 from daypulse.compile.rows import Source
 from daypulse.engine.compute import MetricTiming, compute_values
 from daypulse.errors import UsageError, UserError
@@ -50,8 +51,9 @@ def choose_range(project: Project, *, on: date | None = None, start: date | None
     elif days_back is not None:
         if days_back < 1:
             raise UsageError(f"{names['days_back']}: at least 1 day")
-        if days_back > (yesterday - date.min).days:
-            raise UsageError(f"{names['days_back']}: {days_back} days go back before the year 1")
+        if days_back > (yesterday - FIRST_DAY).days + 1:
+            raise UsageError(f"{names['days_back']}: {days_back} days go back before {FIRST_DAY}"
+                             f" (at most {(yesterday - FIRST_DAY).days + 1})")
         rng, field = Range(yesterday - timedelta(days=days_back - 1), yesterday, f"the last {days_back} days"), \
             names["days_back"]
     else:

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from daypulse.delivery.channels.base import CheckResult, Outgoing, SendResult, safe_name, short
 from daypulse.errors import DaypulseError
@@ -40,9 +40,18 @@ class FileSettings(BaseModel):
     """``kind: file``."""
 
     model_config = ConfigDict(extra="forbid")
-    root: str = Field("outbox", description="the folder every delivery writes under (relative to daypulse.yml's "
-                                            "folder; created if missing); a delivery's `to` is a sub-folder of it")
+    root: str = Field("outbox", min_length=1,
+                      description="the folder every delivery writes under (relative to daypulse.yml's folder;"
+                                  " created if missing); a delivery's `to` is a sub-folder of it")
     format: Literal["html", "json", "markdown", "text"] = "html"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data):
+        if isinstance(data, dict) and "folder" in data:
+            raise ValueError("`folder` is now `root`: the folder every delivery writes under (a subscription's"
+                             " `to` is a sub-folder of it)")
+        return data
 
 
 class FileChannel:
@@ -113,7 +122,11 @@ class FileChannel:
             return root
         folder = inside(root, target)
         # The folder need not exist yet; what exists of it is followed, symlinks included.
-        if not folder.resolve().is_relative_to(root.resolve()):
+        try:
+            resolved = folder.resolve()
+        except (OSError, ValueError, RuntimeError) as err:  # a symlink loop, a name the system refuses
+            raise OutsideRoot(f"{target!r} cannot be resolved under the channel's root: {err}") from None
+        if not resolved.is_relative_to(root.resolve()):
             raise OutsideRoot(f"{target!r} leads out of the channel's root {root} (through a symlink)")
         return folder
 
@@ -124,7 +137,7 @@ class OutsideRoot(ValueError):
 
 def inside(root: Path, target) -> Path:
     """``root / target`` for a relative ``target`` that stays in it, by its name alone."""
-    if not isinstance(target, str) or not target.strip():
+    if not isinstance(target, str) or not target.strip() or any(ord(c) < 32 or ord(c) == 127 for c in target):
         raise OutsideRoot("the target is not a folder name")
     rel = Path(target)
     if rel.is_absolute() or rel.drive or ".." in rel.parts:

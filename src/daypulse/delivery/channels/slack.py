@@ -63,7 +63,8 @@ HINTS = {
 # Slack incoming webhooks answer a status and one word: 400 invalid_payload, 403
 # action_prohibited, 404 channel_not_found, 410 channel_is_archived, 429.
 _NETWORK_ERRORS = (OSError, http.client.HTTPException)  # URLError, ConnectionError and timeouts are OSErrors
-MAX_ANSWER = 4096  # bytes of an answer read (the word; an endpoint that talks on is cut off)
+MAX_ANSWER = 4096
+USER_AGENT = "daypulse-slack-webhook/1"  # bytes of an answer read (the word; an endpoint that talks on is cut off)
 
 
 class SlackWebhookSettings(BaseModel):
@@ -119,6 +120,12 @@ class SlackWebhookChannel:
     def check(self, target: str | list[str] | None = None) -> CheckResult:
         if not re.match(r"https?://[^/\s]+/", self.url):
             return CheckResult(False, f"${self.settings.url_env} is not an http(s) URL")
+        try:  # what sending would refuse, said now: a private, link-local or numeric-form address
+            self.guard.check(self.url)
+        except Refused as err:
+            return CheckResult(False, self.secrets.redact(f"${self.settings.url_env}: refused: {err}"))
+        except OSError as err:
+            return CheckResult(False, self.secrets.redact(f"${self.settings.url_env}: cannot resolve: {err}"))
         warnings = []
         if not self.url.startswith("https://hooks.slack.com/"):
             warnings.append("the URL is not on https://hooks.slack.com/")
@@ -159,7 +166,8 @@ class SlackWebhookChannel:
             # is the secret here. It follows no redirect either.
             t = self.settings.timeout
             request = httpx.Request("POST", self.url, content=body.encode(),
-                                    headers={"content-type": "application/json;charset=utf-8"},
+                                    headers={"content-type": "application/json;charset=utf-8",
+                                             "user-agent": USER_AGENT},
                                     extensions={"timeout": {"connect": t, "read": t, "write": t, "pool": t}})
             with PinnedTransport(self.guard) as transport:
                 resp = transport.handle_request(request)
