@@ -182,8 +182,12 @@ def test_html_is_an_email_layout():
     # numbers are real text, coloured by verdict, with arrows
     assert "$35,386.00" in html and ">▲ +20 (+20.0%)</b>" in html and ">▼ −30 (−20.0%)</b>" in html
     assert 'style="color:#15803d">▲ +20' in html and 'style="color:#b91c1c">▼ −30' in html
-    assert "count of users created" in html and 'title="Accounts created during the day."' in html
-    assert "▁▂▃" in html and "Unusually high for a Friday" in html
+    # The subtitle says what a metric counts; its formula is under "How each number is computed".
+    assert '>Accounts created during the day.</p>' in html and 'title="count of users created' in html
+    defs = html.index("How each number is computed")
+    assert "<b style=\"color:#111827\">New signups</b>: count of users created" in html[defs:]
+    # An unusual value is told once, in What changed; its line only carries the mark.
+    assert "▁▂▃" in html and html.count("unusually high for a Friday") == 1 and "⚠ unusual</b>" in html
 
 
 def test_html_autoescapes_data():
@@ -203,6 +207,18 @@ def test_html_images_are_cid_references_to_charts():
     assert imgs[0]["alt"].startswith("Line chart: New signups, last 30 days.")
     assert imgs[0]["width"] == "552" and imgs[0]["height"] == "217" and "height:auto" in imgs[0]["style"]
     assert "data:" not in html
+
+
+def test_markdown_written_with_charts_shows_them_under_charts_before_the_definitions(tmp_path):
+    from daypulse.report.output import write
+
+    written = write(sample_report(charts=charts()), "markdown", tmp_path / "daily.md")
+    text = written[0].read_text()
+    images = [m.start() for m in re.finditer(r"!\[[^\]]+\]\(daily_charts/chart-\d-\w+\.png\)", text)]
+    assert len(images) == 2 and all((tmp_path / p).exists() for p in re.findall(r"\((daily_charts/[^)]+)\)", text))
+    assert text.index("## Charts") < images[0] and images[-1] < text.index("## Definitions") < text.index("*Generated")
+    assert "<!-- chart:" not in text
+    assert "<!-- chart:chart-1-signups -->" in render(sample_report(charts=charts()), "markdown")  # invisible
 
 
 def test_html_of_a_big_report_stays_under_gmails_clip():

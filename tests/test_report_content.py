@@ -156,6 +156,14 @@ def test_cli_report_json_and_errors(tmp_path):
     data = json.loads(r.stdout)
     assert data["sections"][0]["lines"][0]["value"] == 60
     assert run("nope").returncode == 2
+    # A plain-text report describes its charts in words (the latest value and the trend).
+    charted = {"pulse": {"title": "Pulse", "period": "day", "sections": [{"title": "Usage", "metrics": ["captures"]}],
+                         "charts": [{"metric": "captures", "periods": 7}]}}
+    _project(tmp_path, reports=charted)
+    text = run("pulse", "--date", "2026-03-06", "--format", "text")
+    assert text.returncode == 0, text.stderr
+    described = text.stdout.split("CHARTS (images in the HTML version)")[1].strip().splitlines()[0]
+    assert described.startswith("* ") and "60" in described, described
     bad = run("pulse", "--format", "pdf")
     assert bad.returncode == 2 and "--format: 'pdf' is not one of" in bad.stderr
     assert run("pulse", "--date", "06/03/2026").returncode == 2

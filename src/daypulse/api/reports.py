@@ -112,7 +112,7 @@ def preview(request: Request, who: Viewer, store: StoreDep, project: Project, na
     filter = _scoped_filter(project, who, name, asked)
     try:
         rep = build_report(project, store, name, on=_day(project, on),
-                           with_charts=format != "text", filter=filter)
+                           with_charts=True, filter=filter)  # text describes them in words
     except RuntimeFailure as err:
         if isinstance(err, StoreError):
             raise

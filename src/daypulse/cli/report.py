@@ -63,7 +63,8 @@ def report(
 
         return send_report(name, day, subscription, dry_run, config)
     project, store = _project_and_store(config)
-    rep = build_report(project, store, name, on=day, with_charts=charts and fmt != "text", info=_info)
+    # Text draws them too: it describes each chart in a line (the alt text: latest value, trend).
+    rep = build_report(project, store, name, on=day, with_charts=charts, info=_info)
     template_dir = template_folder(project, name, config_path(config).resolve().parent)
     if out_path is None:
         sys.stdout.write(rendered(rep, fmt, template_dir))

@@ -52,8 +52,9 @@ def write(report, fmt: str, out: Path, template_dir: Path | None = None) -> list
         for c in report.charts:
             written.append(_atomic(folder / f"{c.id}.png", c.png))
             text = text.replace(f"cid:{c.id}", f"{folder.name}/{c.id}.png")
-        if fmt != "html":  # Markdown shows the charts as images after the text
-            text += "\n" + "\n".join(f"![{c.alt}]({folder.name}/{c.id}.png)" for c in report.charts) + "\n"
+        if fmt != "html":  # each chart's image in its place under "Charts", before the definitions
+            for c in report.charts:
+                text = text.replace(f"<!-- chart:{c.id} -->", f"![{c.title}]({folder.name}/{c.id}.png)\n")
     written.insert(0, _atomic(out, text.encode()))
     return written
 
