@@ -31,6 +31,15 @@ def test_every_pack_metric_is_documented_and_valid():
     assert contract <= set(project.metrics)
     for name in ("mrr", "arr", "new_mrr", "arpa", "ltv", "ai_cost"):
         assert project.metrics[name].format == "currency", name
+    # A metric whose name claims a grain is not shown at a coarser one under that name (a week's
+    # distinct users are WAU): daily only, and the weekly and monthly reports read wau and mau.
+    from daypulse.report.definition import load_report
+
+    for daily in ("dau", "stickiness"):
+        assert project.grains_of(daily, ["day", "week", "month"]) == ("day",), daily
+    for report in ("weekly", "monthly"):
+        metrics = load_report(project, report).metrics
+        assert "dau" not in metrics and "mau" in metrics, (report, metrics)
 
 
 def test_tables_columns_params_exclude_and_overrides():
