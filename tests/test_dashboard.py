@@ -365,6 +365,8 @@ def test_alerts_judge_whole_periods_and_show_on_the_tiles_of_their_grain(dash):
                           severity="critical", note="test", created_by="test")
     day_rule = thresholds.add(store, project, metric="events", grain="day", op="above", value=-1,
                               created_by="test")  # any day crosses it (other tests may store later days)
+    revenue_rule = thresholds.add(store, project, metric="revenue", grain="week", op="above", value=-1,
+                                  created_by="test")  # on no board of weeks: pulse-week shows events only
     try:
         # On Thu 5 March the week of 2 March is running: the rule judges the week of 23 February (44);
         # the day rule judges 4 March (k = 31: 4 events), not the running 5 March.
@@ -375,11 +377,17 @@ def test_alerts_judge_whole_periods_and_show_on_the_tiles_of_their_grain(dash):
         b = signed_in(app, keys["viewer"])
         html = b.get("/").text  # the day board: the day rule marks the events tile, not the week rule
         assert re.search(r'class="tile \w+ alerting" href="/metrics/events', html)
-        assert "is above −1" in html and "is below 1,000" in html  # the alert list shows every grain
-        week = b.get("/?board=pulse-week").text
+        # Alerts belong to what is shown: the board's grain, its metrics, its range.
+        assert "is above −1" in html and "is below 1,000" not in html
+        week = b.get("/?board=pulse-week&end=2026-03-15").text  # the weeks around the breach (9 March's)
         assert re.search(r'class="tile \w+ alerting" href="/metrics/events', week)
+        assert "is below 1,000" in week and "is above −1" not in week  # neither the day rule nor revenue's
+        old = b.get("/?start=2020-01-01&end=2020-01-31").text
+        assert "is above" not in old and "is below" not in old and "alerting" not in old
+        assert "No data in this range; data runs 1 Feb 2026 → " in old  # an empty state that says where to look
         acme = signed_in(app, keys["acme"]).get("/").text  # the rules are of the total: not acme's
         assert "is above" not in acme and "alerting" not in acme
     finally:
         thresholds.remove(store, rule.id)
         thresholds.remove(store, day_rule.id)
+        thresholds.remove(store, revenue_rule.id)

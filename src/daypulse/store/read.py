@@ -41,6 +41,14 @@ def latest_day(store: Store) -> date | None:
         return conn.execute(select(func.max(V.period_start)).where(V.grain == "day", V.dims_key == "")).scalar()
 
 
+def data_span(store: Store) -> tuple[date, date] | None:
+    """The first and the last stored day of any total (None when nothing is stored)."""
+    with store.engine.connect() as conn:
+        first, last = conn.execute(select(func.min(V.period_start), func.max(V.period_start)).where(
+            V.grain == "day", V.dims_key == "")).one()
+    return (first, last) if first is not None else None
+
+
 def dims_keys(store: Store, metrics: Iterable[str], grain: str, first: date, last: date) -> list[str]:
     """The dimension keys (not the total) stored for these metrics at ``grain`` in the range."""
     metrics = list(metrics)

@@ -235,10 +235,11 @@ def overview(request: Request, s: Signed):
     wanted = [c.metric for c in spec.charts if c.kind == "line"] if spec else []
     chart_names = [m for m in dict.fromkeys(wanted or names[:4]) if m in names or not s.who.scope]
     alerts = _alerts(project, store, s)
+    tiles = views.tiles(project, store, f, sections, alerts)
     return page(request, "overview.html", s, f=f, boards=views.boards(project, s.who.scope),
-                tiles=views.tiles(project, store, f, sections, alerts),
+                tiles=tiles, empty=views.empty_range(store, tiles),
                 charts=views.charts(project, store, f, chart_names[:6]),
-                choices=views.dimension_values(store, names, f), alerts=[a for a in alerts if a.dims == f.dims],
+                choices=views.dimension_values(store, names, f), alerts=[a for a in alerts if a.shown_in(f, names, project.calendar)],
                 presets=_presets(project, f))
 
 

@@ -219,7 +219,7 @@ def tiles(project, store, f: Filters, sections, alerts=()) -> list[tuple[str, li
     got = read.values(store, names, f.grain, first, periods[-1], dims_key(f.dims))
     by_metric: dict[str, list] = {}
     for b in alerts:
-        if b.dims == f.dims and b.grain == f.grain:
+        if b.shown_in(f, names, cal):
             by_metric.setdefault(b.metric, []).append(b)
     label = period_label(cal, f.grain, last) + (" (so far)" if partial else "")
     out = []
@@ -245,6 +245,16 @@ def tiles(project, store, f: Filters, sections, alerts=()) -> list[tuple[str, li
                             alerts=tuple(by_metric.get(name, ()))))
         out.append((title, row))
     return out
+
+
+def empty_range(store, tiles) -> str | None:
+    """What to say when no tile of the range has a number: where the data is (or that there is none)."""
+    if any(t.value != fmt.EMPTY for _, row in tiles for t in row):
+        return None
+    span = read.data_span(store)
+    if span is None:
+        return "No data yet: run `daypulse compute` to fill the store."
+    return f"No data in this range; data runs {span[0]:%-d %b %Y} → {span[1]:%-d %b %Y}."
 
 
 def charts(project, store, f: Filters, metrics: list[str]) -> list[Chart]:
@@ -307,6 +317,14 @@ class Alert:
     note: str | None
     dims: dict
     grain: str
+    period_start: date | None = None
+
+    def shown_in(self, f: Filters, metrics, cal: Calendar) -> bool:
+        """Whether the alert belongs to what a page shows: its grain, one of its metrics, its
+        dimension values and a period inside its range (a January 2020 range shows none of today's)."""
+        return (self.grain == f.grain and self.metric in metrics and self.dims == f.dims
+                and self.period_start is not None
+                and cal.period_start(f.grain, f.start) <= self.period_start <= f.end)
 
 
 def alerts(project, breaches) -> list[Alert]:
@@ -318,7 +336,7 @@ def alerts(project, breaches) -> list[Alert]:
         where = "".join(f" · {k} {v}" for k, v in sorted(b.dims.items()))
         out.append(Alert(b.metric, m.label or b.metric, f"{fmt.value(b.value, m.format)} is {b.op} "
                          f"{fmt.value(b.limit, m.format)} ({when}{where})", b.severity, b.note, dict(b.dims),
-                         b.grain))
+                         b.grain, b.period_start))
     return out
 
 
