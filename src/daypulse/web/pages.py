@@ -239,7 +239,8 @@ def overview(request: Request, s: Signed):
     return page(request, "overview.html", s, f=f, boards=views.boards(project, s.who.scope),
                 tiles=tiles, empty=views.empty_range(store, tiles),
                 charts=views.charts(project, store, f, chart_names[:6]),
-                choices=views.dimension_values(store, names, f), alerts=[a for a in alerts if a.shown_in(f, names, project.calendar)],
+                choices=views.dimension_values(store, names, f),
+                alerts=[a for a in alerts if a.shown_in(f, names, project.calendar)],
                 presets=_presets(project, f))
 
 
