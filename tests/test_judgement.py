@@ -110,6 +110,13 @@ def test_the_noise_floor_per_format(fmt, history, value, base, verdict):
     assert J.judge(value, base, "up", fmt, history).verdict == verdict
 
 
+def test_a_quantity_that_swings_below_zero_gets_no_percent():
+    net_new = [-35_800, 18_800, 6_600, -2_000, 5_100]  # net new MRR in cents
+    d = J.judge(42_700, 5_100, "up", "currency", net_new)
+    assert d.pct is None and d.change == 37_600 and F.change(d.change, "currency") == "+$376.00"
+    assert J.judge(42_700, 5_100, "up", "currency", [5_000] * 5).pct == pytest.approx(37_600 / 5_100)
+
+
 def test_a_missing_value_has_no_verdict():
     assert J.judge(None, 5, "up", "integer", [5] * 8).verdict == "none"
     assert J.judge(5, None, "up", "integer", [5] * 8).pct is None

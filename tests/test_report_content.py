@@ -70,7 +70,7 @@ def test_a_daily_report_reads_what_the_data_says(tmp_path):
     assert move.drivers == ["tenant acme +40 (100% of the rise)"]
     # The 8 previous Fridays were all 20: median 20, MAD 0, so the scale is its floor (1).
     assert odd.kind == "anomaly" and odd.verdict == "good"
-    assert "60 is unusually high for a Friday (the last 8 were 20–20, typically 20)" in odd.text
+    assert "60 is unusually high for a Friday (the last 8 were 20 to 20, typically 20)" in odd.text
     assert line.anomaly and "unusually high" in line.anomaly
     (table,) = r.sections[0].breakdowns
     assert [(row.label, row.values, row.change) for row in table.rows] == [
@@ -217,7 +217,8 @@ MTD_METRICS = {"captures": {"label": "Captures", "table": "events", "time": "occ
                                 "reset": "month", "format": "integer", "good": "up"}}
 MTD_REPORT = {"pulse": {"title": "Pulse", "period": "day", "compare": ["previous"], "spark": 3,
                         "sections": [{"title": "This month so far", "metrics": ["captures_mtd"]}],
-                        "changes": {"top": 3, "drivers": 2, "history": 8, "min_history": 3}}}
+                        # (no anomalies: the months before the data began read as 0s)
+                        "changes": {"top": 3, "drivers": 2, "history": 8, "min_history": 3, "anomalies": False}}}
 
 
 def test_on_the_1st_a_month_to_date_value_is_compared_with_the_1st_of_last_month(tmp_path):

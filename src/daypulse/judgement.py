@@ -20,7 +20,7 @@ module only reads them).
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from daypulse.calendar import Calendar
@@ -108,8 +108,13 @@ def scale(history: list, fmt: str) -> float:
 
 def judge(value, base, good: str, fmt: str, history: list | None = None) -> Delta:
     """The value against its base: the change, a meaningful % and a verdict that is good or
-    bad only when the move is beyond the noise of ``history`` (the floor without one)."""
-    return Delta.between(value, base, good, fmt=fmt, noise=scale(history or [], fmt))
+    bad only when the move is beyond the noise of ``history`` (the floor without one). A
+    quantity whose recent values go below zero (net new MRR) gets no %: "+737%" on a flow
+    that swings around zero says nothing."""
+    d = Delta.between(value, base, good, fmt=fmt, noise=scale(history or [], fmt))
+    if d.pct is not None and any(is_number(h) and h < 0 for h in history or []):
+        return replace(d, pct=None)
+    return d
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,7 @@ def build_report(project, store, name: str, *, on: date | None = None,
         metrics = [m for m in metrics if m not in unavailable]
     if not period.complete:
         notes.append(f"The period is not over yet: values so far (as of {as_of:%Y-%m-%d %H:%M} UTC).")
-    first = _first_needed(cal, spec, period)
+    first = _first_needed(project, cal, spec, period)
     day_grain_from = _first_day_needed(spec, period)
     if compute:
         _ensure_fresh(project, store, spec, metrics, period, first, day_grain_from, today, as_of, info)
@@ -99,13 +99,16 @@ def period_label(p: Period) -> str:
     return f"{p.start:%B %Y}"
 
 
-def _first_needed(cal: Calendar, spec: ReportDefinition, period: Period) -> date:
+def _first_needed(project, cal: Calendar, spec: ReportDefinition, period: Period) -> date:
     """The earliest period start (in the report's grain) anything in the report reads."""
     back = max([spec.spark, spec.changes.history * (7 if spec.period == "day" else 1) + 1]
                + [c.periods * 2 for c in spec.charts if c.kind == "line"] + [2])
     first = cal.shift(spec.period, period.start, back)
     if "last_year" in spec.compare:
         first = min(first, cal.comparison_start("last_year", spec.period, period.start))
+    resets = {judgement.to_date_reset(project.metrics[m], spec.period) for m in spec.metrics if m in project.metrics}
+    for reset in resets - {None}:  # a month-to-date value's noise: the same day of the earlier months
+        first = min([first, *judgement.history_starts(cal, spec.period, period.start, spec.changes.history, reset)])
     return first
 
 

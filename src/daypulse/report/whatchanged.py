@@ -91,7 +91,7 @@ def _anomaly(ln, history: list, rules, grain: str, day) -> tuple[float, str] | N
     when = f"a {day:%A}" if grain == "day" else f"a {grain}"
     lo, hi = min(history), max(history)
     return z, (f"{F.value(ln.value, ln.fmt)} is unusually {side} for {when}"
-               f" (the last {len(history)} were {F.value(lo, ln.fmt)}–{F.value(hi, ln.fmt)},"
+               f" (the last {len(history)} were {F.value(lo, ln.fmt)} to {F.value(hi, ln.fmt)},"
                f" typically {F.value(med, ln.fmt)}).")
 
 
