@@ -88,8 +88,9 @@ def tile(html: str, metric: str) -> dict:
     body = m.group(2)
     value = re.search(r'class="value">([^<]*)<', body).group(1)
     change = re.search(r'class="change">(.*?)<span class="pct">([^<]*)<', body, re.S)
+    vs = re.search(r'class="vs">([^<]*)<', body)
     return {"verdict": m.group(1), "value": value, "change": change.group(1).strip() if change else None,
-            "pct": change.group(2) if change else None}
+            "pct": change.group(2) if change else None, **({"vs": vs.group(1)} if vs else {})}
 
 
 def test_pages_need_a_login_and_the_cookie_is_secure_httponly_samesite(dash):
@@ -127,15 +128,18 @@ def test_the_overview_shows_the_last_day_its_change_and_colour(dash):
     assert "Pulse" in html and "Tue 10 Mar 2026" in html
     # Up on the day before, but within what Tuesdays usually do (k = 30, 23, 16, 9, 2: 2, 8, 4,
     # 10, 6 events; $2, $20, $6, $30, $12): not news, so no colour.
-    assert tile(html, "events") == {"verdict": "flat", "value": "6", "change": "▲ +2", "pct": "+50.0%"}
-    assert tile(html, "revenue") == {"verdict": "flat", "value": "$12.00", "change": "▲ +$6.00", "pct": "+100.0%"}
+    assert tile(html, "events") == {"verdict": "flat", "value": "6", "change": "▲ +2", "pct": "+50.0%",
+                                    "vs": "vs the day before"}
+    assert tile(html, "revenue") == {"verdict": "flat", "value": "$12.00", "change": "▲ +$6.00", "pct": "+100.0%",
+                                     "vs": "vs the day before"}
     assert 'hx-trigger="every 60s"' in html and "Last updated" in html
     acme = b.get("/?filter=tenant=acme").text
     assert tile(acme, "events")["value"] == "3" and "not broken down by tenant" in acme
     # The week of 2 March (k = 29..35: 5+1+2+3+4+5+1 = 21 events per tenant) against the week before
     # (k = 22..28: 3+4+5+1+2+3+4 = 22): 42 against 44, down, but weeks here range 36..48: no colour.
     week = b.get("/?grain=week&end=2026-03-08").text
-    assert tile(week, "events") == {"verdict": "flat", "value": "42", "change": "▼ −2", "pct": "−4.5%"}
+    assert tile(week, "events") == {"verdict": "flat", "value": "42", "change": "▼ −2", "pct": "−4.5%",
+                                    "vs": "vs the week before"}
     bad = b.get("/?start=someday&grain=year&filter=tenant").text
     assert "start: &#39;someday&#39; is not a date" in bad and "grain: &#39;year&#39;" in bad
     assert "filter: &#39;tenant&#39; is not dimension=value" in bad

@@ -176,6 +176,7 @@ class Tile:
     period: str
     note: str = ""  # why there is no number
     alerts: tuple = ()  # the Alerts of its threshold breaches
+    compared: str = ""  # what the change compares: "vs the day before", "vs the same day last month"
 
 
 @dataclass(frozen=True)
@@ -242,7 +243,8 @@ def tiles(project, store, f: Filters, sections, alerts=()) -> list[tuple[str, li
             row.append(Tile(name, m.label or name, fmt.value(value, m.format),
                             fmt.change(d.change, m.format), fmt.pct(d.pct), v, fmt.arrow(d.change, v),
                             spark([got.get((name, p)) for p in periods]), _formula(project, name), label,
-                            alerts=tuple(by_metric.get(name, ()))))
+                            alerts=tuple(by_metric.get(name, ())),
+                            compared=judgement.base_label("previous", f.grain, judgement.to_date_reset(m, f.grain))))
         out.append((title, row))
     return out
 
