@@ -69,6 +69,11 @@ def test_a_scoped_token_sees_its_tenant_everywhere_and_nothing_else(api):
     assert mine["dims"] == {"tenant": "acme"} and mine["points"][0]["value"] == 4  # not the total, 8
     tiles = call(app, "GET", "/api/v1/summary?date=2026-03-02", keys["acme"]).json()
     assert [(t["metric"], t["value"], t["previous"]) for t in tiles["tiles"]] == [("events", 5, 4)]  # no revenue
+    # The dashboard's judgement: what it compares, and no colour for a move within the noise
+    # (Mondays here run 1..5 events per tenant).
+    (t,) = tiles["tiles"]
+    assert (t["previous_start"], t["compared_with"], t["change"], t["pct"], t["verdict"]) == (
+        "2026-03-01", "vs the day before", 1, 0.25, "flat")
     rows = list(csv.DictReader(io.StringIO(call(app, "GET", "/api/v1/export?metric=events&grain=day",
                                                 keys["acme"]).text)))
     assert rows and {r["dimensions"] for r in rows} == {"tenant=acme"}

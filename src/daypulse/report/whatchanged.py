@@ -21,7 +21,6 @@ from __future__ import annotations
 import statistics
 
 from daypulse import judgement
-from daypulse.judgement import FLOOR
 from daypulse.report import format as F
 from daypulse.report.model import Change
 from daypulse.store import read
@@ -82,9 +81,7 @@ def _anomaly(ln, history: list, rules, grain: str, day) -> tuple[float, str] | N
     if len(history) < rules.min_history:
         return None
     med = statistics.median(history)
-    mad = statistics.median(abs(h - med) for h in history)
-    scale = max(1.4826 * mad, FLOOR.get(ln.fmt, 1.0))
-    z = (float(ln.value) - med) / scale
+    z = (float(ln.value) - med) / judgement.scale(history, ln.fmt)  # the noise the colours use
     if abs(z) < rules.threshold:
         return None
     side = "high" if z > 0 else "low"
