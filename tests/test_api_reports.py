@@ -5,10 +5,12 @@ which a tenant-scoped token never sees another tenant's data."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from datetime import date
 
+import httpx
 import pytest
 
 from apikit import api_store, call, close, usual_tokens
@@ -279,6 +281,56 @@ def test_a_template_over_256_kb_is_413_before_it_is_read(api):
         assert r.json()["detail"].startswith("a report template is at most 256 KB of JSON; this body has")
         assert time.monotonic() - started < 5
     assert call(app, "GET", "/api/v1/templates/huge", keys["admin"]).status_code == 404
+
+
+def test_a_preview_whose_template_nests_too_deeply_is_422_naming_it(api, tmp_path, monkeypatch):
+    from daypulse.api import reports
+
+    app, keys, _, _ = api
+    (tmp_path / "report.txt.j2").write_text("{{ report.title }}\n{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}\n")
+    monkeypatch.setattr(reports, "template_folder", lambda project, name, base_dir: tmp_path)
+    r = call(app, "GET", "/api/v1/reports/pulse/preview?format=text&date=2026-03-01", keys["viewer"])
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json", r.text[:300]
+    assert r.json()["detail"].startswith("template syntax error: ") and "nested too deeply" in r.json()["detail"]
+
+
+def put_streamed(app, token: str, chunks: int, chunk: bytes, headers: dict | None = None) -> tuple[httpx.Response, int]:
+    """PUT a template whose body arrives in ``chunks`` pieces, read by the app only as it asks:
+    (the answer, how many pieces it read)."""
+    read = 0
+
+    async def body():
+        nonlocal read
+        for _ in range(chunks):
+            read += 1
+            yield chunk
+
+    async def go():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://daypulse.test") as c:
+            return await c.put("/api/v1/templates/streamed", content=body(),
+                               headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json",
+                                        **(headers or {})})
+    return asyncio.run(go()), read
+
+
+def test_a_body_over_256_kb_is_refused_by_its_length_unread_or_as_the_stream_passes_it(api):
+    app, keys, _, _ = api
+    # A Content-Length over the cap: 413 before a byte of the body is read.
+    r, read = put_streamed(app, keys["admin"], 320, b" " * 65536, {"Content-Length": str(320 * 65536)})
+    assert r.status_code == 413 and r.headers["content-type"] == "application/problem+json", r.text[:300]
+    assert r.json()["detail"] == "a report template is at most 256 KB of JSON; this body has 20,971,520 bytes"
+    assert read == 0
+    # No Content-Length (chunked): read until it passes the cap, not to its end.
+    r, read = put_streamed(app, keys["admin"], 320, b" " * 65536)
+    assert r.status_code == 413, r.text[:300]
+    assert r.json()["detail"] == "a report template is at most 256 KB of JSON; this body has more than 262,144 bytes"
+    assert read <= 5
+    # A streamed body under the cap is read and validated as any other.
+    r, _ = put_streamed(app, keys["admin"], 1, json.dumps(TEMPLATE).encode())
+    assert r.status_code == 200 and r.json()["spec"] == TEMPLATE, r.text
+    r, _ = put_streamed(app, keys["admin"], 1, b'{"title": ')
+    assert r.status_code == 422, r.text
+    assert call(app, "DELETE", "/api/v1/templates/streamed", keys["admin"]).status_code == 200
 
 
 def test_a_template_of_too_many_sections_or_metrics_is_422(api):

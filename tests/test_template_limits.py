@@ -7,6 +7,7 @@ Each case is an attack that, before the limits, built hundreds of megabytes or r
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -56,14 +57,33 @@ ATTACKS = {  # name: (the template's second line, words of the error)
 }
 
 
-def refused(tmp_path, source: str):
+def rendered_within(seconds: float, tmp_path, source: str):
+    """The text rendering of ``source`` (the template's second line), or the exception it raised,
+    within ``seconds``: rendered in a thread, so a slow old behaviour fails the test when it is
+    over, not when it ends (a C call holding the interpreter still ends first: the sizes are small)."""
     (tmp_path / "report.txt.j2").write_text("line one\n" + source + "\n")
+    outcome: list = []
+
+    def run():
+        try:
+            outcome.append(render(sample_report(), "text", tmp_path))
+        except Exception as err:  # handed to the test
+            outcome.append(err)
+
+    worker = threading.Thread(target=run, daemon=True)
     started = time.monotonic()
-    with pytest.raises(ConfigError) as err:
-        render(sample_report(), "text", tmp_path)
-    assert time.monotonic() - started < 3  # refused at once, not after the damage
-    assert err.value.exit_code == 2 and err.value.__cause__ is None
-    (issue,) = err.value.issues
+    worker.start()
+    worker.join(seconds)
+    took = time.monotonic() - started
+    assert not worker.is_alive() and took < seconds, f"still rendering after {took:.1f} s"
+    return outcome[0]
+
+
+def refused(tmp_path, source: str, seconds: float = 3):
+    err = rendered_within(seconds, tmp_path, source)  # refused at once, not after the damage
+    assert isinstance(err, ConfigError), f"not refused: {str(err)[:300]!r}"
+    assert err.exit_code == 2 and err.__cause__ is None
+    (issue,) = err.issues
     return issue
 
 
@@ -92,14 +112,14 @@ def test_an_imported_template_printed_whole_is_refused(tmp_path):
     assert issue.line == 2 and "printing a value would make more than 1,000,000 characters" in issue.message
 
 
-def test_a_template_file_over_a_megabyte_is_refused(tmp_path):
+def test_a_template_file_over_100_000_characters_is_refused(tmp_path):
     (tmp_path / "report.txt.j2").write_text("{{ report.title }}\n" + "x" * 1_100_000)
     with pytest.raises(ConfigError) as err:
         render(sample_report(), "text", tmp_path)
     (issue,) = err.value.issues
     assert issue.file == str(tmp_path / "report.txt.j2")
     assert issue.message == ("template limit: the template has 1,100,019 characters; a template file may have at"
-                             " most 1,000,000")
+                             " most 100,000")
 
 
 def test_what_stays_under_the_limits_renders_as_before(tmp_path):
@@ -116,3 +136,109 @@ def test_what_stays_under_the_limits_renders_as_before(tmp_path):
     assert first == ("  ab  |  ab  |007|    a|3.14|   b|2.5|a;b|  ab|x, y|6|a1[2]|abab|[0, 0, 0]|1/2 2/2 |123|"
                      "18446744073709551616")
     assert len(big) == 3_999_000  # 4 MB of output: under the 5 MB limit
+
+
+# -- one step that would run long on its own: refused before it starts ---------------------------
+# The clock is read between steps; these are single C calls (a hash, a comparison, a regular
+# expression, a codec) that took seconds to minutes at full size. The sizes here are small, so the
+# old behaviour fails in about a second.
+
+DOUBLING = "{% set ns = namespace(a=1, b=1) %}{% for i in range(25) %}{% set ns.a = X %}{% set ns.b = Y %}{% endfor %}"
+
+
+def doubled(build: str, use: str) -> str:
+    """ns.a and ns.b built 25 times over from two references to themselves (2 ** 25 leaves each,
+    in 25 objects), then ``use``d: a hash or comparison walks every leaf."""
+    return DOUBLING.replace("X", build.replace("@", "ns.a")).replace("Y", build.replace("@", "ns.b")) + use
+
+
+STRUCTURES = {  # name: (template, words of the error)
+    "tuple, hashed": (doubled("(@, @)", "{{ {ns.a: 1} | length }}"), "a tuple would make more than 1,000,000"),
+    "tuple, unique": (doubled("(@, @)", "{{ [ns.a] | unique | list | length }}"), "a tuple would make more than"),
+    "list, compared": (doubled("[@, @]", "{{ ns.a == ns.b }}"), "a list would make more than 1,000,000"),
+    "list, sorted": (doubled("[@, @]", "{{ [ns.a, ns.b] | sort | length }}"), "a list would make more than"),
+    "list, in": (doubled("[@, @]", "{{ ns.a in [ns.b] }}"), "a list would make more than"),
+    "dict literal": (doubled("{'x': @, 'y': @}", "{{ ns.a == ns.b }}"), "a dict would make more than 1,000,000"),
+    "dict()": (doubled("dict(x=@, y=@)", "{{ ns.a == ns.b }}"), "dict() would make more than 1,000,000"),
+    "fromkeys": (doubled("{}.fromkeys([0, 1], @)", "{{ ns.a == ns.b }}"), "fromkeys() would make more than"),
+    "cycler": (doubled("cycler(@, @).items", "{{ {ns.a: 1} | length }}"), "Cycler() would make more than"),
+    "macro varargs": ("{% macro f(n) %}{% if n %}{{ f(n - 1, varargs, varargs) }}{% else %}{{ varargs in {} }}"
+                      "{% endif %}{% endmacro %}{{ f(25, 1) }}", "the arguments of f() would make more than"),
+    "batch fill": ("{% set x, y = range(10000) | list, range(10000) | list %}"
+                   "{% for r in [1] | batch(10000, x) %}{% for s in [1] | batch(10000, y) %}{{ r == s }}"
+                   "{% endfor %}{% endfor %}", "batch would make about"),
+}
+
+
+@pytest.mark.parametrize("source, words", STRUCTURES.values(), ids=STRUCTURES.keys())
+def test_a_structure_of_shared_references_is_refused_before_it_is_hashed_or_compared(tmp_path, source, words):
+    issue = refused(tmp_path, source, seconds=2)
+    assert issue.line == 2 and issue.message.startswith("template limit: ") and words in issue.message, issue
+
+
+def test_a_structure_under_the_limit_builds_and_compares_as_before(tmp_path):
+    out = rendered_within(2, tmp_path, "{% set t = (1, 'a') %}{{ {t: 'x'}[t] }}|{{ [[2, 1], [1]] | sort }}|"
+                                       "{{ dict(a=[1, 2], b=(3,)) | dictsort }}|{{ t in [t, t] }}|"
+                                       "{% set ns = namespace(a=[t, t]) %}{{ ns.a == [t, t] }}|"
+                                       "{{ [1, 2] | batch(3, 0) | list }}|{{ {}.fromkeys('ab', t) | length }}")
+    assert out.split("\n")[1] == ("x|[[1], [2, 1]]|[('a', [1, 2]), ('b', (3,))]|True|True|[[1, 2, 0]]|2"), out
+
+
+SLOW_STEPS = {  # name: (template, words of the error)
+    "urlize, a long run of ) in a word": ("{{ (')' * 6000 ~ 'a)') | urlize }}",
+                                          "urlize takes at most 50 characters of ), >, . or , in a row"),
+    "urlize, long text": ("{{ ' '.ljust(60000).replace(' ', 'a ') | urlize | length }}",
+                          "urlize takes at most 100,000 characters, not 120,000"),
+    "pprint, deep": ("{% set ns = namespace(a='x' * 5000) %}{% for i in range(60) %}{% set ns.a = [ns.a, 'y' * 5000] %}"
+                     "{% endfor %}{{ ns.a | pprint | length }}", "pprint takes at most 100,000 characters"),
+    "str.strip, many characters": ("{{ ('a' * 10000).ljust(100000, 'a').strip(('b' * 10000).ljust(100000, 'b') ~ 'a')"
+                                   " | length }}", "strip() takes at most 100 characters to remove, not 100,001"),
+    "trim, many characters": ("{{ ('a' * 10000).ljust(100000, 'a') | trim(('b' * 10000).ljust(100000, 'b') ~ 'a')"
+                              " | length }}", "trim takes at most 100 characters to remove, not 100,001"),
+    "str.rfind, a long substring": ("{{ ('a' * 10000).ljust(20000, 'a').rfind(('a' * 5000) ~ 'b' ~ ('a' * 5000)) }}",
+                                    "rfind() looks for at most 100 characters, not 10,001"),
+    "str.rsplit, a long separator": ("{{ ('a' * 10000).ljust(20000, 'a').rsplit(('a' * 5000) ~ 'b' ~ ('a' * 5000))"
+                                     " | length }}", "rsplit() looks for at most 100 characters, not 10,001"),
+    "punycode": ("{{ '" + "".join(map(chr, range(0x4E00, 0x4E00 + 2000))) + "'.encode('punycode') | length }}",
+                 "encode('punycode') takes at most 1,000 characters, not 2,000"),
+    "idna": ("{{ '" + "".join(map(chr, range(0x4E00, 0x4E00 + 2000))) + "'.encode('idna') | length }}",
+             "encode('idna') takes at most 1,000 characters, not 2,000"),
+    "int.to_bytes": ("{{ (1).to_bytes(10 ** 7, 'big') | length }}", "to_bytes() would make about 10,000,000"),
+}
+
+
+@pytest.mark.parametrize("source, words", SLOW_STEPS.values(), ids=SLOW_STEPS.keys())
+def test_a_filter_or_method_that_would_run_long_is_refused_before_it_runs(tmp_path, source, words):
+    issue = refused(tmp_path, source, seconds=2)
+    assert issue.line == 2 and issue.message.startswith("template limit: ") and words in issue.message, issue
+
+
+def test_a_sum_of_lists_is_one_concatenation(tmp_path):
+    # sum() copies the running total at each list: 60,000 lists took seconds, quadratic.
+    out = rendered_within(2, tmp_path, "{{ (' '.ljust(60000) | list | batch(1) | list) | sum(start=[]) | length }}|"
+                                       "{{ [[1], [2, 3]] | sum(start=[0]) }}|{{ [(1,), (2,)] | sum(start=()) }}")
+    assert out.split("\n")[1] == "60000|[0, 1, 2, 3]|(1, 2)", out
+
+
+# -- a template nested deeper than Jinja or Python can compile ----------------------------------
+
+NESTED = {  # name: (the template's second line, words of the error)
+    "brackets": ("{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}", "nested too deeply"),
+    "if blocks": ("{% if true %}" * 120 + "x" + "{% endif %}" * 120, "nested too deeply"),
+    "for loops": ("{% for i in [1] %}" * 25 + "x" + "{% endfor %}" * 25, "nested too deeply"),
+    "filters": ("{{ 'x'" + " | upper" * 3000 + " }}", "nested too deeply"),
+}
+
+
+@pytest.mark.parametrize("source, words", NESTED.values(), ids=NESTED.keys())
+def test_a_template_nested_too_deeply_is_a_syntax_error_at_its_line(tmp_path, source, words):
+    issue = refused(tmp_path, source)
+    assert (issue.file, issue.line) == (str(tmp_path / "report.txt.j2"), 2), issue
+    assert issue.message.startswith("template syntax error: ") and words in issue.message, issue.message
+
+
+def test_an_included_template_nested_too_deeply_is_named(tmp_path):
+    (tmp_path / "deep.j2").write_text("ok\n\n" + "{% for i in [1] %}" * 25 + "x" + "{% endfor %}" * 25 + "\n")
+    issue = refused(tmp_path, "{% include 'deep.j2' %}")
+    assert (issue.file, issue.line) == (str(tmp_path / "deep.j2"), 3), issue
+    assert issue.message.startswith("template syntax error: ") and "nested too deeply" in issue.message

@@ -1,7 +1,8 @@
 """Report templates kept in the store: a report everywhere (API, dashboard, scheduler) until deleted.
 
 Templates are shared by every tenant: only an admin token without a scope writes them, and a scoped
-token does not see one narrowed to another tenant. A template's body is at most MAX_BODY bytes (413)
+token does not see one narrowed to another tenant. A template's body is at most MAX_BODY bytes (413:
+refused by its Content-Length before a byte is read, or as soon as a body without one passes the cap)
 and the store keeps at most MAX_TEMPLATES of them (409); the report's own size is capped by its
 definition (report.definition.MAX_*: 422 naming the field).
 """
@@ -9,9 +10,9 @@ definition (report.definition.MAX_*: 422 naming the field).
 from __future__ import annotations
 
 import re
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.routing import APIRoute
 
 from daypulse.api.deps import (
     CompanyAdmin,
@@ -30,21 +31,46 @@ from daypulse.report import stored
 from daypulse.report.definition import ReportDefinition, _builtin
 from daypulse.store import tokens
 
-router = APIRouter(responses=responses(401, 403, 404, 409, 422, 503))
-
 MAX_BODY = 256 * 1024  # bytes of a template's JSON body
 MAX_TEMPLATES = 200  # templates the store keeps
 
 
-async def _small_body(request: Request) -> None:
-    """Refuse a body over MAX_BODY before it is validated (FastAPI has read it: it is cached)."""
-    size = len(await request.body())
-    if size > MAX_BODY:
-        raise HTTPException(413, f"a report template is at most {MAX_BODY // 1024} KB of JSON; this body has"
-                                 f" {size:,} bytes")
+def _too_large(size: str) -> HTTPException:
+    return HTTPException(413, f"a report template is at most {MAX_BODY // 1024} KB of JSON; this body has {size}")
 
 
-SmallBody = Annotated[None, Depends(_small_body)]
+class _BoundedRequest(Request):
+    """A request whose body is read at most MAX_BODY bytes far: one declaring more (Content-Length)
+    is refused before a byte is read, one without a length (chunked) as soon as it passes the cap."""
+
+    async def body(self) -> bytes:
+        if not hasattr(self, "_body"):
+            declared = self.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > MAX_BODY:
+                raise _too_large(f"{int(declared):,} bytes")
+            chunks, size = [], 0
+            async for chunk in self.stream():
+                size += len(chunk)
+                if size > MAX_BODY:
+                    raise _too_large(f"more than {MAX_BODY:,} bytes")
+                chunks.append(chunk)
+            self._body = b"".join(chunks)
+        return self._body
+
+
+class _BoundedRoute(APIRoute):
+    """A route whose body FastAPI reads through _BoundedRequest (the OpenAPI document is FastAPI's own)."""
+
+    def get_route_handler(self):
+        handler = super().get_route_handler()
+
+        async def bounded(request: Request) -> Response:
+            return await handler(_BoundedRequest(request.scope, request.receive))
+
+        return bounded
+
+
+router = APIRouter(responses=responses(401, 403, 404, 409, 422, 503), route_class=_BoundedRoute)
 TOO_LARGE = {413: {"model": Problem, "description": f"the body is over {MAX_BODY // 1024} KB",
                    "content": {"application/problem+json": {}}}}
 
@@ -84,8 +110,8 @@ def _editable_name(project, name: str) -> None:
                         " metrics, breakdowns and charts in all (422). Built-in and daypulse.yml names are"
                         " refused (409), as is a new template when the store keeps 200 already.",
             responses=TOO_LARGE)
-def put_template(request: Request, who: CompanyAdmin, _: SmallBody, store: StoreDep, project: Project,
-                 name: ReportName, body: ReportDefinition) -> dict:
+def put_template(request: Request, who: CompanyAdmin, store: StoreDep, project: Project, name: ReportName,
+                 body: ReportDefinition) -> dict:
     _editable_name(project, name)
     raw = body.model_dump(mode="json", exclude_unset=True)
     try:

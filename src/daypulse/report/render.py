@@ -8,9 +8,9 @@ report's definition); the built-ins stay reachable as ``builtin/<name>``, so a u
 can ``{% extends "builtin/report.html.j2" %}`` and replace only a block.
 
 The sandbox (``report/sandbox.py``) also caps what a template may build and for how long it
-may run (docs/reports.md, "Template limits"). Every template problem (syntax, an undefined
-variable, a sandbox violation, a limit, a missing include) becomes a ConfigError naming the
-template file and line: never a traceback.
+may run (docs/reports.md, "Template limits"). Every template problem (syntax, nesting too deep
+to compile, an undefined variable, a sandbox violation, a limit, a missing include) becomes a
+ConfigError naming the template file and line: never a traceback.
 """
 
 from __future__ import annotations
