@@ -52,8 +52,18 @@ def test_other_period_to_date_values_and_what_is_not_one():
     # A week of a month-to-date value has no "same point" a week before: no comparison.
     assert J.base_start(CAL, "previous", "week", date(2026, 11, 30), J.to_date_reset(MTD, "week")) is None
     # The noise of a month-to-date value: the same day of the earlier months.
+    # ... each found from the day itself: one short month does not pull the earlier ones to the 28th.
     assert J.history_starts(CAL, "day", date(2026, 3, 31), 3, "month") == [
-        date(2026, 2, 28), date(2026, 1, 28), date(2025, 12, 28)]
+        date(2026, 2, 28), date(2026, 1, 31), date(2025, 12, 31)]
+    assert J.history_starts(CAL, "day", date(2026, 5, 31), 3, "month") == [
+        date(2026, 4, 30), date(2026, 3, 31), date(2026, 2, 28)]
+    # Year- and quarter-to-date: the same calendar day (clamped), not a count of days.
+    assert J.base_start(CAL, "previous", "day", date(2024, 3, 1), "year") == date(2023, 3, 1)
+    assert J.base_start(CAL, "previous", "day", date(2024, 2, 29), "year") == date(2023, 2, 28)
+    assert J.base_start(CAL, "previous", "day", date(2026, 3, 31), "quarter") == date(2025, 12, 31)
+    assert J.base_start(CAL, "previous", "day", date(2026, 5, 31), "quarter") == date(2026, 2, 28)
+    # A week of a month-to-date value: no comparison, and no label claiming one.
+    assert J.base_label("previous", "week", "month") == "vs the week before"
     assert J.history_starts(CAL, "day", date(2026, 3, 6), 2) == [date(2026, 2, 27), date(2026, 2, 20)]
 
 
@@ -76,7 +86,8 @@ def test_a_percent_only_where_it_is_meaningful(value, base, fmt, pct, shown):
 
 
 @pytest.mark.parametrize("change, fmt, shown", [
-    (0, "integer", "no change"), (0.4, "integer", "no change"), (0.00004, "percent", "no change"),
+    (0, "integer", "no change"), (0.4, "integer", "no change"), (0.5, "integer", "no change"),
+    (0.00004, "percent", "no change"), (0.0003, "percent", "no change"),
     (-0.0004, "percent", "no change"), (0.3, "currency", "no change"), (-0.004, "number", "no change"),
     (0.012, "percent", "+1.2 pp"), (-0.002, "percent", "−0.2 pp"), (-150, "currency", "−$1.50"), (3, "integer", "+3"),
 ])
@@ -84,6 +95,7 @@ def test_a_change_that_shows_as_zero_is_no_change(change, fmt, shown):
     assert F.change(change, fmt) == shown
     if shown == "no change":
         assert Delta.between(change, 0, "up", fmt=fmt).verdict == "flat"
+        assert F.arrow(change, "flat", fmt) == "•"  # "• no change", never "▲ no change"
 
 
 # -- colour only for news -------------------------------------------------------------------------------

@@ -51,15 +51,29 @@ def base_start(cal: Calendar, key: str, grain: str, start: date, reset: str | No
         return start - timedelta(days=7) if grain == "day" else None
     if key != "previous" or grain != "day":
         return None  # a week of a month-to-date value has no "same point" a week before
-    this = cal.period_start(reset, start)
-    before = cal.shift(reset, this, 1)
-    offset = (start - this).days
-    return min(before + timedelta(days=offset), this - timedelta(days=1))  # clamped: 31 Mar -> 28 Feb
+    return same_point(cal, reset, start, 1)
+
+
+def same_point(cal: Calendar, reset: str, day: date, k: int) -> date:
+    """The day at the same point of the reset period ``k`` periods before: the same weekday for
+    a week, the same day (and month of the quarter or year) otherwise, clamped to that month's
+    length (31 Mar -> 28 Feb). Each is found from ``day`` itself, so one short month does not
+    pull every earlier one to the 28th."""
+    this = cal.period_start(reset, day)
+    if reset == "week":
+        return day - timedelta(days=7 * k)
+    months = {"month": 1, "quarter": 3, "year": 12}[reset] * k
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    first = date(year, month + 1, 1)
+    last = cal.period_end("month", first)
+    target = first.replace(day=min(day.day, last.day))
+    return min(target, this - timedelta(days=1)) if k == 1 else target
 
 
 def base_label(key: str, grain: str, reset: str | None = None) -> str:
     """What a comparison compares, in words: "vs the day before", "vs the same day last month"."""
-    if reset is not None and key == "previous":
+    if reset is not None and key == "previous" and grain == "day":
         return f"vs the same day {_LAST[reset]}"
     if key == "previous":
         return {"day": "vs the day before", "week": "vs the week before", "month": "vs the month before",
@@ -76,10 +90,7 @@ def history_starts(cal: Calendar, grain: str, start: date, n: int, reset: str | 
     earlier weeks (Mondays differ from Sundays); for a period-to-date value, the same point of
     the earlier reset periods; else the periods just before."""
     if reset is not None:
-        out, at = [], start
-        while len(out) < n and (at := base_start(cal, "previous", grain, at, reset)) is not None:
-            out.append(at)
-        return out
+        return [same_point(cal, reset, start, k) for k in range(1, n + 1)] if grain == "day" else []
     if grain == "day":
         return [start - timedelta(days=7 * k) for k in range(1, n + 1)]
     return [cal.shift(grain, start, k) for k in range(1, n + 1)]

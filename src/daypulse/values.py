@@ -53,11 +53,6 @@ def is_number(v) -> bool:
     return isinstance(v, int | float | Decimal) and not isinstance(v, bool)
 
 
-# Half the smallest step each format shows (money in cents, rates as fractions): a change below
-# it reads as zero, so it is "no change", never "−0.0 pp" or "±0.0%".
-SHOWN_STEP = {"integer": 0.5, "currency": 0.5, "percent": 0.0005, "duration": 0.05, "number": 0.005}
-
-
 @dataclass(frozen=True)
 class Delta:
     """A value against a base (the previous period, the same weekday last week...): the change,
@@ -87,8 +82,14 @@ class Delta:
 
 
 def negligible(change: Number, fmt: str) -> bool:
-    """Whether a change shows as zero in the metric's format."""
-    return is_number(change) and abs(change) < SHOWN_STEP.get(fmt, 0.005)
+    """Whether a change shows as zero in the metric's format (rounded as it is shown: 0.5 of a
+    count shows as 0)."""
+    if not is_number(change):
+        return False
+    a = abs(float(change))
+    shown = {"integer": round(a), "currency": round(a / 100, 2), "percent": round(a * 100, 1),
+             "duration": round(a, 1)}.get(fmt, round(a, 2))
+    return shown == 0
 
 
 def verdict(change: Number, good: str) -> str:

@@ -83,6 +83,7 @@ def summary(who: Viewer, project: ProjectDep, store: StoreDep, on: Annotated[Day
     cal = project.calendar
     day = on or cal.today(datetime.now(UTC)) - timedelta(days=1)
     start = cal.period_start(grain, day)
+    over = cal.next_period_start(grain, start) <= cal.today(datetime.now(UTC))
     names = metric or list(project.metrics)
     tiles = []
     for name in names:
@@ -102,8 +103,11 @@ def summary(who: Viewer, project: ProjectDep, store: StoreDep, on: Annotated[Day
                             [got.get((name, h)) for h in history])
         tiles.append({"metric": name, "label": m.label or name, "value": value, "previous": d.base,
                       "previous_start": base.isoformat() if base else None,
-                      "compared_with": judgement.base_label("previous", grain, judgement.to_date_reset(m, grain)),
-                      "change": d.change, "pct": d.pct, "verdict": d.verdict})
+                      "compared_with": judgement.base_label("previous", grain, judgement.to_date_reset(m, grain))
+                      if base else None,
+                      "change": d.change, "pct": d.pct,
+                      # a period not over (this week, so far) is not judged against a whole one
+                      "verdict": d.verdict if over else "none"})
     return {"grain": grain, "period_start": start.isoformat(), "dims": dict(who.scope), "tiles": tiles}
 
 

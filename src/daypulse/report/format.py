@@ -95,10 +95,13 @@ def duration(seconds: float) -> str:
     return f"{sign}{d}d" + (f" {h}h" if h else "")
 
 
-def arrow(change_value, verdict: str) -> str:
-    """▲/▼ follow the number's direction; the verdict colours it elsewhere."""
+def arrow(change_value, verdict: str, fmt: str = "number") -> str:
+    """▲/▼ follow the number's direction; the verdict colours it elsewhere. A change that shows
+    as zero in ``fmt`` is "•" ("• no change", never "▲ no change")."""
     if change_value is None or verdict == "none":
         return ""
+    if negligible(change_value, fmt):
+        return "•"
     if change_value > 0:
         return "▲"
     if change_value < 0:

@@ -350,7 +350,7 @@ class _Renderer:
         if ln is None or not ln.deltas:
             return ""
         d = next((d for d in ln.deltas if d.key == "previous"), ln.deltas[0])
-        return F.arrow(d.change, d.verdict)
+        return F.arrow(d.change, d.verdict, ln.fmt)
 
     def section_blocks(self, s: Section) -> list[dict]:
         labels = {ln.deltas[0].label for ln in s.lines if ln.deltas}
@@ -372,7 +372,7 @@ class _Renderer:
         out = f"*{clip(ln.label, LABEL_IN_FIELD)}*\n{F.value(ln.value, ln.fmt)}"
         if ln.deltas and ln.deltas[0].change is not None:
             d = ln.deltas[0]
-            parts = [F.arrow(d.change, d.verdict), F.change(d.change, ln.fmt)]
+            parts = [F.arrow(d.change, d.verdict, ln.fmt), F.change(d.change, ln.fmt)]
             if d.pct is not None:
                 parts.append(f"({F.pct(d.pct)})")
             parts.append(VERDICT.get(d.verdict, ""))
@@ -514,7 +514,8 @@ def _headline(ln: Line) -> str:
     out = f"{_shorten(ln.label, 40)} {F.value(ln.value, ln.fmt)}"
     d = ln.deltas[0] if ln.deltas else None
     if d and d.change is not None:
-        out += f" ({F.arrow(d.change, d.verdict)} {F.pct(d.pct) if d.pct is not None else F.change(d.change, ln.fmt)})"
+        how = F.pct(d.pct) if d.pct is not None else F.change(d.change, ln.fmt)
+        out += f" ({F.arrow(d.change, d.verdict, ln.fmt)} {how})"
     return out
 
 

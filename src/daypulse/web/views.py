@@ -241,17 +241,19 @@ def tiles(project, store, f: Filters, sections, alerts=()) -> list[tuple[str, li
                                 [got.get((name, h)) for h in history])
             v = "none" if partial else d.verdict
             row.append(Tile(name, m.label or name, fmt.value(value, m.format),
-                            fmt.change(d.change, m.format), fmt.pct(d.pct), v, fmt.arrow(d.change, v),
+                            fmt.change(d.change, m.format), fmt.pct(d.pct), v, fmt.arrow(d.change, v, m.format),
                             spark([got.get((name, p)) for p in periods]), _formula(project, name), label,
                             alerts=tuple(by_metric.get(name, ())),
-                            compared=judgement.base_label("previous", f.grain, judgement.to_date_reset(m, f.grain))))
+                            compared=judgement.base_label("previous", f.grain, judgement.to_date_reset(m, f.grain))
+                            if base else ""))
         out.append((title, row))
     return out
 
 
 def empty_range(store, tiles) -> str | None:
     """What to say when no tile of the range has a number: where the data is (or that there is none)."""
-    if any(t.value != fmt.EMPTY for _, row in tiles for t in row):
+    shown = [t for _, row in tiles for t in row if not t.note]  # not "not broken down by tenant"
+    if not shown or any(t.value != fmt.EMPTY for t in shown):
         return None
     span = read.data_span(store)
     if span is None:
@@ -289,12 +291,12 @@ def table(project, store, f: Filters, name: str) -> list[dict]:
         base, history = bases[p]
         value, before = got.get((name, p)), got.get((name, base)) if base else None
         d = judgement.judge(value, before, m.good, m.format, [got.get((name, h)) for h in history])
-        partial = "" if f.over(cal, p) else " (so far)"
+        partial = "" if f.over(cal, p) else " (so far)"  # a period not over gets no colour
         rows.append({"period": period_label(cal, f.grain, p) + partial, "start": p.isoformat(),
                      "value": fmt.value(value, m.format),
                      "previous": fmt.value(before, m.format),
                      "change": fmt.change(d.change, m.format),
-                     "verdict": d.verdict})
+                     "verdict": "none" if partial else d.verdict})
     return rows
 
 
