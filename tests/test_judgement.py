@@ -129,6 +129,19 @@ def test_a_quantity_that_swings_below_zero_gets_no_percent():
     assert J.judge(42_700, 5_100, "up", "currency", [5_000] * 5).pct == pytest.approx(37_600 / 5_100)
 
 
+def test_drivers_only_for_totals_that_are_the_sum_of_their_parts():
+    from daypulse.report.whatchanged import _adds_up
+
+    metrics = {"signups": SimpleNamespace(kind="event", measure="count", format="integer"),
+               "users": SimpleNamespace(kind="event", measure="count_distinct", format="integer"),
+               "length": SimpleNamespace(kind="event", measure="avg", format="duration"),
+               "rate": SimpleNamespace(kind="ratio", format="percent"),
+               "signups_mtd": SimpleNamespace(kind="cumulative", of="signups", format="integer"),
+               "users_mtd": SimpleNamespace(kind="cumulative", of="users", format="integer")}
+    project = SimpleNamespace(metrics=metrics)
+    assert {n for n, m in metrics.items() if _adds_up(project, m)} == {"signups", "signups_mtd"}
+
+
 def test_a_missing_value_has_no_verdict():
     assert J.judge(None, 5, "up", "integer", [5] * 8).verdict == "none"
     assert J.judge(5, None, "up", "integer", [5] * 8).pct is None

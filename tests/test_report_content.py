@@ -216,7 +216,8 @@ MTD_METRICS = {"captures": {"label": "Captures", "table": "events", "time": "occ
                "captures_mtd": {"label": "Captures this month", "kind": "cumulative", "of": "captures",
                                 "reset": "month", "format": "integer", "good": "up"}}
 MTD_REPORT = {"pulse": {"title": "Pulse", "period": "day", "compare": ["previous"], "spark": 3,
-                        "sections": [{"title": "This month so far", "metrics": ["captures_mtd"]}],
+                        "sections": [{"title": "This month so far", "metrics": ["captures_mtd"],
+                                      "breakdowns": [{"metric": "captures_mtd", "by": "tenant"}]}],
                         # (no anomalies: the months before the data began read as 0s)
                         "changes": {"top": 3, "drivers": 2, "history": 8, "min_history": 3, "anomalies": False}}}
 
@@ -231,6 +232,9 @@ def test_on_the_1st_a_month_to_date_value_is_compared_with_the_1st_of_last_month
     assert (line.value, d.base, d.change, d.pct, d.verdict) == (20, 20, 0, None, "flat")
     assert d.label == "vs the same day last month"
     assert first.changes == []  # no false alarm on the 1st
+    # The breakdown's change column compares as the line does: 1 March against 1 February (10 each).
+    rows = {r.label: r.change for r in first.sections[0].breakdowns[0].rows}
+    assert rows == {"acme": 0, "globex": 0}
     sixth = build_report(project, store, "pulse", on=FRIDAY, as_of=AS_OF, with_charts=False)
     (line,) = sixth.sections[0].lines
     assert (line.value, line.deltas[0].base, line.deltas[0].verdict) == (160, 120, "good")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from daypulse import judgement
 from daypulse.report.model import ChartImage
 from daypulse.store import read
 from daypulse.values import in_format
@@ -51,13 +52,16 @@ def _bar(project, store, cal, spec, period, c, label):
     from daypulse.report.charts import BarData
 
     m = project.metrics[c.metric]
-    prev = cal.shift(spec.period, period.start, 1)
-    rows = read.by_dimension(store, [c.metric], spec.period, prev, period.start, c.by, spec.filter)
+    # The ticks: the period the metric's line compares with (a month-to-date one: the same day last month).
+    prev = judgement.base_start(cal, "previous", spec.period, period.start,
+                                judgement.to_date_reset(m, spec.period)) or period.start
+    rows = read.by_dimension(store, [c.metric], spec.period, min(prev, period.start), period.start, c.by,
+                             spec.filter)
     now = {v: in_format(x, m.format) for (_, p, v), x in rows.items() if p == period.start}
     if not now:
         return None
     order = sorted(now, key=lambda v: (now[v] is None, -(now[v] or 0), v))[:c.top]
-    before = {v: in_format(x, m.format) for (_, p, v), x in rows.items() if p == prev}
+    before = {v: in_format(x, m.format) for (_, p, v), x in rows.items() if p == prev and prev != period.start}
     return BarData(title=c.title or f"{label} by {c.by}", labels=order, values=[now[v] for v in order],
                    fmt=m.format, compare=[before.get(v) for v in order])
 

@@ -176,7 +176,9 @@ def _breakdown(project, store, cal, spec, period, b, key) -> Breakdown | None:
     names = [n for n in [b.metric, *b.also] if n in project.metrics]
     if b.metric not in project.metrics:
         return None
-    prev = cal.shift(spec.period, period.start, 1)
+    # Its change column compares as the metric's line does (a month-to-date one: the same day last month).
+    prev = judgement.base_start(cal, "previous", spec.period, period.start,
+                                judgement.to_date_reset(project.metrics[b.metric], spec.period)) or period.start
     rows = read.by_dimension(store, names, spec.period, prev, period.start, b.by, spec.filter)
     if not rows:
         return None
@@ -189,7 +191,7 @@ def _breakdown(project, store, cal, spec, period, b, key) -> Breakdown | None:
     out = []
     for v in order[:b.top]:
         cur = main[v]
-        before = in_format(rows.get((b.metric, prev, v)), fmts[0])
+        before = in_format(rows.get((b.metric, prev, v)), fmts[0]) if prev != period.start else None
         out.append(BreakdownRow(v, [in_format(rows.get((n, period.start, v)), f) for n, f in zip(names, fmts)],
                                 None if cur is None or before is None else cur - before))
     totals = read.values(store, names, spec.period, period.start, period.start, dims_key(spec.filter))

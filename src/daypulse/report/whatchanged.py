@@ -52,7 +52,10 @@ def find(project, store, cal, spec, period, lines, vals, key) -> tuple[list[Chan
     moves.sort(key=lambda c: -c.score)
     moves = moves[:rules.top]
     if rules.drivers:
-        moves = [_with_drivers(project, store, cal, spec, period.start, c, rules.drivers) for c in moves]
+        rising = {ln.metric: (next(d for d in ln.deltas if d.key == "previous").change or 0) > 0
+                  for ln in lines if any(d.key == "previous" for d in ln.deltas)}
+        moves = [_with_drivers(project, store, cal, spec, period.start, c, rules.drivers, rising[c.metric])
+                 for c in moves]
     anomalies.sort(key=lambda c: -c.score)
     return moves + anomalies, texts
 
@@ -92,10 +95,23 @@ def _anomaly(ln, history: list, rules, grain: str, day) -> tuple[float, str] | N
                f" typically {F.value(med, ln.fmt)}).")
 
 
-def _with_drivers(project, store, cal, spec, start, c: Change, n: int) -> Change:
-    m = project.metrics[c.metric]
+NOT_ADDITIVE = {"avg", "min", "max", "count_distinct"}  # a total that is not the sum of its parts
+
+
+def _adds_up(project, m) -> bool:
+    """Whether a metric's values by a dimension sum to its total: not a rate, a quotient, an
+    average or a distinct count (a user on two platforms counts once in the total)."""
     if m.format == "percent" or m.kind == "ratio" or (m.kind == "derived" and "/" in m.expr):
-        return c  # a rate's (or any quotient's) per-value changes do not add up to its change
+        return False
+    if m.kind == "cumulative" and m.of in project.metrics:
+        return _adds_up(project, project.metrics[m.of])
+    return getattr(m, "measure", None) not in NOT_ADDITIVE
+
+
+def _with_drivers(project, store, cal, spec, start, c: Change, n: int, rising: bool) -> Change:
+    m = project.metrics[c.metric]
+    if not _adds_up(project, m):
+        return c  # its per-value changes do not add up to its change
     base = judgement.base_start(cal, "previous", spec.period, start, judgement.to_date_reset(m, spec.period))
     if base is None:
         return c
@@ -105,7 +121,8 @@ def _with_drivers(project, store, cal, spec, start, c: Change, n: int) -> Change
                                  spec.filter)
         found = judgement.drivers({v: x for (_, p, v), x in rows.items() if p == start},
                                   {v: x for (_, p, v), x in rows.items() if p == base}, n)
-        if found and found.parts and (best is None or found.parts[0][2] > best[1].parts[0][2]):
+        if found and found.parts and (found.parts[0][1] > 0) == rising \
+                and (best is None or found.parts[0][2] > best[1].parts[0][2]):
             best = (dim, found)
     if best is None:
         return c
