@@ -101,7 +101,7 @@ def test_a_change_that_shows_as_zero_is_no_change(change, fmt, shown):
 # -- colour only for news -------------------------------------------------------------------------------
 
 def test_a_move_within_the_metrics_own_range_is_neutral():
-    mondays = [95, 105, 100, 97, 103]  # a metric that swings ±5 on Mondays: median 100, MAD 3
+    mondays = [-5, 5, 0, -3, 3]  # Monday against Sunday, in earlier weeks: median 0, MAD 3
     assert J.scale(mondays, "integer") == pytest.approx(1.4826 * 3.0)
     assert J.judge(104, 100, "up", "integer", mondays).verdict == "flat"   # +4: within the noise
     assert J.judge(120, 100, "up", "integer", mondays).verdict == "good"   # +20: news
@@ -109,24 +109,32 @@ def test_a_move_within_the_metrics_own_range_is_neutral():
     assert J.judge(80, 100, "down", "integer", mondays).verdict == "good"  # fewer failed payments
 
 
-@pytest.mark.parametrize("fmt, history, value, base, verdict", [
-    ("integer", [100] * 8, 101, 100, "good"),               # a steady count: one more is news (the floor: 1)
-    ("currency", [10_000] * 8, 10_050, 10_000, "flat"),     # 50 cents: below the $1 floor
-    ("currency", [10_000] * 8, 10_100, 10_000, "good"),
-    ("percent", [0.30] * 8, 0.304, 0.30, "flat"),           # 0.4 pp: below the 0.5 pp floor
-    ("percent", [0.30] * 8, 0.306, 0.30, "good"),
+def test_a_weekly_pattern_is_not_news():
+    saturdays = [-50, -48, -52, -49, -51, -50]  # every Saturday falls about 50 from its Friday
+    assert J.judge(50, 100, "up", "integer", saturdays).verdict == "flat"    # the usual weekend
+    assert J.judge(20, 100, "up", "integer", saturdays).verdict == "bad"     # a fall far beyond it
+    # A smaller fall than usual is not a rise: the number still fell, so no green on a ▼.
+    assert J.judge(90, 100, "up", "integer", saturdays).verdict == "flat"
+
+
+@pytest.mark.parametrize("fmt, moves, value, base, verdict", [
+    ("integer", [0] * 8, 101, 100, "good"),                 # a steady count: one more is news (the floor: 1)
+    ("currency", [0] * 8, 10_050, 10_000, "flat"),          # 50 cents: below the $1 floor
+    ("currency", [0] * 8, 10_100, 10_000, "good"),
+    ("percent", [0.0] * 8, 0.304, 0.30, "flat"),            # 0.4 pp: below the 0.5 pp floor
+    ("percent", [0.0] * 8, 0.306, 0.30, "good"),
     ("integer", [], 101, 100, "good"),                      # no history: the floor alone
-    ("number", [7.0] * 8, 7.2, 7.0, "flat"),
+    ("number", [0.0] * 8, 7.2, 7.0, "flat"),
 ])
-def test_the_noise_floor_per_format(fmt, history, value, base, verdict):
-    assert J.judge(value, base, "up", fmt, history).verdict == verdict
+def test_the_noise_floor_per_format(fmt, moves, value, base, verdict):
+    assert J.judge(value, base, "up", fmt, moves).verdict == verdict
 
 
 def test_a_quantity_that_swings_below_zero_gets_no_percent():
-    net_new = [-35_800, 18_800, 6_600, -2_000, 5_100]  # net new MRR in cents
-    d = J.judge(42_700, 5_100, "up", "currency", net_new)
+    net_new = [-35_800, 18_800, 6_600, -2_000, 5_100]  # net new MRR in cents, on earlier days
+    d = J.judge(42_700, 5_100, "up", "currency", [], net_new)
     assert d.pct is None and d.change == 37_600 and F.change(d.change, "currency") == "+$376.00"
-    assert J.judge(42_700, 5_100, "up", "currency", [5_000] * 5).pct == pytest.approx(37_600 / 5_100)
+    assert J.judge(42_700, 5_100, "up", "currency", [], [5_000] * 5).pct == pytest.approx(37_600 / 5_100)
 
 
 def test_drivers_only_for_totals_that_are_the_sum_of_their_parts():
@@ -143,8 +151,22 @@ def test_drivers_only_for_totals_that_are_the_sum_of_their_parts():
 
 
 def test_a_missing_value_has_no_verdict():
-    assert J.judge(None, 5, "up", "integer", [5] * 8).verdict == "none"
-    assert J.judge(5, None, "up", "integer", [5] * 8).pct is None
+    assert J.judge(None, 5, "up", "integer", [0] * 8).verdict == "none"
+    assert J.judge(5, None, "up", "integer", [0] * 8).pct is None
+
+
+def test_a_plan_reads_each_earlier_period_against_its_own_base():
+    p = J.plan(CAL, "previous", "day", COUNT, date(2026, 3, 7), n=3)  # a Saturday
+    assert p.base == date(2026, 3, 6) and p.label == "vs the day before"
+    assert p.past == [(date(2026, 2, 28), date(2026, 2, 27)), (date(2026, 2, 21), date(2026, 2, 20)),
+                      (date(2026, 2, 14), date(2026, 2, 13))]
+    week = {date(2026, 3, 6): 100, date(2026, 3, 7): 50}  # Fridays 100, Saturdays 50, every week
+    week.update({d: 100 if d.weekday() == 4 else 50 for pair in p.past for d in pair})
+    assert p.judge(week.get, "up", "integer").verdict == "flat"  # the usual Saturday
+    mtd = J.plan(CAL, "previous", "day", MTD, date(2026, 3, 31), n=2)
+    assert (mtd.base, mtd.label) == (date(2026, 2, 28), "vs the same day last month")
+    assert mtd.past == [(date(2026, 2, 28), date(2026, 1, 28)), (date(2026, 1, 31), date(2025, 12, 31))]
+    assert J.plan(CAL, "previous", "week", MTD, date(2026, 3, 2)).label == ""  # no base, no claim
 
 
 # -- drivers that add up ---------------------------------------------------------------------------------

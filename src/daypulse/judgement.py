@@ -8,10 +8,11 @@ module only reads them).
   this month, read by day) is compared with the same point of the previous reset period: 1 Dec
   with 1 Nov, 31 Mar with 28 Feb (clamped to the shorter month), never with 30 Nov, whose value
   is the whole of November.
-* **Noise.** A move is news, and gets a colour, only when it is beyond the metric's own recent
-  variability: the robust scale 1.4826 × MAD of its recent values (for a daily value, the same
-  weekday in earlier weeks), and at least a floor (one unit of a count, $1 of money, 0.5 pp of
-  a rate). Everything else is neutral.
+* **Noise.** A move is news, and gets a colour, only when it is beyond what the same move
+  usually is: the same comparison in earlier periods (for a daily value, the same weekday in
+  earlier weeks against its own day before: Saturday's usual fall from Friday is not news), as
+  its median and robust scale 1.4826 × MAD, and at least a floor (one unit of a count, $1 of
+  money, 0.5 pp of a rate). Everything else is neutral.
 * **Drivers.** The dimension values whose own moves make up the total's, each with its share of
   the moves in the total's direction (so the listed shares and "others" sum to 100%), and the
   values that moved the other way named as offsets.
@@ -99,11 +100,43 @@ def history_starts(cal: Calendar, grain: str, start: date, n: int, reset: str | 
 HISTORY = 8  # periods a value's usual range (its noise) is read from when nothing says otherwise
 
 
-def bases(cal: Calendar, grain: str, metric, start: date, n: int = HISTORY) -> tuple[date | None, list[date]]:
-    """For a value at ``start``: the period its "previous" comparison reads (the same day last
-    month for a month-to-date value) and the ``n`` periods its noise is read from."""
+@dataclass(frozen=True)
+class Plan:
+    """What judging one value reads: its period, its base, and for each of the earlier periods
+    its noise is read from (``past``), that period and its own base."""
+
+    key: str
+    grain: str
+    start: date
+    base: date | None
+    past: list[tuple[date, date | None]]
+    reset: str | None
+
+    @property
+    def dates(self) -> list[date]:
+        return [self.start, *([self.base] if self.base else []), *(d for pair in self.past for d in pair if d)]
+
+    @property
+    def label(self) -> str:
+        """What the comparison compares ("" without a base: nothing is compared)."""
+        return base_label(self.key, self.grain, self.reset) if self.base else ""
+
+    def judge(self, get, good: str, fmt: str) -> Delta:
+        """The Delta of the value ``get(start)`` against ``get(base)``; ``get(day)`` reads a stored
+        value (None when there is none)."""
+        value = get(self.start)
+        base = get(self.base) if self.base else None
+        moves = [get(h) - get(b) for h, b in self.past
+                 if b is not None and is_number(get(h)) and is_number(get(b))]
+        return judge(value, base, good, fmt, moves, [get(h) for h, _ in self.past])
+
+
+def plan(cal: Calendar, key: str, grain: str, metric, start: date, n: int = HISTORY) -> Plan:
+    """The comparison ``key`` of the value at ``start``: its base (the same day last month for a
+    month-to-date value) and the ``n`` earlier periods whose own moves are its noise."""
     reset = to_date_reset(metric, grain)
-    return base_start(cal, "previous", grain, start, reset), history_starts(cal, grain, start, n, reset)
+    past = [(h, base_start(cal, key, grain, h, reset)) for h in history_starts(cal, grain, start, n, reset)]
+    return Plan(key, grain, start, base_start(cal, key, grain, start, reset), past, reset)
 
 
 def scale(history: list, fmt: str) -> float:
@@ -117,14 +150,21 @@ def scale(history: list, fmt: str) -> float:
     return max(1.4826 * statistics.median(abs(x - med) for x in xs), floor)
 
 
-def judge(value, base, good: str, fmt: str, history: list | None = None) -> Delta:
-    """The value against its base: the change, a meaningful % and a verdict that is good or
-    bad only when the move is beyond the noise of ``history`` (the floor without one). A
-    quantity whose recent values go below zero (net new MRR) gets no %: "+737%" on a flow
+def judge(value, base, good: str, fmt: str, moves: list | None = None, levels: list | None = None) -> Delta:
+    """The value against its base: the change, a meaningful % and a verdict that is good or bad
+    only when the change is news: beyond the usual ``moves`` (the same comparison in earlier
+    periods) by their noise, in the change's own direction (the floor alone without them). A
+    quantity whose recent ``levels`` go below zero (net new MRR) gets no %: "+737%" on a flow
     that swings around zero says nothing."""
-    d = Delta.between(value, base, good, fmt=fmt, noise=scale(history or [], fmt))
-    if d.pct is not None and any(is_number(h) and h < 0 for h in history or []):
-        return replace(d, pct=None)
+    moves = [float(m) for m in moves or [] if is_number(m)]
+    d = Delta.between(value, base, good, fmt=fmt)
+    if d.change is not None and d.verdict in ("good", "bad"):
+        typical = statistics.median(moves) if len(moves) >= 2 else 0.0
+        surprise = float(d.change) - typical
+        if abs(surprise) < scale(moves, fmt) or (surprise > 0) != (d.change > 0):
+            d = replace(d, verdict="flat")
+    if d.pct is not None and any(is_number(h) and h < 0 for h in levels or []):
+        d = replace(d, pct=None)
     return d
 
 

@@ -84,28 +84,27 @@ def summary(who: Viewer, project: ProjectDep, store: StoreDep, on: Annotated[Day
     day = on or cal.today(datetime.now(UTC)) - timedelta(days=1)
     start = cal.period_start(grain, day)
     over = cal.next_period_start(grain, start) <= cal.today(datetime.now(UTC))
-    names = metric or list(project.metrics)
-    tiles = []
-    for name in names:
+    shown = []
+    for name in metric or list(project.metrics):
         known_metric(project, name)
         try:
-            dims = scoped_dims(project, who, name, {})
+            scoped_dims(project, who, name, {})
         except HTTPException as err:
             if metric or err.status_code != 403:
                 raise
             continue  # a scoped token's overview leaves out what spans every tenant
-        m = project.metrics[name]
-        base, history = judgement.bases(cal, grain, m, start)  # the dashboard's and reports' rules
-        got = read.values(store, [name], grain, min([start, *history, *([base] if base else [])]), start,
-                          dims_key(dims))
-        value = exported(got.get((name, start)))
-        d = judgement.judge(value, exported(got.get((name, base))) if base else None, m.good, m.format,
-                            [got.get((name, h)) for h in history])
-        tiles.append({"metric": name, "label": m.label or name, "value": value, "previous": d.base,
-                      "previous_start": base.isoformat() if base else None,
-                      "compared_with": judgement.base_label("previous", grain, judgement.to_date_reset(m, grain))
-                      if base else None,
-                      "change": d.change, "pct": d.pct,
+        shown.append(name)
+    # The dashboard's and reports' rules; one read for every tile (the token's scope is the same for all).
+    plans = {n: judgement.plan(cal, "previous", grain, project.metrics[n], start) for n in shown}
+    first = min([start, *(d for p in plans.values() for d in p.dates)])
+    got = read.values(store, shown, grain, first, start, dims_key(dict(who.scope)))
+    tiles = []
+    for name in shown:
+        m, p = project.metrics[name], plans[name]
+        d = p.judge(lambda day, name=name: exported(got.get((name, day))), m.good, m.format)
+        tiles.append({"metric": name, "label": m.label or name, "value": exported(got.get((name, start))),
+                      "previous": d.base, "previous_start": p.base.isoformat() if p.base else None,
+                      "compared_with": p.label or None, "change": d.change, "pct": d.pct,
                       # a period not over (this week, so far) is not judged against a whole one
                       "verdict": d.verdict if over else "none"})
     return {"grain": grain, "period_start": start.isoformat(), "dims": dict(who.scope), "tiles": tiles}

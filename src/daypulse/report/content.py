@@ -106,9 +106,10 @@ def _first_needed(project, cal: Calendar, spec: ReportDefinition, period: Period
     first = cal.shift(spec.period, period.start, back)
     if "last_year" in spec.compare:
         first = min(first, cal.comparison_start("last_year", spec.period, period.start))
-    resets = {judgement.to_date_reset(project.metrics[m], spec.period) for m in spec.metrics if m in project.metrics}
-    for reset in resets - {None}:  # a month-to-date value's noise: the same day of the earlier months
-        first = min([first, *judgement.history_starts(cal, spec.period, period.start, spec.changes.history, reset)])
+    for m in {m for m in spec.metrics if m in project.metrics}:  # what each comparison's noise reads
+        for key in spec.compare:
+            first = min([first, *judgement.plan(cal, key, spec.period, project.metrics[m], period.start,
+                                                spec.changes.history).dates])
     return first
 
 
@@ -149,17 +150,15 @@ def _section(project, store, cal, spec, period, s, vals, key) -> Section:
             continue
         m = project.metrics[metric]
         value = in_format(vals.get((metric, period.start)), m.format)
-        reset = judgement.to_date_reset(m, spec.period)
-        history = [vals.get((metric, s))
-                   for s in judgement.history_starts(cal, spec.period, period.start, spec.changes.history, reset)]
+
+        def get(day, metric=metric, fmt=m.format):
+            return in_format(vals.get((metric, day)), fmt)
+
         deltas = []
         for cmp in spec.compare:
-            at = judgement.base_start(cal, cmp, spec.period, period.start, reset)
-            if at is None:
-                continue
-            base = in_format(vals.get((metric, at)), m.format)
-            deltas.append(Comparison.of(cmp, judgement.base_label(cmp, spec.period, reset),
-                                        judgement.judge(value, base, m.good, m.format, history)))
+            p = judgement.plan(cal, cmp, spec.period, m, period.start, spec.changes.history)
+            if p.base is not None:
+                deltas.append(Comparison.of(cmp, p.label, p.judge(get, m.good, m.format)))
         spark = [in_format(vals.get((metric, cal.shift(spec.period, period.start, n))), m.format)
                  for n in range(spec.spark - 1, -1, -1)] if spec.spark else []
         lines.append(Line(metric, m.label or metric, (m.description or "").strip(),

@@ -215,8 +215,8 @@ def tiles(project, store, f: Filters, sections, alerts=()) -> list[tuple[str, li
     last = done[-1] if done else periods[-1]
     partial = not done
     names = [m for _, ms in sections for m in ms if m in project.metrics and shows(project, m, f.dims)]
-    bases = {n: judgement.bases(cal, f.grain, project.metrics[n], last) for n in names}
-    first = min([periods[0], *(d for b, h in bases.values() for d in [b, *h] if d)])
+    plans = {n: judgement.plan(cal, "previous", f.grain, project.metrics[n], last) for n in names}
+    first = min([periods[0], *(d for p in plans.values() for d in p.dates)])
     got = read.values(store, names, f.grain, first, periods[-1], dims_key(f.dims))
     by_metric: dict[str, list] = {}
     for b in alerts:
@@ -236,16 +236,14 @@ def tiles(project, store, f: Filters, sections, alerts=()) -> list[tuple[str, li
                                 label, note=f"not broken down by {dim}"))
                 continue
             value = got.get((name, last))
-            base, history = bases[name]
-            d = judgement.judge(value, got.get((name, base)) if base else None, m.good, m.format,
-                                [got.get((name, h)) for h in history])
+            p = plans[name]
+            d = p.judge(lambda day, name=name: got.get((name, day)), m.good, m.format)
             v = "none" if partial else d.verdict
             row.append(Tile(name, m.label or name, fmt.value(value, m.format),
                             fmt.change(d.change, m.format), fmt.pct(d.pct), v, fmt.arrow(d.change, v, m.format),
                             spark([got.get((name, p)) for p in periods]), _formula(project, name), label,
                             alerts=tuple(by_metric.get(name, ())),
-                            compared=judgement.base_label("previous", f.grain, judgement.to_date_reset(m, f.grain))
-                            if base else ""))
+                            compared=p.label))
         out.append((title, row))
     return out
 
@@ -283,14 +281,14 @@ def table(project, store, f: Filters, name: str) -> list[dict]:
     cal = project.calendar
     m = project.metrics[name]
     periods, _ = window(cal, f)
-    bases = {p: judgement.bases(cal, f.grain, m, p) for p in periods}
-    first = min([periods[0], *(d for b, h in bases.values() for d in [b, *h] if d)])
+    plans = {p: judgement.plan(cal, "previous", f.grain, m, p) for p in periods}
+    first = min([periods[0], *(d for pl in plans.values() for d in pl.dates)])
     got = read.values(store, [name], f.grain, first, periods[-1], dims_key(f.dims))
     rows = []
     for p in reversed(periods):
-        base, history = bases[p]
-        value, before = got.get((name, p)), got.get((name, base)) if base else None
-        d = judgement.judge(value, before, m.good, m.format, [got.get((name, h)) for h in history])
+        pl = plans[p]
+        value, before = got.get((name, p)), got.get((name, pl.base)) if pl.base else None
+        d = pl.judge(lambda day: got.get((name, day)), m.good, m.format)
         partial = "" if f.over(cal, p) else " (so far)"  # a period not over gets no colour
         rows.append({"period": period_label(cal, f.grain, p) + partial, "start": p.isoformat(),
                      "value": fmt.value(value, m.format),
