@@ -20,11 +20,11 @@ class Comparison:
     what it compares with (its fields in this order are the JSON format's)."""
 
     key: str  # previous | same_weekday | last_year
-    label: str  # "vs day before", "vs same weekday last week"
+    label: str  # "vs the day before", "vs the same day last month" (daypulse.judgement.base_label)
     base: Number  # the compared value
     change: Number  # value - base (None when either is missing)
-    pct: float | None  # change / |base| (None when base is 0 or missing)
-    verdict: str  # good | bad | flat | none
+    pct: float | None  # change / base where that means something (see values.Delta)
+    verdict: str  # good | bad | flat (no change, or within the noise) | none
 
     @classmethod
     def of(cls, key: str, label: str, delta: Delta) -> Comparison:

@@ -54,7 +54,8 @@ def write(report, fmt: str, out: Path, template_dir: Path | None = None) -> list
             text = text.replace(f"cid:{c.id}", f"{folder.name}/{c.id}.png")
         if fmt != "html":  # each chart's image in its place under "Charts", before the definitions
             for c in report.charts:
-                text = text.replace(f"<!-- chart:{c.id} -->", f"![{c.title}]({folder.name}/{c.id}.png)\n")
+                title = c.title.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+                text = text.replace(f"<!-- chart:{c.id} -->", f"![{title}]({folder.name}/{c.id}.png)\n")
     written.insert(0, _atomic(out, text.encode()))
     return written
 

@@ -43,7 +43,7 @@ def find(project, store, cal, spec, period, lines, vals, key) -> tuple[list[Chan
             reset = judgement.to_date_reset(project.metrics[ln.metric], spec.period)
             starts = judgement.history_starts(cal, spec.period, period.start, rules.history, reset)
             history = [vals.get((ln.metric, s)) for s in starts]
-            found = _anomaly(ln, [h for h in history if h is not None], rules, spec.period, period.start)
+            found = _anomaly(ln, [h for h in history if h is not None], rules, spec.period, period.start, reset)
             if found:
                 z, text = found
                 texts[ln.metric] = text
@@ -80,7 +80,7 @@ def _move_text(ln, d) -> str:
             f" (vs {F.value(d.base, ln.fmt)} {d.label.removeprefix('vs ')}).")
 
 
-def _anomaly(ln, history: list, rules, grain: str, day) -> tuple[float, str] | None:
+def _anomaly(ln, history: list, rules, grain: str, day, reset: str | None = None) -> tuple[float, str] | None:
     if len(history) < rules.min_history:
         return None
     med = statistics.median(history)
@@ -88,7 +88,8 @@ def _anomaly(ln, history: list, rules, grain: str, day) -> tuple[float, str] | N
     if abs(z) < rules.threshold:
         return None
     side = "high" if z > 0 else "low"
-    when = f"a {day:%A}" if grain == "day" else f"a {grain}"
+    # What the history is: the same weekday, or (month-to-date) the same day of earlier months.
+    when = f"day {day.day} of a {reset}" if reset else f"a {day:%A}" if grain == "day" else f"a {grain}"
     lo, hi = min(history), max(history)
     return z, (f"{F.value(ln.value, ln.fmt)} is unusually {side} for {when}"
                f" (the last {len(history)} were {F.value(lo, ln.fmt)} to {F.value(hi, ln.fmt)},"
