@@ -192,6 +192,7 @@ def test_a_dimension_value_may_hold_commas_and_the_menu_always_offers_the_curren
 
 def test_the_metric_page_has_chart_table_definition_and_sql(dash):
     app, keys, _, _ = dash
+    assert '<th class="num">The day before</th>' in signed_in(app, keys["viewer"]).get("/metrics/events").text
     b = signed_in(app, keys["viewer"])
     html = b.get("/metrics/events?start=2026-03-08&end=2026-03-10").text
     assert "number of rows in events with occurred_at during the day" in html

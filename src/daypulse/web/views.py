@@ -294,7 +294,8 @@ def table(project, store, f: Filters, name: str) -> list[dict]:
                      "value": fmt.value(value, m.format),
                      "previous": fmt.value(before, m.format),
                      "change": fmt.change(d.change, m.format),
-                     "verdict": "none" if partial else d.verdict})
+                     "verdict": "none" if partial else d.verdict,
+                     "compared": pl.label.removeprefix("vs ")})
     return rows
 
 
