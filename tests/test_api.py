@@ -18,14 +18,16 @@ from daypulse.app import ApiSettings, create_app
 from daypulse.delivery import ledger
 from daypulse.delivery.runner import load_subscriptions
 from daypulse.engine.run import run_compute
-from deliverykit import at, load, write
+from deliverykit import METRICS, at, load, write
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def api(request, tmp_path_factory):
     folder = tmp_path_factory.mktemp(f"api-{request.param}")
     with api_store(request.param, folder) as store_url:
-        write(folder, store=store_url, subscriptions=[
+        # `posts` has a dimension named like a query parameter of other endpoints (a post's status).
+        posts = {"table": "events", "time": "occurred_at", "dimensions": {"status": "tenant"}, "format": "integer"}
+        write(folder, store=store_url, metrics={**METRICS, "posts": posts}, subscriptions=[
             {"name": "acme-daily", "report": "pulse", "schedule": "daily at 07:00", "channel": "file",
              "to": "out", "filter": {"tenant": "acme"}},
             {"name": "globex-daily", "report": "pulse", "schedule": "daily at 07:00", "channel": "file",
@@ -87,6 +89,20 @@ def test_a_scoped_token_sees_its_tenant_everywhere_and_nothing_else(api):
         assert r.status_code == 403, (url, r.text)
         assert r.headers["content-type"] == "application/problem+json" and "globex" not in r.text.replace(
             "tenant 'acme' only", "")
+
+
+def test_a_dimension_named_like_another_endpoints_parameter_filters(api):
+    """`status` is the most common dimension (a lead's, a post's, a job's): a series filtered on
+    it is that value's, never silently the total."""
+    app, keys, _ = api
+    url = "/api/v1/metrics/posts/series?start=2026-03-01&end=2026-03-01"
+    total = call(app, "GET", url, keys["viewer"]).json()
+    acme = call(app, "GET", url + "&status=acme", keys["viewer"]).json()
+    assert (total["points"][0]["value"], total["dims"]) == (8, {})
+    assert (acme["points"][0]["value"], acme["dims"]) == (4, {"status": "acme"})
+    latest = call(app, "GET", "/api/v1/metrics/posts/latest?status=globex", keys["viewer"]).json()
+    assert latest["dims"] == {"status": "globex"}
+    assert call(app, "GET", "/api/v1/config/thresholds?status=acme", keys["viewer"]).status_code == 200
 
 
 def test_bad_parameters_are_422_naming_the_field_never_500(api):

@@ -9,7 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from daypulse.alerts import thresholds as rules
 from daypulse.api.deps import (
-    RESERVED,
     CompanyAdmin,
     GrainName,
     Id,
@@ -45,7 +44,7 @@ class ThresholdBody(BaseModel):
 
 def _dims_filter(request: Request, project, who: Principal) -> dict[str, str]:
     """Dimension filters (``?tenant=acme``): a scoped token asking outside its scope is refused."""
-    asked = {k: v for k, v in asked_dims(request).items() if k not in RESERVED | {"grain"}}
+    asked = asked_dims(request)
     known = set().union(*(project.dimensions_of(m) for m in project.metrics))
     for dim, value in asked.items():
         if dim not in known:

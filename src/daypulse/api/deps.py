@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, Header, HTTPException, Path, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from pydantic import AfterValidator, BeforeValidator, Field, StrictFloat, StrictInt, StrictStr, WithJsonSchema
 
 from daypulse.api.problems import problem
@@ -26,7 +27,6 @@ from daypulse.store import tokens
 from daypulse.store.db import Store
 from daypulse.store.tokens import Principal
 
-RESERVED = {"start", "end", "grain", "compare", "format", "metric", "date", "status", "limit"}
 MAX_ID = 2**31 - 1
 
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -156,8 +156,17 @@ def scoped_dims(project: ProjectModel, who: Principal, metric: str, asked: dict[
 
 
 def asked_dims(request: Request) -> dict[str, str]:
-    """The dimension filters of a request: its query parameters other than the reserved ones."""
-    return {k: v for k, v in request.query_params.items() if k not in RESERVED}
+    """The dimension filters of a request: its query parameters other than the route's own
+    (a series' start, end, grain and compare). A dimension named like another endpoint's
+    parameter (`status`, `date`) is still a filter here."""
+    route = request.scope.get("route")
+    own = _query_names(route.dependant) if isinstance(route, APIRoute) else set()
+    return {k: v for k, v in request.query_params.items() if k not in own}
+
+
+def _query_names(dependant) -> set[str]:
+    """The query parameters a route and its dependencies declare."""
+    return {q.alias for q in dependant.query_params}.union(*(_query_names(d) for d in dependant.dependencies))
 
 
 def known_metric(project: ProjectModel, name: str):
