@@ -67,8 +67,9 @@ class Delta:
     verdict: str  # good | bad | flat | none: the direction judged by the metric's good direction
 
     @classmethod
-    def between(cls, value: Number, base: Number, good: str, *, fmt: str = "number", noise: float = 0.0) -> Self:
-        """``noise``: a move smaller than this is "flat" (neutral), whatever its direction."""
+    def between(cls, value: Number, base: Number, good: str, *, fmt: str = "number") -> Self:
+        """The direction's verdict; whether the move is news (beyond its noise) is
+        ``daypulse.judgement.judge``'s, which calls this."""
         change = value - base if is_number(value) and is_number(base) else None
         if change is None:
             return cls(base, None, None, "none")
@@ -77,8 +78,7 @@ class Delta:
             pct = change / base
             if abs(pct) < 0.0005:  # would show as 0.0%
                 pct = None
-        news = not negligible(change, fmt) and abs(change) >= noise
-        return cls(base, change, pct, verdict(change, good) if news else "flat")
+        return cls(base, change, pct, "flat" if negligible(change, fmt) else verdict(change, good))
 
 
 def negligible(change: Number, fmt: str) -> bool:
