@@ -23,7 +23,8 @@ Rules (the engine's contract, restated):
   earlier); week/month: the value at the period's last day.
 * ratio: numerator / denominator for the same grain, period, dims; None if the denominator
   is 0/None or the numerator is None; for dims present in either part (the other part's
-  zero-fill standing in).
+  zero-fill standing in), but only for the groupings (dimension combinations) both parts
+  have: a part without the dimension has no value there, not a zero.
 * cumulative: the measure of ``of`` over [start of the reset period containing D, D];
   week/month: the value at the period's last day.
 * movement: each entity (per dimension value: the key is (entity, dimension values)) has at
@@ -40,7 +41,8 @@ Rules (the engine's contract, restated):
   of the period, days clamped to as_of's date) in period P: new (no activity before P),
   returning (active in P-1), resurrecting (not in P-1, some activity before it); dormant:
   active in P-1, not in P. The value is the number of entities.
-* derived: ``expr`` evaluated per period and dimension values (those of any part); a part
+* derived: ``expr`` evaluated per period and dimension values (those of any part, in the
+  groupings every part has, as for a ratio); a part
   without a row takes its zero-fill (0 for counts, sums, movements and lifecycle counts;
   None for avg/min/max, ratios, derived and manual). None propagates; x / 0 is None;
   int + - * int stays int, a division gives a float (or a Decimal, with a Decimal part).
@@ -359,6 +361,24 @@ class Reference:
                 out.append(key)
         return out
 
+    def stored(self, name: str) -> set[frozenset]:
+        """The dimension combinations a metric has: a ratio's or derived metric's, those of all
+        its parts."""
+        m, kind = self.metrics[name], self.kind(name)
+        if kind in ("ratio", "derived"):
+            parts = [m["numerator"], m["denominator"]] if kind == "ratio" else [
+                t for t in dict.fromkeys(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", m["expr"]))
+                if t in self.metrics]
+            return set.intersection(*(self.stored(q) for q in parts)) if parts else {frozenset()}
+        if kind == "manual":
+            return {frozenset()}
+        return {frozenset(g) for g in self.groupings(name)}
+
+    def common(self, name: str, keys: set) -> set:
+        """``keys`` ((period, dims)) in a grouping every part of ``name`` has."""
+        stored = self.stored(name)
+        return {k for k in keys if frozenset(d for d, _ in k[1]) in stored}
+
     def dims_key(self, m: dict, grouping: tuple[str, ...], row: dict) -> tuple:
         memo = (id(m), grouping, id(row))  # rows and metric dicts outlive the Reference
         if memo not in self._dims:
@@ -461,7 +481,7 @@ class Reference:
             den = self.compute(m["denominator"], grain, start, end)
             # Dimension values of either part; a part that lacks one counts as its zero-fill
             # (0 for counts and sums, None for avg/min/max).
-            for k in set(num) | set(den):
+            for k in self.common(name, set(num) | set(den)):
                 nv = num.get(k, self.zero_of(m["numerator"]))
                 dv = den.get(k, self.zero_of(m["denominator"]))
                 out[k] = None if (nv is None or dv is None or dv == 0) else float(nv) / float(dv)
@@ -675,7 +695,7 @@ class Reference:
         parts = [t for t in dict.fromkeys(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", expr))
                  if t in self.metrics]
         got = {q: self.compute(q, grain, start, end) for q in parts}
-        keys = set().union(*(set(v) for v in got.values()))
+        keys = self.common(name, set().union(*(set(v) for v in got.values())))
         return {k: evaluate(expr, {q: got[q].get(k, self.zero_of(q)) for q in parts})
                 for k in keys}
 

@@ -13,7 +13,8 @@ from daypulse.project.model import (
     EventMetric,
     Project,
 )
-from daypulse.store.db import open_store
+from daypulse.project.model import depends_on
+from daypulse.store.db import Store, open_store
 from daypulse.store.values import stale_counts
 
 
@@ -157,6 +158,23 @@ def ready_to_compute(project: Project, names: list[str], config=None) -> Source:
     return src
 
 
+def breakdown_notes(project: Project) -> list[str]:
+    """Why a ratio or derived metric is broken down by fewer dimensions than its parts: one
+    line per metric ("call_success_rate is not broken down by outcome: successful_calls is
+    not"), as a side without the dimension would be a made-up zero."""
+    out = []
+    for name, m in project.metrics.items():
+        parts = [p for p in depends_on(m) if p in project.metrics]
+        if len(parts) < 2:
+            continue
+        missing = set().union(*(project.dimensions_of(p) for p in parts)) - project.dimensions_of(name)
+        if missing:
+            lacking = sorted({p for p in parts for d in missing if d not in project.dimensions_of(p)})
+            out.append(f"{name} is not broken down by {', '.join(sorted(missing))}:"
+                       f" {', '.join(lacking)} {'is' if len(lacking) == 1 else 'are'} not")
+    return out
+
+
 def check_project(project: Project, info: Callable[[str], None], config=None) -> None:
     loc = locate(config_path(config))
     if issues := url_issues(project, loc):
@@ -168,6 +186,11 @@ def check_project(project: Project, info: Callable[[str], None], config=None) ->
     if issues:
         raise ConfigError(issues)
     info("every table and column the metrics use exists in the source")
+    for line in breakdown_notes(project):
+        info(line)
+    if not Store(project.store).exists():
+        info(f"store {warehouse.redact(project.store)}: not created yet (compute creates it)")
+        return
     store = open_store(project.store, create=False)
     info(f"store {warehouse.redact(project.store)}: ready (schema {store.revision()})")
     stale = stale_counts(store, {n: project.definition_hash(n) for n in project.metrics})

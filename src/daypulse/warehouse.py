@@ -12,6 +12,8 @@ and the engine stay engine-neutral: a new backend is a row there (docs/architect
 
 from __future__ import annotations
 
+import difflib
+
 import os
 import re
 from collections.abc import Callable
@@ -130,7 +132,23 @@ def table(con, name: str):
             return con.table(tbl, database=schema)
         return con.table(name)
     except Exception as exc:
-        raise SourceError(f"table {name!r} not found in the source: {_first_line(exc)}") from exc
+        raise SourceError(f"table {name!r} not found in the source{_tables_hint(con, name)}") from exc
+
+
+def _tables_hint(con, name: str) -> str:
+    """' (did you mean 'call_logs'?; its tables: ...)': what a misspelt or unmapped table
+    name needs, from the source's own list (empty when the source cannot list them)."""
+    schema, _, tbl = name.rpartition(".")
+    try:
+        found = sorted(_list_tables(con, schema))
+    except Exception:  # noqa: BLE001 - a driver that cannot list: the name alone must do
+        return ""
+    if not found:
+        return f" ({'schema ' + repr(schema) if schema else 'the source'} has no tables)"
+    close = difflib.get_close_matches(tbl, found, n=3, cutoff=0.5)
+    shown = ", ".join(found[:20]) + (f" and {len(found) - 20} more" if len(found) > 20 else "")
+    guess = "did you mean " + " or ".join(map(repr, close)) + "? " if close else ""
+    return f" ({guess}tables {'in ' + repr(schema) if schema else 'there'}: {shown})"
 
 
 # -- per-engine shims ---------------------------------------------------------------------
@@ -184,6 +202,22 @@ def epoch_seconds(backend: str, ts):
     if engine is None:  # an Ibis backend daypulse has no shim for: Ibis's own, exact to the second
         return ts.truncate("s").epoch_seconds().cast("int64")
     return engine.epoch_seconds(ts)
+
+
+def _list_tables(con, schema: str) -> list[str]:
+    """The tables and views of ``schema`` (default: the connection's), through the driver: Ibis
+    12's list_tables leaves DuckDB 2's connection with an unfinished result."""
+    backend = getattr(con, "name", "")
+    if backend == "pyspark":
+        return [t.name for t in con._session.catalog.listTables(*([schema] if schema else []))]
+    if backend == "sqlite":
+        sql = "select name from sqlite_master where type in ('table', 'view')"
+    elif backend in ("duckdb", "postgres"):
+        where = f"'{schema.replace(chr(39), chr(39) * 2)}'" if schema else "current_schema()"
+        sql = f"select table_name from information_schema.tables where table_schema = {where}"
+    else:
+        return list(con.list_tables(database=schema or None))
+    return [row[0] for row in run_sql(backend, con, sql, {})[1]]
 
 
 # -- kind: sql on the engine's own driver ----------------------------------------------------------

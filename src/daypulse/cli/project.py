@@ -29,6 +29,8 @@ def check(config: ConfigOpt = None,
     if list_:
         list_metrics(config=config)
     _info(f"{len(project.metrics)} metrics in {project.name!r}: the project file is valid")
+    for warning in project.warnings:  # a pack metric left out for a column mapped to null...
+        _info(str(warning))
     if offline:
         return
     check_project(project, _info, config)

@@ -111,14 +111,14 @@ def _type_in_finance(store, first: date, last: date) -> None:
 
 def _print_summary(project, values, end, console, Table) -> None:
     """One table per pack: the last day, the day before, a week before, and the month so far."""
-    from daypulse.project.packs import load_pack
+    from daypulse.project.packs import load_pack, pack_name
 
     day = {(v.metric, v.period_start): v.value for v in values
            if v.grain == "day" and not v.dims}
     month = {v.metric: v.value for v in values
              if v.grain == "month" and not v.dims and v.period_start == end.replace(day=1)}
     prev, week_ago = end - timedelta(days=1), end - timedelta(days=7)
-    groups = {name: list(load_pack(name).metrics) for name in project.include}
+    groups = {name: list(load_pack(name).metrics) for name in map(pack_name, project.include)}
     shown = {n for names in groups.values() for n in names}
     groups[project.name] = [n for n in project.metrics if n not in shown]
     for group, names in groups.items():

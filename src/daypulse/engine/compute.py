@@ -114,7 +114,7 @@ def compute_values(project: Project, start: date, end: date, metrics: Iterable[s
         grains_of[name] = g
         if g:
             t0 = time.perf_counter()
-            results[name], seen[name] = _derived(project, results, seen, m,
+            results[name], seen[name] = _derived(project, results, seen, name,
                                                  Plan.build(cal, start, end, today, g))
             report([name], t0, 0)
     plans = {n: Plan.build(cal, start, end, today, grains_of[n]) if grains_of[n] else None
@@ -281,19 +281,24 @@ def _collect(cols: dict[str, list], grains, drop_empty: bool = False) -> tuple[d
     return values, seen
 
 
-def _derived(project: Project, results, seen, m, plan: Plan) -> tuple[dict, dict]:
+def _derived(project: Project, results, seen, name: str, plan: Plan) -> tuple[dict, dict]:
     """A ratio or derived metric from its parts' values for the same period and dimensions.
 
     A dimension value seen in any part gets a value; a part without a value there takes
-    its zero-fill (0 for counts and sums), so a missing denominator makes a ratio NULL.
+    its zero-fill (0 for counts and sums), so a missing denominator makes a ratio NULL. Only
+    for the dimension combinations every part is stored by (``groupings_of``): elsewhere a
+    part's zero would be a made-up side, not a value with no rows.
     """
+    m = project.metrics[name]
+    stored = project.groupings_of(name)
     parts = depends_on(m)
     zeros = {p: _zero(project, project.metrics[p]) for p in parts}
     formula = arithmetic.compiled(m.expr) if isinstance(m, DerivedMetric) else None
     values, keys = {}, {}
     for g, span in plan.spans.items():
         of = {p: results[p].get(g, {}) for p in parts}
-        keys[g] = set().union(*(seen[p].get(g, set()) for p in parts))
+        keys[g] = {dims for dims in set().union(*(seen[p].get(g, set()) for p in parts))
+                   if frozenset(d for d, _ in dims) in stored}
         values[g] = {}
         for p in span.periods:
             pn = day_num(p)

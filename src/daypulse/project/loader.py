@@ -161,7 +161,7 @@ def parse_project(text: str, file: str = DEFAULT_CONFIG, base: Path | None = Non
     errors = [i for i in issues if i.level == "error"]
     if errors:
         raise ConfigError(issues)
-    return project
+    return project.with_warnings(issues)
 
 
 def _include_packs(data: dict, loc: Located, issues: list[Issue]) -> None:
@@ -220,7 +220,7 @@ def locate(path: str | os.PathLike) -> Located:
     if isinstance(include, list):
         own = raw.get("metrics") if isinstance(raw.get("metrics"), dict) else {}
         origin = {}
-        for name in include:
+        for name in map(packs.pack_name, include):
             if name in packs.PACKS:
                 pack = packs.load_pack(name)
                 origin.update({m: pack for m in pack.metrics if m not in own})

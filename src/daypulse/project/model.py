@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import itertools
 import json
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -18,7 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from daypulse.calendar import Calendar
-from daypulse.errors import UsageError
+from daypulse.errors import Issue, UsageError
 from daypulse.project.expr import names
 
 Measure = Literal["count", "count_distinct", "sum", "avg", "min", "max"]
@@ -185,7 +186,8 @@ class Project(BaseModel):
     week_start: Literal["monday", "sunday"] = "monday"
     source: str
     store: str = "sqlite:///daypulse.db"
-    include: list[str] = Field(default_factory=list)
+    # A pack's name, or {pack: [metrics]} for some of its metrics (with their parts).
+    include: list[str | dict[str, list[str]]] = Field(default_factory=list)
     exclude: list[str] = Field(default_factory=list)  # pack metrics not to use
     params: dict[str, Any] = Field(default_factory=dict)  # values the packs' $name refer to
     tables: dict[str, str | TableSpec] = Field(default_factory=dict)
@@ -205,6 +207,17 @@ class Project(BaseModel):
     # then name their origin, and a second merge drops templates deleted since. Never read from
     # daypulse.yml (a private attribute), set only through :meth:`with_stored_reports`.
     _stored_reports: frozenset[str] = PrivateAttr(default_factory=frozenset)
+    # What the loader found worth saying that does not stop the project (a pack metric left out
+    # for a column mapped to null, a param no pack reads): `daypulse check` prints them.
+    _warnings: tuple[Issue, ...] = PrivateAttr(default=())
+
+    @property
+    def warnings(self) -> tuple[Issue, ...]:
+        return self._warnings
+
+    def with_warnings(self, issues: Iterable[Issue]) -> Project:
+        self._warnings = tuple(i for i in issues if i.level == "warning")
+        return self
 
     @property
     def stored_reports(self) -> frozenset[str]:
@@ -277,13 +290,26 @@ class Project(BaseModel):
         return tuple(g for g in grains if allowed is None or g in allowed)
 
     def dimensions_of(self, name: str) -> set[str]:
-        """The dimensions a metric is stored by (a ratio, derived or cumulative metric: its parts')."""
+        """The dimensions a metric is stored by, each on its own (see :meth:`groupings_of`)."""
+        return set().union(*self.groupings_of(name))
+
+    def groupings_of(self, name: str) -> frozenset[frozenset[str]]:
+        """The dimension combinations a metric's values are stored by, the total (no dimension)
+        included. A table metric: each dimension and its ``breakdowns:``. A ratio or derived
+        metric: only those every part has, as a part without the dimension would take its
+        zero there (a success rate of 0 by outcome when successes are not broken down by it).
+        A cumulative metric: its metric's."""
         m = self.metrics[name]
-        dims = set(getattr(m, "dimensions", None) or ())
-        for part in depends_on(m):
-            if part in self.metrics:
-                dims |= self.dimensions_of(part)
-        return dims
+        if isinstance(m, TableMetric):
+            return frozenset({frozenset(), *(frozenset([d]) for d in m.dimensions),
+                              *(frozenset(b) for b in m.breakdowns)})
+        if isinstance(m, SqlMetric):  # whichever columns a row fills
+            return frozenset(frozenset(c) for n in range(len(m.dimensions) + 1)
+                             for c in itertools.combinations(m.dimensions, n))
+        parts = [p for p in depends_on(m) if p in self.metrics]
+        if not parts:
+            return frozenset({frozenset()})
+        return frozenset.intersection(*(self.groupings_of(p) for p in parts))
 
     def table(self, logical: str) -> TableSpec:
         mapped = self.tables.get(logical, logical)

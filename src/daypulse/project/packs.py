@@ -5,13 +5,19 @@ columns (``subscriptions.mrr_cents``). A project maps them onto its own schema:
 
 * ``tables: {subscriptions: billing.subs}`` renames a table (read by the engine);
 * ``columns: {subscriptions.mrr_cents: amount_cents}`` renames a column wherever the pack's
-  metrics on that table name it (time, start, end, column, entity, where, dimensions);
-  mapping a column to ``null`` drops the dimensions and ``where`` conditions on it (e.g. no
-  tenant column, or no test accounts to filter out);
+  metrics on that table name it (time, start, end, column, entity, where, dimensions).
+  Mapping a column to ``null`` says the schema has no such column: a dimension on it is
+  dropped, and so is a ``where`` condition on a column the pack marks as an optional filter
+  (``filters:`` of its table: test accounts to leave out). Any other use is *essential*: the
+  metric would mean something else without it (every lead "contacted", every event a
+  capture), so the metric is left out, and so is every metric made from it, each with a
+  warning that ``daypulse check`` prints;
 * ``params: {trial_statuses: [trialing, incomplete]}`` sets the values a pack writes as
   ``$trial_statuses`` (what counts as a trial, as past due, as a successful call...);
 * ``exclude: [ltv]`` leaves pack metrics out, and a project metric of the same name as a
-  pack metric replaces it.
+  pack metric replaces it;
+* ``include: [{sales: [calls, call_success_rate]}]`` takes only the named metrics of a pack,
+  with the metrics they are made from (a ratio's parts).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from typing import Any
 import yaml
 
 from daypulse.errors import Issue
+from daypulse.project.expr import names
 
 PACKS = ("saas", "product", "sales", "ops", "marketing")
 _PARAM = re.compile(r"^\$([a-z_][a-z0-9_]*)$")
@@ -45,6 +52,12 @@ class Pack:
         return self.data.get("metrics") or {}
 
     @property
+    def filters(self) -> dict[str, set[str]]:
+        """Columns whose ``where`` conditions are optional filters, by table (``filters:`` of a
+        table): mapped to null, the condition is dropped and the metric kept."""
+        return {t: set(spec.get("filters") or ()) for t, spec in self.tables.items()}
+
+    @property
     def tables(self) -> dict[str, dict]:
         """The logical tables the pack reads: {table: {"columns": {column: description}}}."""
         return self.data.get("tables") or {}
@@ -57,6 +70,16 @@ def load_pack(name: str) -> Pack:
     return Pack(name, f"daypulse/packs/{name}.yml", text, data, dict(data.get("params") or {}))
 
 
+def pack_name(entry: Any) -> str | None:
+    """The pack an ``include:`` entry names: ``sales``, or ``{sales: [calls, ...]}``."""
+    if isinstance(entry, str):
+        return entry
+    if isinstance(entry, dict) and len(entry) == 1:
+        name = next(iter(entry))
+        return name if isinstance(name, str) else None
+    return None
+
+
 def expand(include: list, params: dict, columns: dict, exclude: list,
            issue, own=()) -> tuple[dict[str, dict], dict[str, Pack]]:
     """The metrics of the included packs, with params substituted and columns mapped.
@@ -64,14 +87,24 @@ def expand(include: list, params: dict, columns: dict, exclude: list,
     ``issue(path, message, **kw)`` reports a problem at a path of the project file; ``own``: the
     project's metric names (each replaces a pack metric of its name, on purpose). A pack listed
     twice, or a metric two packs define that the project does not replace, is an error: one of
-    them would silently win. Returns ({metric: definition}, {metric: the pack it came from}).
+    them would silently win. A metric that needs a column mapped to null is left out, with the
+    metrics made from it, each with a warning. Returns ({metric: definition}, {metric: the pack
+    it came from}).
     """
     out: dict[str, dict] = {}
     origin: dict[str, Pack] = {}
     known_params: set[str] = set()
     used_columns: set[str] = set()
     listed: dict[str, int] = {}
-    for i, name in enumerate(include):
+    lost: dict[str, tuple[str, str]] = {}  # metric -> (columns key, what it needed)
+    for i, entry in enumerate(include):
+        name = pack_name(entry)
+        picked = entry.get(name) if isinstance(entry, dict) else None
+        if isinstance(entry, dict) and (name is None or not isinstance(picked, list)
+                                        or not all(isinstance(x, str) for x in picked)):
+            issue(("include", i), "an include entry is a pack name, or a pack with the list of"
+                  " metrics to take from it", hint="e.g. include: [saas, {sales: [calls, call_success_rate]}]")
+            continue
         if not isinstance(name, str) or name not in PACKS:
             issue(("include", i), f"unknown pack {name!r}", hint="packs: " + ", ".join(PACKS))
             continue
@@ -81,10 +114,11 @@ def expand(include: list, params: dict, columns: dict, exclude: list,
             continue
         listed[name] = i
         pack = load_pack(name)
+        wanted = set(pack.metrics) if picked is None else _picked(pack, picked, issue, ("include", i, name))
         known_params |= set(pack.params)
         values = {**pack.params, **{k: v for k, v in params.items() if k in pack.params}}
         for metric, body in pack.metrics.items():
-            if metric in exclude:
+            if metric in exclude or metric not in wanted:
                 continue
             if metric in origin and metric not in own:
                 issue(("include", i), f"metric {metric!r} is in pack {origin[metric].name!r} and"
@@ -92,9 +126,13 @@ def expand(include: list, params: dict, columns: dict, exclude: list,
                       f" {metric!r} under metrics: replaces both")
                 continue
             body = _substitute(body, values)
-            body = _map_columns(body, columns, used_columns)
+            body, needed = _map_columns(body, columns, used_columns, pack.filters)
+            if needed and metric not in own:
+                lost[metric] = needed
+                continue
             out[metric] = body
             origin[metric] = pack
+    _leave_out(out, origin, lost, own, issue)
     for key in params:
         if key not in known_params:
             issue(("params", key), f"params.{key} is not a setting of the included packs",
@@ -108,14 +146,71 @@ def expand(include: list, params: dict, columns: dict, exclude: list,
         elif key not in used_columns:
             issue(("columns", key), f"columns.{key}: no included pack metric reads this column",
                   level="warning")
+    included = [pack_name(e) for e in include]
     for i, name in enumerate(exclude):
         if not isinstance(name, str):
             continue  # the settings' own validation names it
-        if name not in origin and not any(name in load_pack(p).metrics for p in include
-                                          if p in PACKS):
+        if name not in origin and name not in lost and not any(
+                name in load_pack(p).metrics for p in included if p in PACKS):
             issue(("exclude", i), f"exclude: {name!r} is not a metric of the included packs",
                   level="warning")
     return out, origin
+
+
+def _picked(pack: Pack, names: list[str], issue, at: tuple) -> set[str]:
+    """The metrics named, with everything they are made from in the pack."""
+    wanted: set[str] = set()
+
+    def add(metric: str) -> None:
+        if metric in wanted:
+            return
+        wanted.add(metric)
+        for part in _parts(pack.metrics[metric]):
+            if part in pack.metrics:
+                add(part)
+
+    for j, metric in enumerate(names):
+        if metric not in pack.metrics:
+            issue(at + (j,), f"pack {pack.name!r} has no metric {metric!r}",
+                  hint=_close(metric, pack.metrics) or f"`daypulse metrics --packs` lists them")
+            continue
+        add(metric)
+    return wanted
+
+
+def _parts(body: dict) -> list[str]:
+    """The metrics a pack metric is made from (a ratio's, a cumulative's, a derived one's)."""
+    kind = body.get("kind")
+    if kind == "ratio":
+        return [body.get("numerator"), body.get("denominator")]
+    if kind == "cumulative":
+        return [body.get("of")]
+    if kind == "derived" and isinstance(body.get("expr"), str):
+        try:
+            return names(body["expr"])
+        except (ValueError, RecursionError):
+            return []  # validation names it
+    return []
+
+
+def _leave_out(out: dict, origin: dict, lost: dict, own, issue) -> None:
+    """Say which metrics are left out for a column mapped to null, and leave out the metrics
+    made from them (a ratio whose numerator is gone), until none is left."""
+    for metric, (key, needed) in lost.items():
+        issue(("columns", key), f"{metric} is left out: it needs {key} ({needed}), mapped to null",
+              level="warning", hint=f"map {key} to a column, or define {metric} under metrics:")
+    changed = True
+    while changed:
+        changed = False
+        for metric, body in list(out.items()):
+            gone = [p for p in _parts(body) if p in lost and p not in own]
+            if gone:
+                key = lost[gone[0]][0]
+                lost[metric] = (key, f"made from {gone[0]}")
+                issue(("columns", key), f"{metric} is left out: it is made from {gone[0]}, which"
+                      f" needs {key}", level="warning")
+                del out[metric], origin[metric]
+                changed = True
 
 
 def _substitute(value: Any, params: dict) -> Any:
@@ -128,11 +223,15 @@ def _substitute(value: Any, params: dict) -> Any:
     return value
 
 
-def _map_columns(body: dict, columns: dict, used: set[str]) -> dict:
+def _map_columns(body: dict, columns: dict, used: set[str],
+                 filters: dict[str, set[str]]) -> tuple[dict, tuple[str, str] | None]:
+    """The metric with its columns renamed, and (columns key, the setting) of the first column
+    it needs that is mapped to null, if any (None: it keeps its meaning)."""
     table = body.get("table")
     if not table or not isinstance(body, dict):
-        return body
+        return body, None
     body = dict(body)
+    needed: list[tuple[str, str]] = []
 
     def mapped(col: str) -> tuple[bool, str | None]:
         key = f"{table}.{col}"
@@ -144,23 +243,30 @@ def _map_columns(body: dict, columns: dict, used: set[str]) -> dict:
     for setting in _COLUMN_SETTINGS:
         if isinstance(body.get(setting), str):
             hit, new = mapped(body[setting])
-            if hit and new is not None:
+            if new is None:
+                needed.append((f"{table}.{body[setting]}", setting))
+            else:
                 body[setting] = new
-            # A required column mapped to null is left as is: the engine's check names it.
     if isinstance(body.get("where"), dict):
         where = {}
         for col, cond in body["where"].items():
             hit, new = mapped(col)
             if new is not None:
                 where[new] = cond
+            elif col not in filters.get(table, ()):
+                needed.append((f"{table}.{col}", f"where.{col}"))
         body["where"] = where
     during = body.get("during")
     if isinstance(during, dict) and isinstance(during.get("table"), str):
         # The match column is the metric table's; the rest are the other table's.
         match = during.get("match") or during.get("entity")
-        during = _map_columns({**during, "match": None}, columns, used)
+        during, more = _map_columns({**during, "match": None}, columns, used, filters)
+        if more:
+            needed.append((more[0], f"during.{more[1]}"))
         if isinstance(match, str):
             hit, new = mapped(match)
+            if new is None:
+                needed.append((f"{table}.{match}", "during.match"))
             during["match"] = new if new is not None else match
         body["during"] = during
     if isinstance(body.get("dimensions"), dict):
@@ -169,14 +275,14 @@ def _map_columns(body: dict, columns: dict, used: set[str]) -> dict:
             if isinstance(col, str) and not col.startswith("@"):
                 hit, new = mapped(col)
                 if new is None:
-                    dropped.add(dim)
+                    dropped.add(dim)  # no such column: the metric is not broken down by it
                     continue
                 col = new
             dims[dim] = col
         body["dimensions"] = dims
         if dropped and isinstance(body.get("breakdowns"), list):
             body["breakdowns"] = [b for b in body["breakdowns"] if not dropped & set(b)]
-    return body
+    return body, needed[0] if needed else None
 
 
 def _close(name: str, known) -> str | None:

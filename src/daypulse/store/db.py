@@ -91,6 +91,15 @@ class Store:
         raise StoreError(f"the store {redact(self.url)} is at schema {current or 'unknown'},"
                          f" daypulse needs {self.head()}: run `daypulse db upgrade`")
 
+    def exists(self) -> bool:
+        """Whether daypulse's tables are there; nothing is created to find out (a SQLite file
+        that is not there is not opened)."""
+        if self.dialect == "sqlite":
+            path = self.engine.url.database
+            if path and path != ":memory:" and not Path(path).exists():
+                return False
+        return self.revision() is not None or self._has_tables()
+
     def _has_tables(self) -> bool:
         with self._connect() as conn:
             return bool(set(inspect(conn).get_table_names()) & {"metric_values", "runs"})
