@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from daypulse.cli.app import app
-from daypulse.cli.common import ConfigOpt, _date, _info, _instant, _progress, _project, _store, out
+from daypulse.cli.common import ConfigOpt, _date, _dimension_values, _info, _instant, _progress, _project, _store, out
 from daypulse.errors import ConfigError, SourceError, UsageError
 
 # -- compute -----------------------------------------------------------------------------
@@ -115,9 +115,14 @@ def export(
     grain: Annotated[list[str] | None, typer.Option("--grain", "-g", help="Repeatable.")] = None,
     start: Annotated[str | None, typer.Option(help="First period start (YYYY-MM-DD).")] = None,
     end: Annotated[str | None, typer.Option(help="Last period start (YYYY-MM-DD).")] = None,
+    filter_: Annotated[list[str] | None, typer.Option(
+        "--filter", help="Only the rows whose dimensions are exactly these values: tenant=acme (repeatable).")] = None,
+    latest: Annotated[bool, typer.Option(
+        "--latest", help="Only each series' latest stored period (per metric, grain and dimension values).")] = False,
 ) -> None:
     """Write stored values to stdout: one JSON object per line, or CSV."""
-    from daypulse.store.values import export_rows
+    from daypulse.store.values import export_selection
+    from daypulse.values import dims_key
 
     if fmt not in ("jsonl", "csv"):
         raise UsageError(f"--format: {fmt!r} is not jsonl or csv")
@@ -125,18 +130,52 @@ def export(
     if s and e and e < s:
         raise UsageError(f"--end {e} is before --start {s}")
     _check_grains(grain)
+    dims = _export_filter(filter_)
     project = _project(config)
     if metric:
         project.resolve(metric, "--metric")
+    _check_filter(project, metric, dims)
     store = _store(project, create=False)
     stream = sys.stdout
     writer = csv.writer(stream, lineterminator="\n") if fmt == "csv" else None
     if writer:
         writer.writerow(["metric", "grain", "period", "dimensions", "value"])
     try:
-        _write_export(stream, writer, export_rows(store, metric, grain, s, e))
+        _write_export(stream, writer, export_selection(store, metric, grain, s, e, latest=latest,
+                                                       dims_key=dims_key(dims) if dims else None))
     except BrokenPipeError:  # `daypulse export | head` is fine
         sys.stderr.close()
+
+
+def _export_filter(items: list[str] | None) -> dict[str, str]:
+    """``--filter dim=value`` options as {dimension: value}; a dimension given twice could match
+    no row (a row has one value of each), so it is an error rather than the last one winning."""
+    seen: dict[str, str] = {}
+    for item in items or []:
+        one = _dimension_values("--filter", [item])
+        for k, v in one.items():
+            if k in seen and seen[k] != v:
+                raise UsageError(f"--filter {k}: given twice ({seen[k]!r} and {v!r}); a row has one value"
+                                 " of each dimension")
+            seen[k] = v
+    return seen
+
+
+def _check_filter(project, metrics: list[str] | None, dims: dict[str, str]) -> None:
+    """Each filtered dimension exists: for every metric named with --metric (as the API's series
+    filter asks of its metric), or, exporting every metric, for at least one of them."""
+    for dim in dims:
+        if metrics:
+            for name in metrics:
+                have = project.dimensions_of(name)
+                if dim not in have:
+                    raise UsageError(f"--filter {dim}: metric {name!r} has no dimension {dim!r}"
+                                     f" (its dimensions: {', '.join(sorted(have)) or 'none'})")
+        else:
+            every = set().union(*(project.dimensions_of(n) for n in project.metrics))
+            if dim not in every:
+                raise UsageError(f"--filter {dim}: no metric has a dimension {dim!r}"
+                                 f" (the dimensions: {', '.join(sorted(every)) or 'none'})")
 
 
 def _write_export(stream, writer, rows) -> None:

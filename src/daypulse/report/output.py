@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 from daypulse.errors import UsageError
@@ -62,12 +62,37 @@ def write(report, fmt: str, out: Path, template_dir: Path | None = None) -> list
 
 def _atomic(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    return write_atomically(path, data)
+
+
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
+def write_atomically(path: Path, data: bytes, *, durable: bool = False) -> Path:
+    """Write a file people read (a report's ``--out``, the file channel's deliveries) whole or
+    not at all: into a new temporary file beside it (``.NAME.XXXXXXXX.tmp``), then renamed over
+    ``path``, so a reader sees the old file or the new one, never half of one.
+
+    The temporary file is created as ``open()`` creates a file, mode 0666 less the umask (0644
+    under umask 022), not with ``tempfile.mkstemp``'s private 0600; the rename keeps that mode.
+    ``durable``: the data reaches the disk (fsync) before the rename."""
+    for _ in range(100):
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            fd = os.open(tmp, _TEMP_FLAGS, 0o666)
+            break
+        except FileExistsError:
+            continue
+    else:  # pragma: no cover - 100 random names all taken
+        raise FileExistsError(f"no free temporary name beside {path}")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return path

@@ -153,18 +153,35 @@ def stale_counts(store: Store, hashes: dict[str, str]) -> dict[str, int]:
 
 def export_rows(store: Store, metrics: list[str] | None, grains: list[str] | None,
                 start: date | None, end: date | None) -> Iterator[MetricValueRow]:
-    q = select(MetricValueRow.metric, MetricValueRow.grain, MetricValueRow.period_start,
-               MetricValueRow.dims, MetricValueRow.value)
+    yield from export_selection(store, metrics, grains, start, end)
+
+
+def export_selection(store: Store, metrics: list[str] | None, grains: list[str] | None,
+                     start: date | None, end: date | None, *, dims_key: str | None = None,
+                     latest: bool = False) -> Iterator[MetricValueRow]:
+    """The export's rows (metric, grain, period_start, dims, value), in its order: metric, grain,
+    period, dimension key. ``dims_key``: only the rows of exactly that dimension set ('' is the
+    total), as a series read selects them. ``latest``: of each (metric, grain, dimension set)
+    series, only its latest stored period within ``start`` .. ``end``."""
+    V = MetricValueRow
+    conds = []
     if metrics:
-        q = q.where(MetricValueRow.metric.in_(metrics))
+        conds.append(V.metric.in_(metrics))
     if grains:
-        q = q.where(MetricValueRow.grain.in_(grains))
+        conds.append(V.grain.in_(grains))
     if start:
-        q = q.where(MetricValueRow.period_start >= start)
+        conds.append(V.period_start >= start)
     if end:
-        q = q.where(MetricValueRow.period_start <= end)
-    q = q.order_by(MetricValueRow.metric, MetricValueRow.grain, MetricValueRow.period_start,
-                   MetricValueRow.dims_key)
+        conds.append(V.period_start <= end)
+    if dims_key is not None:
+        conds.append(V.dims_key == dims_key)
+    q = select(V.metric, V.grain, V.period_start, V.dims, V.value).where(*conds)
+    if latest:
+        last = (select(V.metric, V.grain, V.dims_key, func.max(V.period_start).label("period_start"))
+                .where(*conds).group_by(V.metric, V.grain, V.dims_key).subquery())
+        q = q.join(last, and_(V.metric == last.c.metric, V.grain == last.c.grain,
+                              V.dims_key == last.c.dims_key, V.period_start == last.c.period_start))
+    q = q.order_by(V.metric, V.grain, V.period_start, V.dims_key)
     with store.engine.connect() as conn:
         yield from conn.execution_options(yield_per=10_000).execute(q)
 

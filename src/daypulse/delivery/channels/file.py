@@ -6,8 +6,9 @@ subscription's ``to`` names a sub-folder of it, and a path that would leave it (
 tenant's admin, so without the root the server would write wherever such a user asked.
 
 Each file is written to a temporary name in the same folder and renamed over the final one, so
-a reader never sees half a report; the charts are written first, the report last (its presence
-means the delivery is complete). Sending the same delivery again rewrites the same names with
+a reader never sees half a report; its mode is what the umask gives any new file (0644 under
+umask 022). The charts are written first, the report last (its presence means the delivery is
+complete). Sending the same delivery again rewrites the same names with
 the same bytes (or leaves them when they already hold them): idempotent. In HTML the charts'
 ``cid:`` sources point at the PNG files next to it, so the page opens in a browser.
 The key's characters that are not portable in file names (``:`` on Windows) become ``_``.
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import errno
-import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from daypulse.delivery.channels.base import CheckResult, Outgoing, SendResult, safe_name, short
 from daypulse.errors import DaypulseError
+from daypulse.report.output import write_atomically
 from daypulse.report.render import render
 
 EXTENSIONS = {"html": "html", "json": "json", "markdown": "md", "text": "txt"}
@@ -153,14 +154,5 @@ def _write(path: Path, data: bytes) -> bool:
             return True
     except OSError:
         pass
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, data, durable=True)  # mode 0666 less the umask, as any new file
     return False
