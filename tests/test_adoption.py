@@ -116,8 +116,8 @@ def test_a_ratio_is_not_broken_down_by_a_dimension_one_part_lacks(source):
 # -- 7. packs: take what you need ------------------------------------------------------------------
 
 def test_include_a_pack_with_a_list_of_metrics_brings_their_parts(source):
-    p = parse_project(f"source: {source}\n" + MAPPING.replace("include: [sales]",
-                                                               "include: [{sales: [call_success_rate, leads_created]}]"))
+    picked = "include: [{sales: [call_success_rate, leads_created]}]"
+    p = parse_project(f"source: {source}\n" + MAPPING.replace("include: [sales]", picked))
     assert set(p.metrics) == {"call_success_rate", "successful_calls", "calls", "leads_created"}
 
 
@@ -139,7 +139,7 @@ def test_check_before_the_first_compute_says_what_is_left_out_and_exits_0(source
     from deliverykit import cli
 
     write(tmp_path, source, "  leads.contacted_at: null\n")
-    code, out, err = cli(capsys, monkeypatch, tmp_path, "check")
+    code, _out, err = cli(capsys, monkeypatch, tmp_path, "check")
     assert code == 0, err
     assert "not created yet (compute creates it)" in err
     assert not (tmp_path / "store.db").exists()  # check creates nothing
@@ -158,9 +158,81 @@ def test_check_names_every_metric_of_a_missing_table_and_the_tables_that_exist(s
     write(tmp_path, source)
     text = (tmp_path / "daypulse.yml").read_text().replace("{calls: call_logs}", "{calls: call_log}")
     (tmp_path / "daypulse.yml").write_text(text)
-    code, out, err = cli(capsys, monkeypatch, tmp_path, "check")
+    code, _out, err = cli(capsys, monkeypatch, tmp_path, "check")
     assert code == 2, err
     assert "'call_log'" in err and "did you mean 'call_logs'?" in err, err
     for metric in ("calls", "completed_calls", "successful_calls", "avg_call_duration"):
         assert f"metric '{metric}': table 'call_log' not found" in err, (metric, err)
     assert "tables there: call_logs, leads, staff" in err
+
+
+# -- 6. two dimensions whose combination is not stored ---------------------------------------------
+
+def test_a_series_on_two_dimensions_not_stored_together_is_a_422_naming_the_breakdown(source, tmp_path):
+    from apikit import call, close, usual_tokens
+    from daypulse.app import ApiSettings, create_app
+    from daypulse.engine.run import run_compute
+    from daypulse.store.db import open_store
+
+    p = project(source, extra=f"store: sqlite:///{tmp_path}/s.db\n")
+    store = open_store(p.store)
+    run_compute(p, store, DAY, DAY, as_of=AS_OF)
+    keys = usual_tokens(store)
+    app = create_app(ApiSettings(project=p))
+    try:
+        url = "/api/v1/metrics/{}/series?start=2026-03-02&end=2026-03-02&grain=day&branch=north&staff=s1"
+        r = call(app, "GET", url.format("calls"), keys["admin"])
+        assert r.status_code == 422, r.text  # was 200 with a null value
+        assert "add breakdowns: [[branch, staff]] to calls" in r.json()["detail"]
+        r = call(app, "GET", url.format("call_success_rate"), keys["admin"])
+        assert r.status_code == 422
+        assert "to successful_calls and calls" in r.json()["detail"], r.text
+        r = call(app, "GET", url.format("calls").replace("&staff=s1", ""), keys["admin"])
+        assert r.status_code == 200 and r.json()["points"][0]["value"] == 3, r.text
+    finally:
+        close(app, store)
+
+
+# -- 4. a report narrowed to one branch keeps its tables ---------------------------------------------
+
+BRANCH_SUBSCRIPTION = """
+channels: {file: {root: out}}
+subscriptions:
+  - {name: north-leads, report: leads, schedule: daily at 09:00, channel: file, to: north,
+     filter: {branch: north}}
+"""
+
+
+def test_a_branch_report_has_its_staff_and_outcome_tables_without_breakdowns_by_hand(source, tmp_path):
+    from daypulse.checks import implied_lines
+    from daypulse.delivery.config import DERIVED, SECTIONS
+    from daypulse.engine.run import run_compute
+    from daypulse.project.loader import load_project
+    from daypulse.report.content import build_report
+    from daypulse.store.db import open_store
+
+    (tmp_path / "daypulse.yml").write_text(f"source: {source}\nstore: sqlite:///s.db\n" + MAPPING
+                                           + BRANCH_SUBSCRIPTION)
+    p = load_project(tmp_path / "daypulse.yml", SECTIONS, DERIVED)
+    assert ["branch", "staff"] in p.metrics["calls"].breakdowns
+    assert ["branch", "outcome"] in p.metrics["calls"].breakdowns
+    assert ["branch", "staff"] in p.metrics["successful_calls"].breakdowns  # a part of the success rate
+    assert "stored for filtered reports: calls: [branch, hour], [branch, outcome], [branch, staff]" in implied_lines(p)
+    store = open_store(p.store)
+    run_compute(p, store, DAY, DAY, as_of=AS_OF)
+    report = build_report(p, store, "leads", on=DAY, as_of=AS_OF, with_charts=False, compute=False,
+                          filter={"branch": "north"})
+    tables = {b.title: b for s in report.sections for b in s.breakdowns}
+    staff = {r.label: r.values for r in tables["Staff leaderboard"].rows}
+    assert staff == {"s1": [2, 2, 0.5], "s3": [1, 0, 0.0]}
+    outcomes = {r.label: r.values[0] for r in tables["Call outcomes"].rows}
+    assert outcomes == {"interested": 1, "not_interested": 1, "(null)": 1}
+    assert not [n for n in report.notes if "not shown" in n]
+
+    # Loaded without the derivation (a subscription kept in the store, not in the file): the
+    # report says which table it cannot show and what to add, instead of dropping it.
+    bare = load_project(tmp_path / "daypulse.yml", SECTIONS)
+    report = build_report(bare, store, "leads", on=DAY, as_of=AS_OF, with_charts=False, compute=False,
+                          filter={"branch": "north"})
+    said = [n for n in report.notes if "Staff leaderboard is not shown for branch north" in n]
+    assert len(said) == 1 and "add breakdowns: [[branch, staff]] to calls" in said[0], report.notes

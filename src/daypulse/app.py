@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from daypulse.api import HEALTH_ROUTER, V1_ROUTERS
 from daypulse.api.problems import TITLES, problem
-from daypulse.delivery.config import SECTIONS
+from daypulse.delivery.config import DERIVED, SECTIONS
 from daypulse.errors import ConfigError, DaypulseError, StoreError, UserError
 from daypulse.project import load_project
 from daypulse.project.loader import config_path
@@ -37,7 +37,7 @@ class ApiSettings:
 
 
 def create_app(settings: ApiSettings) -> FastAPI:
-    project = settings.project or load_project(settings.config, SECTIONS)
+    project = settings.project or load_project(settings.config, SECTIONS, DERIVED)
     store = open_store(project.store)
     app = FastAPI(title="daypulse", version="1", openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs",
                   redoc_url=None)

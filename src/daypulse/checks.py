@@ -12,8 +12,9 @@ from daypulse.project.loader import config_path, locate
 from daypulse.project.model import (
     EventMetric,
     Project,
+    TableMetric,
+    depends_on,
 )
-from daypulse.project.model import depends_on
 from daypulse.store.db import Store, open_store
 from daypulse.store.values import stale_counts
 
@@ -158,6 +159,47 @@ def ready_to_compute(project: Project, names: list[str], config=None) -> Source:
     return src
 
 
+MONEY_SAMPLE = 10_000  # rows of a money column looked at for amounts with a fraction
+
+
+def money_issues(project: Project, src: Source, loc) -> list[Issue]:
+    """A warning for each currency metric that reads, as cents, a column holding amounts with a
+    fraction in a sample of its rows: dollars, most likely, that would show 100 times too small."""
+    out, fractional = [], {}
+    for name, m in project.metrics.items():
+        if (m.format != "currency" or not isinstance(m, TableMetric) or not m.column
+                or m.unit != "minor" or m.measure in ("count", "count_distinct")):
+            continue
+        key = (project.table(m.table).name, m.column)
+        if key not in fractional:
+            fractional[key] = _has_fractions(src, *key)
+        if fractional[key]:
+            out.append(loc.issue(("metrics", name, "column"), f"column {m.column!r} of {key[0]!r} holds"
+                                 " amounts with a fraction, and this currency metric reads it as cents",
+                                 metric=name, level="warning",
+                                 hint="if it holds dollars, say unit: major (for a pack metric: columns:"
+                                 " {<table>.<column>: {name: ..., unit: major}}); docs/packs.md#money"))
+    return out
+
+
+def _has_fractions(src: Source, table: str, column: str) -> bool:
+    try:
+        t = warehouse.table(src.con, table)
+        typ = t[column].type()
+        if not (typ.is_floating() or (typ.is_decimal() and (typ.scale or 0) > 0)):
+            return False
+        sample = t.select(v=t[column]).limit(MONEY_SAMPLE)
+        return bool(sample.filter(sample.v != sample.v.floor()).count().execute())
+    except Exception:  # noqa: BLE001 - a sample that cannot be read is no reason to fail `check`
+        return False
+
+
+def implied_lines(project: Project) -> list[str]:
+    """The breakdowns filtered reports made the loader add, one line per metric."""
+    return [f"stored for filtered reports: {name}: " + ", ".join(f"[{', '.join(c)}]" for c in sorted(combos))
+            for name, combos in sorted(project.implied_breakdowns.items())]
+
+
 def breakdown_notes(project: Project) -> list[str]:
     """Why a ratio or derived metric is broken down by fewer dimensions than its parts: one
     line per metric ("call_success_rate is not broken down by outcome: successful_calls is
@@ -186,7 +228,9 @@ def check_project(project: Project, info: Callable[[str], None], config=None) ->
     if issues:
         raise ConfigError(issues)
     info("every table and column the metrics use exists in the source")
-    for line in breakdown_notes(project):
+    for warning in money_issues(project, src, loc):
+        info(str(warning))
+    for line in implied_lines(project) + breakdown_notes(project):
         info(line)
     if not Store(project.store).exists():
         info(f"store {warehouse.redact(project.store)}: not created yet (compute creates it)")

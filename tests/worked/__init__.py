@@ -28,7 +28,7 @@ def at(utc: str, local: str) -> datetime:
 
 @dataclass
 class Table:
-    columns: dict[str, str]  # column -> int | str | bool | ts | float
+    columns: dict[str, str]  # column -> int | str | bool | ts | float | decimal
     rows: list[dict]
 
     @classmethod

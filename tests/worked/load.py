@@ -21,7 +21,7 @@ def _arrow(table: Table):
     import pyarrow as pa
 
     types = {"int": pa.int64(), "str": pa.string(), "bool": pa.bool_(), "ts": pa.timestamp("us"),
-             "float": pa.float64()}
+             "float": pa.float64(), "decimal": pa.decimal128(12, 4)}
     return pa.table({c: pa.array([r[c] for r in table.rows], types[t])
                      for c, t in table.columns.items()})
 
@@ -48,13 +48,16 @@ def _sqlite_value(v, kind: str):
         return v.strftime("%Y-%m-%d %H:%M:%S.%f")
     if kind == "bool":
         return 1 if v else 0
+    if kind == "decimal":
+        return str(v)  # SQLite has no DECIMAL: the text, as a driver would store it
     return v
 
 
 def _sqlite(story: Story, folder: Path):
     path = folder / f"{story.key}.sqlite"
     path.unlink(missing_ok=True)
-    declared = {"int": "BIGINT", "str": "TEXT", "bool": "BOOLEAN", "ts": "TIMESTAMP", "float": "DOUBLE"}
+    declared = {"int": "BIGINT", "str": "TEXT", "bool": "BOOLEAN", "ts": "TIMESTAMP", "float": "DOUBLE",
+                "decimal": "DECIMAL(12, 4)"}
     con = sqlite3.connect(path)
     try:
         for name, table in story.tables.items():
@@ -74,7 +77,7 @@ def _postgres(story: Story, schema: str, url: str):
     import psycopg
 
     declared = {"int": "bigint", "str": "text", "bool": "boolean", "ts": "timestamp",
-                "float": "double precision"}
+                "float": "double precision", "decimal": "numeric(12, 4)"}
     with psycopg.connect(url, autocommit=True) as con:
         con.execute(f"CREATE SCHEMA {schema}")
         for name, table in story.tables.items():

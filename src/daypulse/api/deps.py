@@ -152,7 +152,10 @@ def scoped_dims(project: ProjectModel, who: Principal, metric: str, asked: dict[
         if dim not in have:
             raise HTTPException(403, f"metric {metric!r} is not broken down by {dim}: its values span every"
                                      f" {dim}, and this token sees {dim} {value!r} only")
-    return {**asked, **who.scope}
+    dims = {**asked, **who.scope}
+    if problem := project.not_stored(metric, dims):  # two dimensions no breakdown stores together
+        raise HTTPException(422, problem)
+    return dims
 
 
 def asked_dims(request: Request) -> dict[str, str]:

@@ -71,10 +71,10 @@ def _dimension_values(flag: str, items: list[str] | None, example: str = "tenant
 
 def _project(config: Path | None):
     """The project, with its reports and the delivery sections checked at load (file:line)."""
-    from daypulse.delivery.config import SECTIONS
+    from daypulse.delivery.config import DERIVED, SECTIONS
     from daypulse.project import load_project
 
-    return load_project(config, SECTIONS)
+    return load_project(config, SECTIONS, DERIVED)
 
 
 def _store(project, create: bool = True):

@@ -84,7 +84,7 @@ def base_rows(ctx: Ctx, name: str, m: TableMetric, time_col: str, first: date, l
     hi = R.instant_of_day_start(ctx.cal, last + timedelta(days=1), local)
     cols = {"day": R.local_day(ctx.cal, e, first, last, local)}
     if m.column:
-        cols["v"] = R.column(t, m.column, name, "column")
+        cols["v"] = R.measured(t, m, name)
     cols.update(R.dims_columns(t, m, name, hour_of(ctx, m, e, first, last, local)))
     cols.update(extra or {})
     return t.filter(e >= lo, e < hi).select(**cols), list(m.dimensions)
@@ -101,7 +101,7 @@ def vtype_of(ctx: Ctx, name: str, m: TableMetric) -> str:
     if not m.column:
         return value_type(m)
     t, _ = R.metric_table(ctx.src, ctx.project, name, m)
-    return value_type(m, R.column(t, m.column, name, "column").type())
+    return value_type(m, R.measured(t, m, name).type())
 
 
 # -- event: a measure over each period -----------------------------------------------------

@@ -34,7 +34,7 @@ from daypulse.project.model import LifecycleMetric, MovementMetric
 
 
 def movement_key(project, m: MovementMetric) -> tuple:
-    return ("movement", project.table(m.table), m.entity, m.column, m.start, m.end,
+    return ("movement", project.table(m.table), m.entity, m.column, m.unit, m.start, m.end,
             json.dumps(m.where, sort_keys=True, default=str), tuple(m.dimensions.items()),
             tuple(tuple(b) for b in m.breakdowns))
 
@@ -69,7 +69,7 @@ def _entity_days(ctx: Ctx, name: str, m: MovementMetric, now_epoch: int | None,
         preds.append(se < now_epoch)  # today: only what had started by now
     cols = {"entity": R.column(t, m.entity, name, "entity"),
             "sd": R.local_day(cal, se, exact_from, last, local),
-            "v": R.column(t, m.column, name, "column")}
+            "v": R.measured(t, m, name)}
     if m.end:
         end_ts, local = R.time_column(t, m.end, name, "end", table_local)
         ee = R.epoch(ctx.src, end_ts)
@@ -162,7 +162,7 @@ def _classify(ch: ir.Table) -> dict[str, ir.Value]:
 
 def vtype_of(ctx: Ctx, name: str, m: MovementMetric) -> str:
     t, _ = R.metric_table(ctx.src, ctx.project, name, m)
-    return value_type(m, R.column(t, m.column, name, "column").type())
+    return value_type(m, R.measured(t, m, name).type())
 
 
 # -- lifecycle ----------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ def event_group(ctx: Ctx, members: list[tuple[str, EventMetric]],
                                                     local)))
     for i, (name, m) in enumerate(members):
         if m.column:
-            cols[f"c{i}"] = R.column(t, m.column, name, "column")
+            cols[f"c{i}"] = R.measured(t, m, name)
         if preds[name]:
             cols[f"w{i}"] = ibis.and_(*preds[name])
     base = t.filter(e >= lo, e < hi).select(**cols)
@@ -117,7 +117,7 @@ def rolling_key(project, m: EventMetric) -> tuple:
     """The rolling group a distinct count of this column and filter belongs to (a plain
     daily distinct count is the same thing as a 1-day window)."""
 
-    return ("rolling", m.column, json.dumps(m.where, sort_keys=True, default=str),
+    return ("rolling", m.column, m.unit, json.dumps(m.where, sort_keys=True, default=str),
             *_shape(project, m))
 
 

@@ -88,6 +88,29 @@ def column(t: ir.Table, name: str, metric: str, setting: str) -> ir.Column:
     return t[name]
 
 
+def measured(t: ir.Table, m, metric: str) -> ir.Column:
+    """The metric's ``column``, in the unit values are kept in: money given in major units
+    (``unit: major``, dollars as DECIMAL, float or integer) becomes integer cents, each row
+    rounded half to even (a float first rounded to 6 decimals of a cent, so 0.155 dollars,
+    stored as 0.15499999..., is the 15.5 cents it was written as, then 16)."""
+    c = column(t, m.column, metric, "column")
+    if getattr(m, "unit", "minor") != "major":
+        return c
+    if not c.type().is_numeric():
+        raise ConfigError([Issue(f"column: unit: major needs a number column, and {m.column!r} is"
+                                 f" {c.type()}", metric=metric)])
+    if c.type().is_integer():
+        return (c * 100).cast("int64")
+    cents = c * 100
+    if c.type().is_floating():
+        cents = cents.round(6)
+    whole = cents.floor()
+    rest = cents - whole
+    whole = whole.cast("int64")
+    even = ibis.cases((whole % 2 == 0, whole), else_=whole + 1)  # % 2 == 0 holds for negatives too
+    return ibis.cases((rest > 0.5, whole + 1), (rest < 0.5, whole), else_=even)
+
+
 def time_column(t: ir.Table, name: str, metric: str, setting: str, local: bool):
     """A time column as a timestamp, and whether its wall clock is already local.
 

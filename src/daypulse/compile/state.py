@@ -50,7 +50,7 @@ def state(ctx: Ctx, name: str, m: StateMetric, now_epoch: int | None) -> ir.Tabl
     else:
         cols["ed"] = ibis.literal(INF_DAY, "int64")
     if m.column:
-        cols["v"] = R.column(t, m.column, name, "column")
+        cols["v"] = R.measured(t, m, name)
     cols.update(R.dims_columns(t, m, name))
     rows = t.filter(*preds).select(**cols)
     # Clamp to the computed days: start no earlier than the first, end no later than last+1.

@@ -37,6 +37,7 @@ from daypulse.delivery.subscription import (
 )
 from daypulse.errors import ConfigError, Issue
 from daypulse.report.definition import check_reports, report_names
+from daypulse.report.needs import with_implied_breakdowns
 
 if TYPE_CHECKING:
     from daypulse.delivery.channels.base import Channel
@@ -191,3 +192,6 @@ def validate_delivery(project: Project, loc: Located) -> list[Issue]:
 # the reports (their metrics and dimensions), then channels, delivery and subscriptions. Every
 # entry point loads with them: the CLI, the served app, the scheduler and the demo.
 SECTIONS = (check_reports, validate_delivery)
+# ...and what they add to the project first: the breakdowns its filtered reports read
+# (``load_project(path, SECTIONS, DERIVED)``).
+DERIVED = (with_implied_breakdowns,)

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from daypulse.delivery.config import SECTIONS
+from daypulse.delivery.config import DERIVED, SECTIONS
 from daypulse.delivery.runner import run_pass
 from daypulse.errors import DaypulseError
 from daypulse.project import load_project
@@ -27,7 +27,7 @@ def run_forever(project, store, config, every: timedelta, info: Callable[[str], 
     while not stopped():
         started = datetime.now(UTC)
         try:
-            project = load_project(config, SECTIONS)
+            project = load_project(config, SECTIONS, DERIVED)
         except DaypulseError as err:
             info(f"daypulse.yml cannot be read, the previous version is used: {err}")
         try:

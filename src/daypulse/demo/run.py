@@ -12,7 +12,7 @@ from daypulse.demo import DATABASE_FILE, PROJECT_FILE, generate, project_yaml
 def run_demo(directory: Path, *, days: int, info, console, progress) -> None:
     from rich.table import Table
 
-    from daypulse.delivery.config import SECTIONS
+    from daypulse.delivery.config import DERIVED, SECTIONS
     from daypulse.engine.run import run_compute
     from daypulse.project import load_project
     from daypulse.store.db import open_store
@@ -28,7 +28,7 @@ def run_demo(directory: Path, *, days: int, info, console, progress) -> None:
     store_file = directory / "daypulse.db"
     for suffix in ("", "-wal", "-shm"):  # a fresh demo replaces the previous one
         Path(f"{store_file}{suffix}").unlink(missing_ok=True)
-    project = load_project(directory / PROJECT_FILE, SECTIONS)
+    project = load_project(directory / PROJECT_FILE, SECTIONS, DERIVED)
     store = open_store(project.store)
     _type_in_finance(store, first, last)
     names = list(project.metrics)

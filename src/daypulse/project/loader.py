@@ -108,12 +108,17 @@ def _hint(e: dict, metric: str | None) -> str | None:
 # project and the file's lines and returns its problems. The caller hands these to the loader, so
 # this layer never imports the ones above it.
 SectionCheck = Callable[[Project, "Located"], list[Issue]]
+# What an upper layer adds to a valid project before its sections are checked (the breakdowns a
+# filtered report reads): handed in the same way.
+Derivation = Callable[[Project], Project]
 
 
 def parse_project(text: str, file: str = DEFAULT_CONFIG, base: Path | None = None,
-                  check_env: bool = True, sections: Sequence[SectionCheck] = ()) -> Project:
+                  check_env: bool = True, sections: Sequence[SectionCheck] = (),
+                  derived: Sequence[Derivation] = ()) -> Project:
     """Parse and validate project text; raises ConfigError with every issue found (those of
-    ``sections`` too)."""
+    ``sections`` too). ``derived`` complete a valid project (in order) before its sections are
+    checked."""
     node, raw = yamlfile.load(text, file)  # within the caps of docs/project-file.md#limits
     loc = Located(file, node)
     if raw is None:
@@ -156,6 +161,9 @@ def parse_project(text: str, file: str = DEFAULT_CONFIG, base: Path | None = Non
     if project is not None:
         project = project.model_copy(update={"metrics": valid})
         issues += validate_project(project, loc, declared=set(metrics))
+        if not any(i.level == "error" for i in issues):
+            for derive in derived:
+                project = derive(project)
         for check in sections:
             issues += check(project, loc)
     errors = [i for i in issues if i.level == "error"]
@@ -194,13 +202,14 @@ def _overlay_packs(loc: Located, origin: dict) -> None:
         loc.overlay(("metrics", name), files[pack.name])
 
 
-def load_project(path: str | os.PathLike | None = None, sections: Sequence[SectionCheck] = ()) -> Project:
+def load_project(path: str | os.PathLike | None = None, sections: Sequence[SectionCheck] = (),
+                 derived: Sequence[Derivation] = ()) -> Project:
     p = config_path(path)
     if not p.exists():
         raise ConfigError([Issue(f"no project file at {p}", file=str(p),
                                  hint="run `daypulse init`, pass --config, or set DAYPULSE_CONFIG")])
     return parse_project(yamlfile.read_text(p), file=str(p), base=p.resolve().parent,
-                         sections=sections)
+                         sections=sections, derived=derived)
 
 
 def project_from_dict(data: dict, base: Path | None = None) -> Project:

@@ -26,6 +26,7 @@ Measure = Literal["count", "count_distinct", "sum", "avg", "min", "max"]
 Format = Literal["integer", "number", "currency", "percent", "duration"]
 Good = Literal["up", "down"]
 Grain = Literal["day", "week", "month", "quarter", "year"]
+MoneyUnit = Literal["minor", "major"]
 Reset = Literal["week", "month", "quarter", "year"]
 WHERE_OPERATORS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "is_null", "like")
 METRIC_NAME = r"^[a-z][a-z0-9_]*$"
@@ -40,6 +41,14 @@ WhereValue = Scalar | list[Scalar] | dict[str, Any]
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ColumnMap(Strict):
+    """``columns: {ad_spend.spend_cents: {name: spend, unit: major}}``: a pack column mapped onto
+    one of another name whose money is in major units (dollars), converted to cents."""
+
+    name: str
+    unit: MoneyUnit = "minor"
 
 
 class TableSpec(Strict):
@@ -62,6 +71,9 @@ class TableMetric(MetricBase):
     table: str
     measure: Measure = "count"
     column: str | None = None
+    # Money in `column`: minor units (cents, the default) as stored, or major units (dollars as
+    # DECIMAL or float) converted to integer cents row by row in the query, half to even.
+    unit: MoneyUnit = "minor"
     where: dict[str, WhereValue] = Field(default_factory=dict)
     dimensions: dict[str, str] = Field(default_factory=dict)
     breakdowns: list[list[str]] = Field(default_factory=list)
@@ -191,7 +203,7 @@ class Project(BaseModel):
     exclude: list[str] = Field(default_factory=list)  # pack metrics not to use
     params: dict[str, Any] = Field(default_factory=dict)  # values the packs' $name refer to
     tables: dict[str, str | TableSpec] = Field(default_factory=dict)
-    columns: dict[str, str | None] = Field(default_factory=dict)
+    columns: dict[str, str | ColumnMap | None] = Field(default_factory=dict)
     metrics: dict[str, Metric] = Field(default_factory=dict)
     compute: ComputeSettings = Field(default_factory=ComputeSettings)
     # Sections the report and delivery layers own: the shape of reports is checked here, what is
@@ -210,6 +222,25 @@ class Project(BaseModel):
     # What the loader found worth saying that does not stop the project (a pack metric left out
     # for a column mapped to null, a param no pack reads): `daypulse check` prints them.
     _warnings: tuple[Issue, ...] = PrivateAttr(default=())
+    # Breakdowns added at load for the file's filtered reports (not written under breakdowns:).
+    _implied: dict[str, tuple[tuple[str, ...], ...]] = PrivateAttr(default_factory=dict)
+
+    @property
+    def implied_breakdowns(self) -> dict[str, tuple[tuple[str, ...], ...]]:
+        return self._implied
+
+    def with_breakdowns(self, added: dict[str, list[tuple[str, ...]]]) -> Project:
+        """A copy whose table metrics also store these dimension combinations, remembered as
+        implied (`daypulse check` lists them)."""
+        if not added:
+            return self
+        metrics = dict(self.metrics)
+        for name, combos in added.items():
+            m = metrics[name]
+            metrics[name] = m.model_copy(update={"breakdowns": [*m.breakdowns, *map(list, combos)]})
+        copy = self.model_copy(update={"metrics": metrics})
+        copy._implied = {**self._implied, **{k: tuple(v) for k, v in added.items()}}
+        return copy
 
     @property
     def warnings(self) -> tuple[Issue, ...]:
@@ -310,6 +341,19 @@ class Project(BaseModel):
         if not parts:
             return frozenset({frozenset()})
         return frozenset.intersection(*(self.groupings_of(p) for p in parts))
+
+    def not_stored(self, name: str, dims: Iterable[str]) -> str | None:
+        """None when the metric's values are stored by exactly these dimensions together; else
+        what to add ("calls is not stored by branch and staff together: add breakdowns:
+        [[branch, staff]] to calls"), naming the table metrics it is computed from."""
+        dims = sorted(set(dims))
+        if frozenset(dims) in self.groupings_of(name):
+            return None
+        roots = [n for n in self.with_parts([name]) if isinstance(self.metrics[n], TableMetric)
+                 and frozenset(dims) not in self.groupings_of(n)]
+        where = " and ".join(roots) or name
+        return (f"{name} is not stored by {' and '.join(dims)} together: add breakdowns:"
+                f" [[{', '.join(dims)}]] to {where} in daypulse.yml, then compute")
 
     def table(self, logical: str) -> TableSpec:
         mapped = self.tables.get(logical, logical)

@@ -172,7 +172,7 @@ def _picked(pack: Pack, names: list[str], issue, at: tuple) -> set[str]:
     for j, metric in enumerate(names):
         if metric not in pack.metrics:
             issue(at + (j,), f"pack {pack.name!r} has no metric {metric!r}",
-                  hint=_close(metric, pack.metrics) or f"`daypulse metrics --packs` lists them")
+                  hint=_close(metric, pack.metrics) or "`daypulse metrics --packs` lists them")
             continue
         add(metric)
     return wanted
@@ -233,16 +233,21 @@ def _map_columns(body: dict, columns: dict, used: set[str],
     body = dict(body)
     needed: list[tuple[str, str]] = []
 
-    def mapped(col: str) -> tuple[bool, str | None]:
+    def mapped(col: str) -> str | None:
+        """The project's name for a column of the pack's table (None: it has no such column)."""
         key = f"{table}.{col}"
-        if key in columns:
-            used.add(key)
-            return True, columns[key]
-        return False, col
+        if key not in columns:
+            return col
+        used.add(key)
+        new = columns[key]
+        return new.get("name") if isinstance(new, dict) else new
 
+    unit = columns.get(f"{table}.{body.get('column')}")
+    if isinstance(unit, dict) and unit.get("unit") is not None:
+        body["unit"] = unit["unit"]  # {name: spend, unit: major}: dollars, converted to cents
     for setting in _COLUMN_SETTINGS:
         if isinstance(body.get(setting), str):
-            hit, new = mapped(body[setting])
+            new = mapped(body[setting])
             if new is None:
                 needed.append((f"{table}.{body[setting]}", setting))
             else:
@@ -250,7 +255,7 @@ def _map_columns(body: dict, columns: dict, used: set[str],
     if isinstance(body.get("where"), dict):
         where = {}
         for col, cond in body["where"].items():
-            hit, new = mapped(col)
+            new = mapped(col)
             if new is not None:
                 where[new] = cond
             elif col not in filters.get(table, ()):
@@ -264,7 +269,7 @@ def _map_columns(body: dict, columns: dict, used: set[str],
         if more:
             needed.append((more[0], f"during.{more[1]}"))
         if isinstance(match, str):
-            hit, new = mapped(match)
+            new = mapped(match)
             if new is None:
                 needed.append((f"{table}.{match}", "during.match"))
             during["match"] = new if new is not None else match
@@ -273,7 +278,7 @@ def _map_columns(body: dict, columns: dict, used: set[str],
         dims, dropped = {}, set()
         for dim, col in body["dimensions"].items():
             if isinstance(col, str) and not col.startswith("@"):
-                hit, new = mapped(col)
+                new = mapped(col)
                 if new is None:
                     dropped.add(dim)  # no such column: the metric is not broken down by it
                     continue

@@ -14,6 +14,7 @@ from daypulse import judgement
 from daypulse.calendar import Calendar
 from daypulse.describe import describe
 from daypulse.engine.run import run_compute
+from daypulse.project.kinds import kind_of
 from daypulse.report import whatchanged
 from daypulse.report.definition import ReportDefinition, load_report
 from daypulse.report.model import Breakdown, BreakdownRow, Comparison, Line, Report, Section
@@ -64,6 +65,7 @@ def build_report(project, store, name: str, *, on: date | None = None,
         metrics = [m for m in metrics if m not in unavailable]
     if not period.complete:
         notes.append(f"The period is not over yet: values so far (as of {as_of:%Y-%m-%d %H:%M} UTC).")
+    notes += _not_stored(project, spec)
     first = _first_needed(project, cal, spec, period)
     day_grain_from = _first_day_needed(spec, period)
     if compute:
@@ -84,7 +86,7 @@ def build_report(project, store, name: str, *, on: date | None = None,
         from daypulse.report.chartdata import build_charts  # lazy: matplotlib, only with charts
 
         charts = build_charts(project, store, cal, spec, period, key)
-    title = spec.title + (f" — {', '.join(f'{k} {v}' for k, v in spec.filter.items())}" if spec.filter else "")
+    title = spec.title + (f" — {_filter_words(spec.filter)}" if spec.filter else "")
     return Report(name=name, title=title, project=project.name, timezone=project.timezone,
                   grain=spec.period, start=period.start, end=period.end,
                   period_label=period_label(period), generated_at=as_of, filter=dict(spec.filter),
@@ -167,6 +169,24 @@ def _section(project, store, cal, spec, period, s, vals, key) -> Section:
     return Section(s.title, lines, breakdowns)
 
 
+def _not_stored(project, spec: ReportDefinition) -> list[str]:
+    """A note for each table or chart that cannot be shown under the report's filter, as its
+    metric is not stored by the filter's dimensions and its own together (never a silent gap)."""
+    out = []
+    for title, metric, by in [*((b.title or f"{b.metric} by {b.by}", b.metric, b.by)
+                                for s in spec.sections for b in s.breakdowns),
+                              *((c.title or f"chart of {c.metric} by {c.by}", c.metric, c.by)
+                                for c in spec.charts if c.by)]:
+        if spec.filter and metric in project.metrics and (
+                problem := project.not_stored(metric, {*spec.filter, by})):
+            out.append(f"{title} is not shown for {_filter_words(spec.filter)}: {problem}.")
+    return out
+
+
+def _filter_words(flt: dict[str, str]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in flt.items())
+
+
 def _stored(vals, metric) -> bool:
     return any(k[0] == metric for k in vals)
 
@@ -182,6 +202,7 @@ def _breakdown(project, store, cal, spec, period, b, key) -> Breakdown | None:
     if not rows:
         return None
     fmts = [project.metrics[n].format for n in names]
+    zeros = {n: kind_of(project.metrics[n]).zero(project, project.metrics[n]) for n in names}
     labels = sorted({v for (m, p, v) in rows if p == period.start})
     main = {v: in_format(rows.get((b.metric, period.start, v)), fmts[0]) for v in labels}
     order = sorted(labels, key=lambda v: (main[v] is None, -(main[v] or 0), v))
@@ -191,7 +212,9 @@ def _breakdown(project, store, cal, spec, period, b, key) -> Breakdown | None:
     for v in order[:b.top]:
         cur = main[v]
         before = in_format(rows.get((b.metric, prev, v)), fmts[0]) if prev != period.start else None
-        out.append(BreakdownRow(v, [in_format(rows.get((n, period.start, v)), f) for n, f in zip(names, fmts)],
+        # A count with no row for this value is 0 (a caller with no completed calls), not unknown.
+        out.append(BreakdownRow(v, [in_format(rows.get((n, period.start, v), zeros[n]), f)
+                                    for n, f in zip(names, fmts)],
                                 None if cur is None or before is None else cur - before))
     totals = read.values(store, names, spec.period, period.start, period.start, dims_key(spec.filter))
     return Breakdown(b.title or f"{project.metrics[b.metric].label or b.metric} by {b.by}", b.by,

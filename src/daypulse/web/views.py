@@ -193,8 +193,9 @@ class Chart:
 
 
 def shows(project, metric: str, dims: dict[str, str]) -> bool:
-    """Whether ``metric`` is stored by every dimension of ``dims`` (else its numbers span them)."""
-    return set(dims) <= project.dimensions_of(metric)
+    """Whether ``metric`` is stored by the dimensions of ``dims`` together (else its numbers
+    span them, or no value holds them all)."""
+    return frozenset(dims) in project.groupings_of(metric)
 
 
 def window(cal: Calendar, f: Filters) -> tuple[list[date], list[date]]:
@@ -232,8 +233,10 @@ def tiles(project, store, f: Filters, sections, alerts=()) -> list[tuple[str, li
                 continue
             if name not in names:
                 dim = ", ".join(sorted(set(f.dims) - project.dimensions_of(name)))
+                note = (f"not broken down by {dim}" if dim
+                        else "not stored by " + " and ".join(sorted(f.dims)) + " together")
                 row.append(Tile(name, m.label or name, fmt.EMPTY, "", "", "none", "", "", _formula(project, name),
-                                label, note=f"not broken down by {dim}"))
+                                label, note=note))
                 continue
             value = got.get((name, last))
             p = plans[name]
