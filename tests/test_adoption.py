@@ -189,6 +189,13 @@ def test_a_series_on_two_dimensions_not_stored_together_is_a_422_naming_the_brea
         assert "to successful_calls and calls" in r.json()["detail"], r.text
         r = call(app, "GET", url.format("calls").replace("&staff=s1", ""), keys["admin"])
         assert r.status_code == 200 and r.json()["points"][0]["value"] == 3, r.text
+        # The dashboard's spelling works in the API too, and cannot collide with a parameter.
+        r = call(app, "GET", url.format("calls").replace("&branch=north&staff=s1", "&filter=branch=north"),
+                 keys["admin"])
+        assert r.status_code == 200 and r.json()["points"][0]["value"] == 3, r.text
+        for bad, said in (("&filter=branch", "is not dimension=value"), ("&filter=branch=south", "two values")):
+            r = call(app, "GET", url.format("calls").replace("&staff=s1", bad), keys["admin"])
+            assert r.status_code == 422 and said in r.json()["detail"], r.text
     finally:
         close(app, store)
 

@@ -164,7 +164,18 @@ def asked_dims(request: Request) -> dict[str, str]:
     parameter (`status`, `date`) is still a filter here."""
     route = request.scope.get("route")
     own = _query_names(route.dependant) if isinstance(route, APIRoute) else set()
-    return {k: v for k, v in request.query_params.items() if k not in own}
+    out: dict[str, str] = {}
+    for key, value in request.query_params.multi_items():
+        if key in own:
+            continue
+        if key == "filter":  # the dashboard's spelling, ?filter=status=draft: it never collides
+            key, sep, value = value.partition("=")
+            if not sep or not key:
+                raise HTTPException(422, f"filter: {value or key!r} is not dimension=value (e.g. filter=tenant=acme)")
+        if out.get(key, value) != value:
+            raise HTTPException(422, f"{key}: two values ({out[key]!r} and {value!r}); a filter takes one")
+        out[key] = value
+    return out
 
 
 def _query_names(dependant) -> set[str]:
