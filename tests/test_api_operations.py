@@ -149,7 +149,8 @@ def test_a_run_that_fails_ends_failed_with_its_error(api):
     finally:
         _rename(source, "events_gone", "events")
     assert run["state"] == "failed" and run["finished_at"] and run["rows"] is None
-    assert run["error"] == "SourceError: table 'events' not found in the source: events", run["error"]
+    assert run["error"] == ("SourceError: table 'events' not found in the source (did you mean 'events_gone'?"
+                            " tables there: events_gone, subscriptions)"), run["error"]
     assert stored(store, "events", "day", date(2026, 3, 10), date(2026, 3, 10))[date(2026, 3, 10)][0] == 6.0
 
 

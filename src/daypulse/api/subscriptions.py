@@ -1,11 +1,14 @@
-"""Subscriptions: the list (a scoped token sees those of its scope), add, pause or resume, remove."""
+"""Subscriptions: the list (a scoped token sees those of its scope), add, edit (pause or resume,
+schedule, zone, target, filter), remove."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, HTTPException
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
 
 from daypulse.api.deps import (
     Admin,
@@ -22,8 +25,7 @@ from daypulse.api.deps import (
 from daypulse.api.problems import responses
 from daypulse.delivery import subscription_store as subs
 from daypulse.delivery.config import channel_kinds
-from daypulse.delivery.schedule import error_message
-from daypulse.delivery.subscription import SubscriptionDefinition, _context
+from daypulse.delivery.subscription import FieldErrors, SubscriptionDefinition, validate_fields
 from daypulse.store import tokens
 from daypulse.store.tokens import Principal
 
@@ -62,24 +64,57 @@ class SubscriptionCreate(BaseModel):
 
 
 class SubscriptionChange(BaseModel):
+    """Any of these (at least one); the others stay as they are. Validated as a new subscription
+    is (`POST /subscriptions`), with the same messages."""
+
     model_config = ConfigDict(extra="forbid")
 
-    active: bool = Field(description="false pauses, true resumes")
+    # Not nullable: a null active or schedule is 422 (their absence leaves them as they are).
+    active: bool = Field(None, description="false pauses, true resumes")  # type: ignore[assignment]
+    schedule: str | ScheduleFields = Field(  # type: ignore[assignment]
+        None, description='a whole new schedule ("daily at 17:00"), or fields that change the current one'
+                          ' ({"at": "17:00"} keeps a weekly one\'s days; {"days": null} makes it daily)')
+    timezone: str | None = Field(None, max_length=100, description="IANA zone (null: the project's)")
+    to: str | list[str] | None = Field(None, description="the target (null: none, for a file channel's root)")
+    filter: dict[str, str] | None = Field(None, description="dimension values (null or {}: none)")
+    # What POST takes and an edit cannot change: refused with the reason (not in the schema).
+    name: SkipJsonSchema[Any] = None
+    report: SkipJsonSchema[Any] = None
+    channel: SkipJsonSchema[Any] = None
+    catch_up: SkipJsonSchema[Any] = None
+    grace: SkipJsonSchema[Any] = None
+
+    @field_validator("name", "report", "channel", "catch_up", "grace", mode="before")
+    @classmethod
+    def _fixed(cls, v: Any, info) -> None:
+        why = {"name": "deliveries are keyed by it (add a new subscription to start a new history)",
+               "report": "a subscription to another report is a new subscription (add one)",
+               "channel": "a subscription to another channel is a new subscription (add one)"}
+        raise PydanticCustomError("fixed", "cannot be changed by an edit: {why}",
+                                  {"why": why.get(info.field_name, "set it when adding the subscription")})
+
+
+def _validated(project, who: Principal, data: dict) -> SubscriptionDefinition:
+    """``data`` as a subscription, checked as the POST checks it (422 naming each field). Only the
+    reports this token may see: another tenant's is "unknown", and not listed."""
+    try:
+        return validate_fields(data, project_timezone=project.timezone, channels=channel_kinds(project),
+                               reports=visible_reports(project, who))
+    except FieldErrors as err:
+        raise invalid(err.problems) from None
+
+
+def _forbid_other_scope(who: Principal, filter: dict) -> None:
+    if other_scope(who, filter):
+        raise HTTPException(403, "this token sees " + ", ".join(f"{k} {v!r}" for k, v in who.scope.items()) + " only")
 
 
 @router.post("/subscriptions", summary="Add a subscription (admin)", status_code=201)
 def add_subscription(who: Admin, store: StoreDep, project: Project, body: SubscriptionCreate) -> dict:
     data = body.model_dump(exclude_none=True)
-    if other_scope(who, body.filter):
-        raise HTTPException(403, "this token sees " + ", ".join(f"{k} {v!r}" for k, v in who.scope.items()) + " only")
+    _forbid_other_scope(who, body.filter)
     data["filter"] = {**body.filter, **who.scope}  # a scoped admin's subscriptions are of its scope
-    try:
-        # Only the reports this token may see: another tenant's is "unknown", and not listed.
-        spec = SubscriptionDefinition.model_validate(data, context=_context(project.timezone, channel_kinds(project),
-                                                                      visible_reports(project, who)))
-    except ValidationError as err:
-        raise invalid([(".".join(map(str, e["loc"])) or "subscription", error_message(e))
-                        for e in err.errors()]) from None
+    spec = _validated(project, who, data)
     sub = subs.subscribe(project, store, spec, named=lambda field: field)
     tokens.audit(store, who.name, "subscription.add", sub.name, {"spec": subs.spec_data(spec)})
     return visible(project, store, who)[sub.name]
@@ -98,13 +133,37 @@ def _own_subscription(project, store, who: Principal, id: int) -> dict:
     return found
 
 
-@router.patch("/subscriptions/{id}", summary="Pause or resume a subscription (admin)")
+@router.patch("/subscriptions/{id}", summary="Edit a subscription: pause or resume, schedule, zone, target,"
+                                             " filter (admin)")
 def change_subscription(who: Admin, store: StoreDep, project: Project, id: SubscriptionId,
                         body: Annotated[SubscriptionChange, Body()]) -> dict:
     sub = _own_subscription(project, store, who, id)
-    subs.set_active(store, id, body.active)
-    tokens.audit(store, who.name, "subscription.resume" if body.active else "subscription.pause", sub["name"])
+    given = body.model_fields_set
+    if not given:
+        raise invalid([("body", "nothing to change: give active, schedule, timezone, to or filter")])
+    if given == {"active"}:  # pause or resume, as before
+        subs.set_active(store, id, body.active)
+        tokens.audit(store, who.name, "subscription.resume" if body.active else "subscription.pause", sub["name"])
+        return visible(project, store, who)[sub["name"]]
+    changes = _changes(who, body)
+    subs.edit(project, store, id, changes, validate=lambda data: _validated(project, who, data),
+              named=lambda field: field, actor=who.name)
     return visible(project, store, who)[sub["name"]]
+
+
+def _changes(who: Principal, body: SubscriptionChange) -> dict:
+    """The body as changes for ``subscription_store.edit``: only the fields given; a scoped admin's
+    filter keeps its scope (another tenant's is 403: a subscription never leaves its tenant)."""
+    changes = {}
+    for field in body.model_fields_set:
+        value = getattr(body, field)
+        if field == "schedule" and isinstance(value, ScheduleFields):
+            value = {k: getattr(value, k) for k in value.model_fields_set}  # a field given as null is removed
+        changes[field] = value
+    if "filter" in changes:
+        _forbid_other_scope(who, changes["filter"] or {})
+        changes["filter"] = {**(changes["filter"] or {}), **who.scope}
+    return changes
 
 
 @router.delete("/subscriptions/{id}", summary="Remove a subscription (admin; its delivery history stays)")

@@ -21,7 +21,7 @@ from daypulse.errors import ConfigError, RuntimeFailure, UsageError
 
 subscriptions_app = typer.Typer(no_args_is_help=True, help=(
     "Who gets which report, where and when. Subscriptions declared in daypulse.yml"
-    " (subscriptions:) are listed too; add, pause and remove act on the ones added here."))
+    " (subscriptions:) are listed too; add, edit, pause and remove act on the ones added here."))
 deliveries_app = typer.Typer(no_args_is_help=True, help=(
     "The delivery history: one row per subscription and period, with its status, attempts,"
     " last error and what was sent."))
@@ -178,6 +178,80 @@ def subscriptions_list(fmt: FormatOpt = "table",
                   f"{r['schedule']}\n[dim]{r['timezone']}[/dim]", f"{r['channel']} → {_target(r['to'])}",
                   r["next"] or "", f"{last['period']} {last['status']} (#{last['id']})" if last else "", state)
     out.print(t)
+
+
+@subscriptions_app.command("edit")
+def subscriptions_edit(
+    ref: Annotated[str, typer.Argument(metavar="ID|NAME")],
+    schedule: Annotated[str | None, typer.Option("--schedule", help="A whole new schedule: 'daily at 17:00',"
+                                                                    " 'weekly on mon,thu at 09:00', 'monthly on day"
+                                                                    " 1 at 06:00' or 'cron EXPR'.")] = None,
+    at: Annotated[str | None, typer.Option("--at", help="Local time HH:MM (the days or day of month are"
+                                                        " kept).")] = None,
+    days: Annotated[str | None, typer.Option("--days", help="Weekdays, e.g. mon or mon,thu.")] = None,
+    day_of_month: Annotated[str | None, typer.Option("--day-of-month", help="1-28 or last.")] = None,
+    cron: Annotated[str | None, typer.Option("--cron", help="A 5-field cron expression in local time,"
+                                                            " instead of --at.")] = None,
+    timezone: Annotated[str | None, typer.Option("--timezone", help="IANA zone of the schedule.")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Slack channel ID (C0123456789), email addresses"
+                                                        " (comma-separated), webhook URL or folder.")] = None,
+    filter_: Annotated[str | None, typer.Option("--filter", help="Narrow the report to dimension values:"
+                                                                 " tenant=acme ('' for none).")] = None,
+    template: Annotated[str | None, typer.Option("--template", help="A folder of templates overriding the"
+                                                                    " report's ('' for the report's own).")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Change a subscription added here: schedule, zone, target, filter or template. It keeps
+    its id, name and delivery history; a period already sent is not sent again.
+
+    Examples: daypulse subscriptions edit 3 --at 17:00; daypulse subscriptions edit sub-3 --days
+    mon,thu --to cfo@example.com,ceo@example.com
+    """
+    from daypulse.delivery import subscription_store as subs
+    from daypulse.delivery.runner import load_subscriptions
+    from daypulse.delivery.schedule import next_fire
+    from daypulse.delivery.subscription import validate_options
+
+    fields = {"at": at, "days": days, "day_of_month": day_of_month, "cron": cron}
+    given = {k: v for k, v in fields.items() if v is not None}
+    if schedule is not None and given:
+        raise UsageError("--schedule: give either --schedule or --at/--days/--day-of-month/--cron (which change"
+                         " the current schedule), not both")
+    changes: dict = {k: v for k, v in {"timezone": timezone, "to": to, "filter": filter_}.items() if v is not None}
+    if schedule is not None or given:
+        changes["schedule"] = schedule if schedule is not None else given
+    if template is not None:
+        folder = Path(template)
+        if template and not folder.is_dir():
+            raise UsageError(f"--template: {folder} is not a folder")
+        changes["template"] = str(folder.resolve()) if template else None
+    if not changes:
+        raise UsageError("nothing to change: give --schedule, --at, --days, --day-of-month, --cron, --timezone,"
+                         " --to, --filter or --template")
+    project, store = _project_and_store(config)
+    load_subscriptions(project, store)  # know daypulse.yml's names, to refuse editing them here
+    context = _contexts(project)
+    flags = {"schedule": "--schedule"} if schedule is not None else {}
+    done = subs.edit(project, store, ref, changes, validate=lambda data: validate_options(
+        data, project_timezone=project.timezone, flags=flags, **context))
+    sub, spec = done.subscription, done.subscription.spec
+    if not done.after:
+        _info(f"subscription {sub.id} ({sub.name}) already has these settings: nothing changed")
+        return
+    shown = {k: _target(v) if k == "to" else v for k, v in done.after.items()}
+    was = {k: _target(v) if k == "to" else v for k, v in done.before.items()}
+    fire = next_fire(spec.schedule, spec.timezone, datetime.now(UTC)) if sub.active else None
+    _info(f"subscription {sub.id} ({sub.name}) changed: "
+          + "; ".join(f"{k} {_shown_value(was.get(k))} → {_shown_value(v)}" for k, v in shown.items())
+          + (f"; next: {_local(fire.at, spec.timezone)}" if fire else " (paused)"))
+    for note in done.notes:
+        _info(note)
+
+
+def _shown_value(value) -> str:
+    if isinstance(value, dict):
+        return ",".join(f"{k}={v}" for k, v in value.items()) or "(none)"
+    return "(none)" if value in (None, "") else str(value)
 
 
 def _edit(ref: str, action: str, config) -> None:

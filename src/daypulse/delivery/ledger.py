@@ -27,7 +27,10 @@ a transient failure goes back to ``pending`` with ``next_attempt_at`` in the fut
 * Retries: exponential back-off with jitter, at least the channel's Retry-After; permanent
   errors are not retried; after ``max_attempts`` the row is ``failed``.
 * The rendered payload is kept, so a retry re-sends the same content (plus the channel's
-  progress, e.g. the Slack message already posted).
+  progress, e.g. the Slack message already posted) - unless the subscription's target, filter
+  or template was edited since: ``render_again`` drops the content of its unsent rows.
+* A row is keyed by the subscription's **name**, which an edit never changes: a period sent
+  before an edit stays sent (it is not sent again to the new target or on the new schedule).
 
 Every function takes the time as ``now`` (aware; stored as UTC), so tests and
 ``run-due --now`` can replay any moment. Each write is one short transaction.
@@ -149,6 +152,19 @@ def save_payload(store: Store, id: int, payload: dict) -> dict:
     with _write(store) as conn:
         conn.execute(update(D).where(D.id == id).values(payload=payload, updated_at=_now()))
     return payload
+
+
+def render_again(store: Store, subscription: str, now: datetime) -> int:
+    """Drop the stored content of ``subscription``'s deliveries that have not gone out and are
+    not being sent (``pending``, ``failed``, ``skipped``), so their next attempt renders with its
+    settings as they are now: after an edit of its target, filter or template, a retry must not
+    send the old content to the old recipients. ``sent`` rows keep what they sent; a ``sending``
+    one goes out as its sender prepared it. Returns how many rows had content to drop."""
+    unsent = (D.subscription == subscription, D.status.in_([PENDING, FAILED, SKIPPED]))
+    with _write(store) as conn:
+        had = conn.execute(select(func.count()).select_from(D).where(*unsent, D.payload.is_not(None))).scalar_one()
+        conn.execute(update(D).where(*unsent).values(payload=null(), updated_at=_utc(now)))
+    return had
 
 
 def merge_progress(store: Store, id: int, progress: dict) -> dict | None:

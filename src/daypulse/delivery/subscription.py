@@ -152,10 +152,7 @@ class SubscriptionDefinition(BaseModel):
     @classmethod
     def _filter(cls, v: Any) -> Any:
         if isinstance(v, str):  # CLI: tenant=acme,region=eu
-            pairs = [p.split("=", 1) for p in v.split(",") if p.strip()]
-            if any(len(p) != 2 or not p[0].strip() for p in pairs):
-                raise ValueError(f"invalid filter {v!r} (expected dimension=value, e.g. tenant=acme)")
-            return {k.strip(): val.strip() for k, val in pairs}
+            return parse_filter(v)
         if isinstance(v, dict):  # YAML may read tenant: 42 as a number
             return {k: str(val) if isinstance(val, int | float) and not isinstance(val, bool) else val
                     for k, val in v.items()}
@@ -177,6 +174,14 @@ class SubscriptionDefinition(BaseModel):
     def label(self) -> str:
         """How lists and logs name it: its name, else report → channel."""
         return self.name or f"{self.report} → {self.channel}"
+
+
+def parse_filter(text: str) -> dict[str, str]:
+    """``tenant=acme,region=eu`` as {dimension: value} (the CLI's --filter, the dashboard's form)."""
+    pairs = [p.split("=", 1) for p in text.split(",") if p.strip()]
+    if any(len(p) != 2 or not p[0].strip() for p in pairs):
+        raise ValueError(f"invalid filter {text!r} (expected dimension=value, e.g. tenant=acme)")
+    return {k.strip(): val.strip() for k, val in pairs}
 
 
 def check_target(kind: str | None, target: str) -> str:
@@ -285,17 +290,99 @@ def subscription_from_options(options: Mapping[str, Any], *, project_timezone: s
     """A subscription from CLI flags (flat: ``at``, ``days``, ``day_of_month``, ``cron`` beside
     ``report``, ``channel``, ``to``...; None means not given). UsageError naming each flag."""
     given = {k: v for k, v in options.items() if v is not None}
-    schedule = {k: given.pop(k) for k in ("at", "days", "day_of_month", "cron") if k in given}
+    schedule = {k: given.pop(k) for k in SCHEDULE_FIELDS if k in given}
+    return validate_options({**given, "schedule": schedule}, project_timezone=project_timezone,
+                            channels=channels, reports=reports)
+
+
+def validate_options(data: Mapping[str, Any], *, project_timezone: str, channels: Mapping[str, str] | None = None,
+                     reports: Iterable[str] | None = None,
+                     flags: Mapping[str, str] | None = None) -> SubscriptionDefinition:
+    """A subscription from fields as the CLI gathers them (``schedule`` a mapping of fields or
+    text); UsageError naming each flag as `subscriptions add` does. ``flags``: a field -> flag that
+    overrides the usual one for every problem under that field (``{"schedule": "--schedule"}``)."""
     try:
-        return SubscriptionDefinition.model_validate({**given, "schedule": schedule},
-                                               context=_context(project_timezone, channels, reports))
+        return SubscriptionDefinition.model_validate(dict(data), context=_context(project_timezone, channels, reports))
     except ValidationError as err:
         problems = []
         for e in err.errors():
             where = tuple(e["loc"])
-            flag = FLAGS.get(where) or (f"--{str(where[0]).replace('_', '-')}" if where else "options")
+            flag = ((flags or {}).get(str(where[0])) if where else None) or FLAGS.get(where) or (
+                f"--{str(where[0]).replace('_', '-')}" if where else "options")
             problems.append(f"{flag}: {error_message(e)}")
         raise UsageError("; ".join(problems)) from None
+
+
+class FieldErrors(UsageError):
+    """Bad fields of a subscription as the API and the dashboard name them: ``problems`` is a list
+    of (field, message), ``schedule.at`` for a field inside the schedule."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = problems
+        super().__init__("; ".join(f"{field}: {message}" for field, message in problems))
+
+
+def validate_fields(data: Mapping[str, Any], *, project_timezone: str, channels: Mapping[str, str] | None = None,
+                    reports: Iterable[str] | None = None) -> SubscriptionDefinition:
+    """A subscription from the API's fields (``POST`` and ``PATCH /subscriptions``, the dashboard's
+    form); FieldErrors naming each field."""
+    try:
+        return SubscriptionDefinition.model_validate(dict(data), context=_context(project_timezone, channels, reports))
+    except ValidationError as err:
+        raise FieldErrors([(".".join(map(str, e["loc"])) or "subscription", error_message(e))
+                           for e in err.errors()]) from None
+
+
+# -- editing ---------------------------------------------------------------------------------
+
+# What an edit may change. The report and channel are what the subscription is (and the name is
+# its deliveries' key): a different one is a new subscription.
+EDITABLE = ("schedule", "timezone", "to", "filter", "template", "active")
+SCHEDULE_FIELDS = ("at", "days", "day_of_month", "cron")
+# What is rendered, and where it goes: an edit of one of these renders unsent deliveries again.
+CONTENT_FIELDS = ("to", "filter", "template")
+
+
+def merge_schedule(current: Any, given: Any) -> Any:
+    """The schedule after an edit. Text (``"daily at 17:00"``) replaces it. Fields change only
+    those given over the current schedule's: ``{"at": "17:00"}`` keeps the days of a weekly one;
+    ``days`` replaces a day of the month and ``day_of_month`` the days; ``cron`` replaces the
+    whole schedule, and fields given to a cron schedule start from nothing (so need ``at``). A
+    field given as None is removed (``{"days": None}``: a weekly schedule becomes daily)."""
+    if not isinstance(given, Mapping):
+        return given
+    try:
+        base = Schedule.model_validate(current)
+    except ValidationError:  # the stored one no longer parses: the fields given are the schedule
+        base = None
+    fields: dict[str, Any] = {}
+    if base is not None and base.cron is None and given.get("cron") is None:
+        fields = {"at": base.at.strftime("%H:%M") if base.at else None,
+                  "days": list(base.days) if base.days else None, "day_of_month": base.day_of_month}
+    if given.get("days") is not None:
+        fields.pop("day_of_month", None)
+    if given.get("day_of_month") is not None:
+        fields.pop("days", None)
+    fields.update(given)
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def edited(raw: Mapping[str, Any], changes: Mapping[str, Any]) -> dict:
+    """A stored subscription (as daypulse.yml would write it) with ``changes`` applied, to be
+    validated like a new one. A change to None sets the field back to its default: ``to`` none
+    (a file channel's root), ``timezone`` the project's, ``filter`` none, ``template`` the report's."""
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        raise ValueError(f"not editable: {', '.join(unknown)}")
+    data = dict(raw)
+    for field, value in changes.items():
+        if field == "schedule":
+            data["schedule"] = merge_schedule(raw.get("schedule"), value)
+        elif value is None:
+            data.pop(field, None)
+        else:
+            data[field] = value
+    return data
 
 
 def _issue(loc: Located | None, file: str, index: int, where: tuple, message: str) -> Issue:

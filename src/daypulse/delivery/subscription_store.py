@@ -10,17 +10,33 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from sqlalchemy import delete, insert, or_, select, update
 
-from daypulse.delivery.config import yaml_subscriptions
+from daypulse.delivery import ledger
+from daypulse.delivery.config import channel_kinds, delivery_settings, yaml_subscriptions
 from daypulse.delivery.ledger import _utc
-from daypulse.delivery.schedule import error_message
-from daypulse.delivery.subscription import SubscriptionDefinition, _context
+from daypulse.delivery.schedule import (
+    due_periods,
+    error_message,
+    fires_between,
+    next_fire,
+    period_for,
+    period_ready_at,
+)
+from daypulse.delivery.subscription import (
+    CONTENT_FIELDS,
+    SubscriptionDefinition,
+    _context,
+    edited,
+    validate_fields,
+)
 from daypulse.errors import ConfigError, UsageError
-from daypulse.report.definition import load_report
+from daypulse.report.definition import load_report, report_names
+from daypulse.store import tokens
 from daypulse.store.db import Store
 from daypulse.store.db import aware as _aware
 from daypulse.store.db import write_transaction as _write
@@ -110,10 +126,7 @@ def subscribe(project, store: Store, spec: SubscriptionDefinition, *,
     and the API's ``POST /subscriptions``. Its report must take its filter, and its name must not
     be one daypulse.yml declares; UsageError naming the field (``named(field)``) otherwise."""
 
-    try:
-        load_report(project, spec.report, dict(spec.filter))
-    except ConfigError as err:
-        raise UsageError(f"{named('filter')}: " + "; ".join(i.message for i in err.issues)) from None
+    _takes_filter(project, spec, named)
     if spec.name and spec.name in {s.name for s in yaml_subscriptions(project)}:
         raise UsageError(f"{named('name')}: daypulse.yml already declares a subscription named {spec.name!r}")
     return add(store, spec, named=named)
@@ -138,6 +151,114 @@ def add(store: Store, spec: SubscriptionDefinition, now: datetime | None = None,
             name = f"sub-{new_id}"
             conn.execute(update(S).where(S.id == new_id).values(name=name, spec={**data, "name": name}))
     return get(store, new_id)
+
+
+def _takes_filter(project, spec: SubscriptionDefinition, named: Callable[[str], str]) -> None:
+    try:
+        load_report(project, spec.report, dict(spec.filter))
+    except ConfigError as err:
+        raise UsageError(f"{named('filter')}: " + "; ".join(i.message for i in err.issues)) from None
+
+
+@dataclass(frozen=True)
+class Edit:
+    """What :func:`edit` did: the subscription as it is now, the fields it changed as they were
+    (``before``) and are (``after``), written as daypulse.yml would (empty: nothing changed), and
+    what the change does to its deliveries (``notes``)."""
+
+    subscription: Subscription
+    before: dict
+    after: dict
+    notes: tuple[str, ...] = ()
+
+
+def edit(project, store: Store, ref: str | int, changes: Mapping, *,
+         validate: Callable[[dict], SubscriptionDefinition] | None = None,
+         named: Callable[[str], str] = flag, now: datetime | None = None, actor: str = "cli",
+         via: str | None = None) -> Edit:
+    """Change a subscription added from the CLI or the API: its schedule, zone, target, filter,
+    template or active flag (``changes``, see ``subscription.edited``), keeping its id, its name
+    (its deliveries' key) and so its delivery history. ``validate`` checks the changed
+    subscription as its caller checks a new one (`subscriptions add`'s flags, the API's fields;
+    default: the API's, against the project), and its report must take its filter (UsageError
+    naming ``named("filter")``). daypulse.yml's subscriptions are edited in the file (UsageError).
+    A change is audit-logged (``subscription.edit`` by ``actor``, with the fields before and
+    after, and ``via``: the dashboard); an edit that changes nothing is not.
+
+    What the ledger does (docs/delivery.md, "Editing a subscription"): a period already sent is
+    never sent again; deliveries not sent yet render again with the new target, filter or
+    template; a new schedule or zone applies to the fires after ``now`` (see :func:`_reschedule`
+    for how the next period is kept)."""
+    at = _utc(now or datetime.now(UTC))
+    context = {"channels": channel_kinds(project), "reports": report_names(project)}
+    sub = get(store, ref, **context)
+    _editable(sub, "edit")
+    check = validate or (lambda data: validate_fields(data, project_timezone=project.timezone, **context))
+    with _write(store) as conn:
+        query = select(S.spec).where(S.id == sub.id)
+        if store.dialect == "postgresql":
+            query = query.with_for_update()  # one edit at a time: none is lost to another
+        raw = conn.execute(query).scalar_one_or_none()
+        if raw is None:
+            raise UsageError(f"no subscription {str(ref)!r} (see `daypulse subscriptions list`)")
+        spec = check(edited(raw, changes))
+        _takes_filter(project, spec, named)
+        data = spec_data(spec)
+        fields = [k for k in dict.fromkeys([*raw, *data]) if raw.get(k) != data.get(k)]
+        if fields:
+            conn.execute(update(S).where(S.id == sub.id).values(spec=data, active=spec.active, updated_at=at))
+    if not fields:
+        return Edit(sub, {}, {})
+    notes = []
+    if set(fields) & set(CONTENT_FIELDS):
+        again = ledger.render_again(store, sub.name, at)
+        if again:
+            what = "delivery" if again == 1 else "deliveries"
+            notes.append(f"{again} {what} not sent yet will be rendered again with the new settings")
+    if {"schedule", "timezone"} & set(fields):
+        notes += _reschedule(project, store, sub, spec, at)
+    done = Edit(get(store, sub.id, **context), {k: _shown(raw, k) for k in fields},
+                {k: _shown(data, k) for k in fields}, tuple(notes))
+    tokens.audit(store, actor, "subscription.edit", sub.name, {"before": done.before, "after": done.after,
+                                                               **({"via": via} if via else {})})
+    return done
+
+
+def _shown(spec: Mapping, field: str):
+    """A field as the audit log and the CLI show it (``spec_data`` leaves an empty filter out: {})."""
+    return spec.get(field) or ({} if field == "filter" else spec.get(field))
+
+
+def _reschedule(project, store: Store, sub: Subscription, new: SubscriptionDefinition, at: datetime) -> list[str]:
+    """A new schedule (or zone) applies from ``at``; nothing already sent is sent again (its row
+    is there) and the next period is not lost:
+
+    1. the old schedule is settled up to ``at`` as a pass at ``at`` would settle it: the periods
+       its fires had made due get their rows;
+    2. a period from the one the old schedule would have sent next on, that the new schedule
+       reports on at a fire already past (the time moved earlier, past the new time), gets its
+       row now, due at once: the next pass sends it, late by the new schedule;
+    3. the fires up to ``at`` are marked looked at, so the new schedule starts with its next fire.
+    """
+    old, notes = sub.spec, []
+    if old is not None and sub.active and new.active:
+        grain, cal = load_report(project, new.report).period, project.calendar
+        tick = delivery_settings(project).tick
+        for due in due_periods(old.schedule, old.timezone, grain, cal, sub.checked_until, at, old.catch_up,
+                               old.grace, tick):
+            ledger.ensure(store, sub.name, due.period_start, at, due_at=due.ready_at)
+        old_next = period_for(next_fire(old.schedule, old.timezone, at), grain, cal)
+        new_first = period_for(next_fire(new.schedule, new.timezone, at), grain, cal)
+        # Only a fire after old_next's local day can report on old_next or later.
+        since = min(at, datetime.combine(old_next, time(), ZoneInfo(new.timezone)) - timedelta(days=1))
+        owed = sorted({p for f in fires_between(new.schedule, new.timezone, since, at)
+                       if old_next <= (p := period_for(f, grain, cal)) < new_first})
+        for start in owed:
+            id = ledger.ensure(store, sub.name, start, at, due_at=period_ready_at(start, grain, cal))
+            if ledger.get(store, id).status == ledger.PENDING:
+                notes.append(f"the {grain} of {start}, whose new time has passed, goes out at the next pass")
+    advance(store, [sub.name], at)
+    return notes
 
 
 def set_active(store: Store, ref: str | int, active: bool) -> Subscription:

@@ -1,8 +1,9 @@
 """The dashboard's pages: server-rendered Jinja2, made live with HTMX (vendored, no CDN).
 
 Login opens a session (``store.sessions``); every page acts as that session's token, with its
-role and tenant scope. Changes (send now, retry) are POST forms carrying the session's CSRF
-secret; read-only pages are GETs that HTMX re-fetches for filters and auto-refresh.
+role and tenant scope. Changes (send now, retry, a subscription's edit form) are POST forms
+carrying the session's CSRF secret; read-only pages are GETs that HTMX re-fetches for filters
+and auto-refresh.
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ from markupsafe import escape
 from daypulse.alerts.thresholds import breaches
 from daypulse.compile.rows import Source
 from daypulse.delivery import ledger, on_demand, runner
+from daypulse.delivery import subscription_store as subs
+from daypulse.delivery.subscription import FieldErrors, parse_filter
 from daypulse.delivery.visible import visible_subscriptions
 from daypulse.describe import metric_rows
 from daypulse.engine.compute import compiled_sql
-from daypulse.errors import UserError
+from daypulse.errors import UsageError, UserError
 from daypulse.report.definition import load_report
 from daypulse.report.stored import with_templates
 from daypulse.store import read, sessions, tokens
@@ -341,7 +344,7 @@ def _visible(request: Request, who) -> dict[str, dict]:
 
 @router.get("/deliveries", response_class=HTMLResponse)
 def deliveries(request: Request, s: Signed, status: str | None = None, done: int | None = None,
-               again: bool = False):
+               again: bool = False, edited: int | None = None):
     store = request.app.state.store
     visible = _visible(request, s.who)
     status = status if status in ("pending", "sending", "sent", "failed", "skipped") else None
@@ -349,8 +352,9 @@ def deliveries(request: Request, s: Signed, status: str | None = None, done: int
     last = ledger.get(store, done) if done and 0 < done < 2**31 else None
     if last is not None and last.subscription not in visible:
         last = None
+    saved = next((v for v in visible.values() if v["id"] == edited), None)
     return page(request, "deliveries.html", s, subscriptions=list(visible.values()), rows=rows, status=status,
-                last=last, again=again)
+                last=last, again=again, saved=saved)
 
 
 @router.post("/subscriptions/{id}/send")
@@ -371,6 +375,88 @@ def send_now(request: Request, s: Changing, id: Annotated[int, Path(ge=1, le=2**
                  {"period": period.isoformat(), "status": status, "delivery": row.id, "via": "dashboard"})
     again = "&again=1" if status == "already sent" else ""  # the page says nothing was sent twice
     return RedirectResponse(f"/deliveries?done={row.id}{again}", status_code=303)
+
+
+# -- editing a subscription -----------------------------------------------------------------------
+
+SubscriptionPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
+FormText = Annotated[str, Form(max_length=2000)]
+
+
+def _editable(request: Request, s: Session, id: int):
+    """The subscription ``s`` may edit (an admin's, within its scope, added from the CLI or the API),
+    or the page that says why not."""
+    if not s.who.admin:
+        raise Forbidden("this needs an admin token: sign in with one to edit a subscription")
+    project, store = request.app.state.project, request.app.state.store
+    visible = {v["id"] for v in _visible(request, s.who).values()}
+    sub = next((x for x in runner.load_subscriptions(project, store) if x.id == id and x.id in visible), None)
+    if sub is None:
+        raise Forbidden(f"no subscription {id} that you can edit")
+    if sub.source == "yml":
+        return None, problem_page(request, 409, "Edit it in daypulse.yml",
+                                  f"Subscription {sub.name} is declared in daypulse.yml: edit it there (active: false"
+                                  " pauses it).")
+    if sub.spec is None:
+        return None, problem_page(request, 409, "Not editable here",
+                                  f"Subscription {sub.name} is no longer valid ({sub.problem}): change it with"
+                                  f" `daypulse subscriptions edit {sub.id}`, or remove it.")
+    return sub, None
+
+
+def _form_of(sub) -> dict:
+    spec = sub.spec
+    to = ", ".join(spec.to) if isinstance(spec.to, list) else spec.to or ""
+    return {"schedule": spec.schedule.describe(), "timezone": spec.timezone,
+            "to": "" if "://" in to else to,  # a URL may hold a secret: not shown, kept unless replaced
+            "filter": ",".join(f"{k}={v}" for k, v in spec.filter.items()), "paused": not sub.active}
+
+
+def _edit_page(request: Request, s: Session, sub, form: dict, errors: dict, status: int = 200) -> HTMLResponse:
+    to = sub.spec.to
+    response = page(request, "subscription_edit.html", s, sub=sub, form=form, errors=errors,
+                    url_target=isinstance(to, str) and "://" in to)
+    response.status_code = status
+    return response
+
+
+@router.get("/subscriptions/{id}/edit", response_class=HTMLResponse)
+def edit_form(request: Request, s: Signed, id: SubscriptionPath):
+    sub, refused = _editable(request, s, id)
+    return refused or _edit_page(request, s, sub, _form_of(sub), {})
+
+
+@router.post("/subscriptions/{id}/edit", response_class=HTMLResponse)
+def edit_subscription(request: Request, s: Changing, id: SubscriptionPath, schedule: FormText = "",
+                      timezone: FormText = "", to: FormText = "", filter: FormText = "", paused: FormText = ""):
+    """Change the schedule, zone, target, filter or pause of a subscription (audit-logged, as the
+    API's PATCH: the same checks and the same ledger rules). An empty target is left as it is."""
+    sub, refused = _editable(request, s, id)
+    if refused:
+        return refused
+    form = {"schedule": schedule, "timezone": timezone, "to": to, "filter": filter, "paused": bool(paused)}
+    changes: dict = {"active": not paused}
+    for field in ("schedule", "timezone", "to"):
+        if form[field].strip():
+            changes[field] = form[field].strip()
+    try:
+        flt = parse_filter(filter)
+    except ValueError as err:
+        return _edit_page(request, s, sub, form, {"filter": str(err)}, 422)
+    scope = s.who.scope
+    if any(k in flt and flt[k] != v for k, v in scope.items()):
+        return _edit_page(request, s, sub, form, {"filter": "this token sees " + ", ".join(
+            f"{k} {v!r}" for k, v in scope.items()) + " only"}, 422)
+    changes["filter"] = {**flt, **scope}  # a scoped admin's subscription stays in its tenant
+    project, store = request.app.state.project, request.app.state.store
+    try:
+        subs.edit(project, store, id, changes, named=lambda field: field, actor=s.who.name, via="dashboard")
+    except FieldErrors as err:
+        return _edit_page(request, s, sub, form, {f.split(".")[0]: f"{f}: {m}" for f, m in err.problems}, 422)
+    except UsageError as err:
+        field, _, _ = str(err).partition(":")
+        return _edit_page(request, s, sub, form, {field if field in form else "form": str(err)}, 422)
+    return RedirectResponse(f"/deliveries?edited={id}", status_code=303)
 
 
 @router.post("/deliveries/{id}/retry")
