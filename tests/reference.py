@@ -48,6 +48,8 @@ Rules (the engine's contract, restated):
   int + - * int stays int, a division gives a float (or a Decimal, with a Decimal part).
 * manual: the typed-in value (``manual={metric: [(from_date, value)]}``) of the latest
   date <= D; week/month: at the period's last day (or as_of's date). Total only.
+* ``column`` may be an arithmetic expression over the row's columns (``(a + b) / c``): its
+  value per row, NULL if any operand is NULL or a divisor is 0; it is then measured as a column.
 * ``"@hour"`` as a dimension column: the hour (``"00".."23"``) of the local wall time of
   the metric's ``time`` (for ``timestamps: local`` tables, of the naive value itself).
 * A period's days are clamped to days <= the local date of ``as_of`` (periods starting
@@ -63,6 +65,7 @@ Rules (the engine's contract, restated):
 
 from __future__ import annotations
 
+import ast
 import json
 import operator
 import re
@@ -204,12 +207,38 @@ def row_matches(row: dict, where: dict) -> bool:
     return True
 
 
+def cell(row: dict, column: str):
+    """A row's measured value: a column, or an arithmetic expression over its columns
+    (``(likes + comments) / views``): NULL in, NULL out; a division by zero is NULL."""
+    if column.isidentifier():
+        return row.get(column)
+
+    def ev(node):
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.Name):
+            return row.get(node.id)
+        if isinstance(node, ast.UnaryOp):
+            v = ev(node.operand)
+            return None if v is None else (-v if isinstance(node.op, ast.USub) else v)
+        a, b = ev(node.left), ev(node.right)
+        if a is None or b is None:
+            return None
+        if isinstance(node.op, ast.Div):
+            return None if b == 0 else a / b
+        if isinstance(node.op, ast.Add):
+            return a + b
+        return a - b if isinstance(node.op, ast.Sub) else a * b
+
+    return ev(ast.parse(column, mode="eval").body)
+
+
 def measure(kind: str, column: str | None, rows: list[dict]):
     if kind == "count":
         if column is None:
             return len(rows)
-        return sum(1 for r in rows if r.get(column) is not None)
-    values = [r[column] for r in rows if r.get(column) is not None]
+        return sum(1 for r in rows if cell(r, column) is not None)
+    values = [v for r in rows if (v := cell(r, column)) is not None]
     if kind == "count_distinct":
         return len(set(values))
     if kind == "sum":
@@ -509,7 +538,7 @@ class Reference:
                     for r in rows:
                         # a row contributes through its measured value: a NULL one adds
                         # nothing (plain count without a column counts every row)
-                        if column is None or r.get(column) is not None:
+                        if column is None or cell(r, column) is not None:
                             seen.add(self.dims_key(base, grouping, r))
                 if grouping == ():
                     seen = {()}

@@ -7,6 +7,7 @@ the exact UTC epoch second, the local ``day`` number and the dimension columns a
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -17,6 +18,7 @@ import ibis.expr.types as ir
 from daypulse import warehouse
 from daypulse.calendar import SECONDS_PER_DAY, Calendar, day_num
 from daypulse.errors import ConfigError, Issue
+from daypulse.project import expr as arithmetic
 from daypulse.project.model import TableMetric
 
 NULL_DIMENSION = "(null)"  # how a NULL dimension value is stored (values are strings)
@@ -88,12 +90,35 @@ def column(t: ir.Table, name: str, metric: str, setting: str) -> ir.Column:
     return t[name]
 
 
+def value_of(t: ir.Table, text: str, metric: str) -> ir.Column:
+    """A measured ``column``: a column's name, or an arithmetic expression over the row's columns
+    (``(likes + comments + shares) / views``, checked by :mod:`daypulse.project.expr`): NULL in
+    gives NULL out, and a division by zero is NULL (which an average skips), as SQL has it."""
+    if text.isidentifier():
+        return column(t, text, metric, "column")
+
+    def build(node):
+        if isinstance(node, ast.Constant):
+            return ibis.literal(node.value)
+        if isinstance(node, ast.Name):
+            return column(t, node.id, metric, "column")
+        if isinstance(node, ast.UnaryOp):
+            inner = build(node.operand)
+            return -inner if isinstance(node.op, ast.USub) else inner
+        a, b = build(node.left), build(node.right)
+        if isinstance(node.op, ast.Div):
+            return a.cast("float64") / b.cast("float64").nullif(0)
+        return a + b if isinstance(node.op, ast.Add) else a - b if isinstance(node.op, ast.Sub) else a * b
+
+    return build(arithmetic.parse(text))
+
+
 def measured(t: ir.Table, m, metric: str) -> ir.Column:
     """The metric's ``column``, in the unit values are kept in: money given in major units
     (``unit: major``, dollars as DECIMAL, float or integer) becomes integer cents, each row
     rounded half to even (a float first rounded to 6 decimals of a cent, so 0.155 dollars,
     stored as 0.15499999..., is the 15.5 cents it was written as, then 16)."""
-    c = column(t, m.column, metric, "column")
+    c = value_of(t, m.column, metric)
     if getattr(m, "unit", "minor") != "major":
         return c
     if not c.type().is_numeric():

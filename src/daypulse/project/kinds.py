@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from daypulse.project.expr import names
 from daypulse.project.model import (
     METRIC_KINDS,
     CumulativeMetric,
@@ -59,6 +60,9 @@ def _where(where: dict) -> str:
 
 def _table_columns(m: TableMetric, **named) -> dict[str, str | None]:
     wanted = {"column": m.column, **named}
+    if m.column and not m.column.isidentifier():  # an expression: each column it names
+        del wanted["column"]
+        wanted.update({f"column.{c}": c for c in names(m.column)})
     wanted.update({f"dimensions.{d}": c for d, c in m.dimensions.items() if not c.startswith("@")})
     wanted.update({f"where.{c}": c for c in m.where})
     return wanted

@@ -18,6 +18,7 @@ from daypulse.project.model import (
     EventMetric,
     Project,
     SqlMetric,
+    StateMetric,
     TableMetric,
     depends_on,
 )
@@ -81,6 +82,17 @@ def _table_metric(name: str, m: TableMetric, loc: Located) -> list[Issue]:
     if m.measure in NEEDS_COLUMN and not m.column:
         out.append(loc.issue(at + ("measure",), f"measure {m.measure} needs a column",
                              metric=name, hint="add column: <the column to measure>"))
+    if m.column and not m.column.isidentifier():
+        if m.measure not in ("sum", "avg", "min", "max") or not isinstance(m, (EventMetric, StateMetric)):
+            out.append(loc.issue(at + ("column",), "column: an expression is measured by sum, avg, min"
+                                 " or max of an event or state metric; otherwise name one column",
+                                 metric=name))
+        else:
+            try:
+                expr.parse(m.column)
+            except ValueError as exc:
+                out.append(loc.issue(at + ("column",), f"column: {exc}", metric=name,
+                                     hint="a column, or + - * / over columns: (likes + comments) / views"))
     out += _where_issues(at, m.where, name, loc)
     if isinstance(m, EventMetric) and m.during is not None:
         out += _where_issues(at + ("during",), m.during.where, name, loc)
