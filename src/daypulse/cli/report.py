@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from daypulse.cli.app import app
-from daypulse.cli.common import ConfigOpt, _date, _info, _project_and_store
+from daypulse.cli.common import ConfigOpt, _date, _dimension_values, _info, _project_and_store
 from daypulse.errors import UsageError
 
 # -- report ------------------------------------------------------------------------------
@@ -32,6 +32,9 @@ def report(
         show_default=False)] = None,
     charts: Annotated[bool, typer.Option(
         "--charts/--no-charts", help="Draw the report's charts.")] = True,
+    filter_: Annotated[list[str] | None, typer.Option(
+        "--filter", help="Narrow the report to a dimension value, as a subscription's filter does:"
+                         " branch=north (repeatable).", show_default=False)] = None,
     send: Annotated[bool, typer.Option(
         "--send", help="Deliver the period to the report's active subscriptions now (each period"
                        " is still sent once per subscription).")] = False,
@@ -58,13 +61,16 @@ def report(
     day = _date("--date", on)
     if (subscription is not None or dry_run) and not send:
         raise UsageError("--subscription and --dry-run go with --send")
+    narrow = _dimension_values("--filter", filter_, "branch=north")
+    if narrow and send:
+        raise UsageError("--filter does not go with --send: a subscription's own filter decides what it gets")
     if send:
         from daypulse.cli.delivery import send_report
 
         return send_report(name, day, subscription, dry_run, config)
     project, store = _project_and_store(config)
     # Text draws them too: it describes each chart in a line (the alt text: latest value, trend).
-    rep = build_report(project, store, name, on=day, with_charts=charts, info=_info)
+    rep = build_report(project, store, name, on=day, with_charts=charts, info=_info, filter=narrow or None)
     template_dir = template_folder(project, name, config_path(config).resolve().parent)
     if out_path is None:
         sys.stdout.write(rendered(rep, fmt, template_dir))
