@@ -14,6 +14,7 @@ import pytest
 
 from daypulse.demo import DATABASE_FILE, generate, project_yaml
 from daypulse.project import parse_project
+from daypulse.project.kinds import kind_of
 
 END = date(2026, 3, 31)
 SCALE = 0.1
@@ -547,7 +548,8 @@ def test_project_file_matches_the_data(company):
         assert m.description, name
         if not hasattr(m, "table"):
             continue
-        used = {getattr(m, k, None) for k in ("time", "start", "end", "column", "entity")}
+        used = {getattr(m, k, None) for k in ("time", "start", "end", "entity")}
+        used |= set(kind_of(m).columns(m).values())  # the measured column, or those its arithmetic names
         used |= set(m.where) | {c for c in m.dimensions.values() if not c.startswith("@")}
         assert used - {None} <= columns[m.table], name
         for column, cond in m.where.items():  # where values that select nothing are typos
