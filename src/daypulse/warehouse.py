@@ -13,7 +13,6 @@ and the engine stay engine-neutral: a new backend is a row there (docs/architect
 from __future__ import annotations
 
 import difflib
-
 import os
 import re
 from collections.abc import Callable
