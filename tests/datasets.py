@@ -1,7 +1,8 @@
 """Deterministic test data sets with rows piled up on local-day boundaries and DST changes.
 
 ``make_dataset(zone)`` returns a :class:`Dataset`: rows for the tables ``users``, ``events``,
-``subscriptions`` (naive UTC timestamps) and ``events_local`` (naive local wall times), their
+``subscriptions``, ``snapshots`` (one row per day and plan, with gaps; naive UTC timestamps)
+and ``events_local`` (naive local wall times), their
 column types, the date range to compute, an ``as_of`` instant (long after the range) and an
 ``as_of_today`` instant (mid-afternoon inside the range), and a project dict whose metrics
 cover every kind, measure and ``where`` operator. Many rows sit exactly at a local
@@ -56,6 +57,8 @@ SCHEMA: dict[str, dict[str, str]] = {
                       "plan": "str"},
     "events_local": {"id": "int", "user_id": "int", "occurred_at": "ts", "tenant": "str",
                      "kind": "str"},
+    "snapshots": {"id": "int", "taken_at": "ts", "plan": "str", "tenant": "str",
+                  "mrr_cents": "int", "subscribers": "int"},
 }
 LOCAL_TABLES = ("events_local",)
 
@@ -112,6 +115,19 @@ def metrics() -> dict:
         "local_wau": {"table": "events_local", "time": "occurred_at",
                       "measure": "count_distinct", "column": "user_id", "window": 7},
         **hour_metrics(), **movement_metrics(), **lifecycle_metrics(), **derived_metrics(),
+        **snapshot_metrics(),
+    }
+
+
+def snapshot_metrics() -> dict:
+    snap = {"kind": "snapshot", "table": "snapshots", "time": "taken_at"}
+    return {
+        "snap_mrr": {**snap, "column": "mrr_cents", "dimensions": {"plan": "plan", "tenant": "tenant"},
+                     "breakdowns": [["plan", "tenant"]]},  # rollup: last
+        "snap_paid_mrr": {**snap, "column": "mrr_cents", "rollup": "sum",
+                          "where": {"plan": {"ne": "free"}}, "dimensions": {"plan": "plan"}},
+        "snap_subscribers": {**snap, "column": "subscribers", "rollup": "avg",
+                             "dimensions": {"tenant": "tenant"}},
     }
 
 
@@ -192,7 +208,8 @@ class Dataset:
     week_start: str
     as_of: datetime
     tables: dict[str, list[dict]]
-    grains: tuple[str, ...] = ("day", "week", "month")
+    # Quarters over the same range: each zone's range crosses a quarter's start or begins on one.
+    grains: tuple[str, ...] = ("day", "week", "month", "quarter")
     transitions: list[datetime] = field(default_factory=list)
     as_of_today: datetime | None = None
     _expected: dict | None = None
@@ -208,7 +225,7 @@ class Dataset:
                           if name in LOCAL_TABLES else tables[name]) for name in SCHEMA}
         out = {"name": f"test {self.zone}", "timezone": self.zone,
                "week_start": self.week_start, "source": source, "tables": mapping,
-               "metrics": metrics()}
+               "metrics": metrics(), "compute": {"grains": list(self.grains)}}
         if store:
             out["store"] = store
         return out
@@ -403,11 +420,45 @@ def make_dataset(zone: str, seed: int = 7) -> Dataset:
         events_local.append({"id": i, "user_id": rnd.randrange(1, 60), "occurred_at": ts,
                              "tenant": tenant(), "kind": rnd.choice(KINDS)})
 
+    snapshots = snapshot_rows(span, starts, week_start, random.Random(f"{zone}:{seed}:snapshots"))
+
     as_of = datetime.combine(last + timedelta(days=400), time(12), tzinfo=UTC)
     return Dataset(zone=zone, start=first, end=last, week_start=week_start, as_of=as_of,
                    tables={"users": users, "events": events, "subscriptions": subs,
-                           "events_local": events_local},
+                           "events_local": events_local, "snapshots": snapshots},
                    transitions=changes, as_of_today=as_of_today)
+
+
+def snapshot_rows(span: list[date], starts: dict[date, datetime], week_start: str,
+                  rnd: random.Random) -> list[dict]:
+    """A daily snapshot table (one row per day and plan, in a random stream of its own): whole
+    days missing (some weeks' last days among them), a plan missing on a day, two rows for
+    one day and plan, rows at a local midnight, 1 µs after it and 1 µs or 1 s before the next
+    one, NULL values, NULL tenants, a row without a time."""
+    out = []
+
+    def add(ts, plan, mrr, subscribers, tenant="acme"):
+        out.append({"id": len(out) + 1, "taken_at": ts if ts is None else _naive(ts), "plan": plan,
+                    "tenant": tenant, "mrr_cents": mrr, "subscribers": subscribers})
+
+    week_end = 6 if week_start == "monday" else 5  # date.weekday() of a week's last day
+    for d in span:
+        if rnd.random() < 0.12 or (d.weekday() == week_end and d.toordinal() // 7 % 3 == 0):
+            continue  # the load did not run that day (every third week's last day among them)
+        nxt = starts[d + timedelta(days=1)]
+        for plan in PLANS:
+            if rnd.random() < 0.15:
+                continue
+            at = rnd.choice((starts[d], starts[d] + US, nxt - US, nxt - SEC,
+                             starts[d] + (nxt - starts[d]) / 2))
+            tenant = None if rnd.random() < 0.1 else rnd.choice(TENANTS[:3])
+            mrr = None if rnd.random() < 0.05 else rnd.randrange(0, 50) * 100
+            add(at, plan, mrr, rnd.randrange(0, 40), tenant)
+            if rnd.random() < 0.1:  # a second row for the day and plan (another tenant)
+                add(starts[d] + timedelta(hours=rnd.randrange(1, 20)), plan, rnd.randrange(0, 900),
+                    None if rnd.random() < 0.3 else rnd.randrange(0, 10), rnd.choice(TENANTS[:3]))
+    add(None, "pro", 100, 1)
+    return out
 
 
 def other_offset_day(zone: str, first: date) -> date:

@@ -48,6 +48,14 @@ Rules (the engine's contract, restated):
   int + - * int stays int, a division gives a float (or a Decimal, with a Decimal part).
 * manual: the typed-in value (``manual={metric: [(from_date, value)]}``) of the latest
   date <= D; week/month: at the period's last day (or as_of's date). Total only.
+* snapshot: rows (``where`` applied) whose ``time`` and ``column`` are not NULL; a row's day
+  is its DATE, or the local date of its timestamp (as for events). Day D of a dimension
+  value: the sum of ``column`` over its rows of D; None without one (gaps are empty, never
+  carried). A week/month (days clamped to as_of's date): ``rollup: last`` reads the latest
+  day of the period that has a row (of any dimension value): each value's sum on that day;
+  ``sum``: the sum over all its rows of the period; ``avg``: that sum / the number of days
+  the value has a row on (a float). A value is seen in a grain when a row of it is read
+  (for ``last``: on a read day); zero-fill is None.
 * ``column`` may be an arithmetic expression over the row's columns (``(a + b) / c``): its
   value per row, NULL if any operand is NULL or a divisor is 0; it is then measured as a column.
 * ``"@hour"`` as a dimension column: the hour (``"00".."23"``) of the local wall time of
@@ -360,7 +368,9 @@ class Reference:
         spec = (self.project.get("tables") or {}).get(logical)
         return isinstance(spec, dict) and spec.get("timestamps") == "local"
 
-    def row_date(self, logical: str, ts: datetime) -> date:
+    def row_date(self, logical: str, ts: datetime | date) -> date:
+        if not isinstance(ts, datetime):  # a DATE is a local calendar day already
+            return ts
         return ts.date() if self.is_local(logical) else local_date(ts, self.zone)
 
     def end_of_day(self, logical: str, d: date):
@@ -491,7 +501,7 @@ class Reference:
 
     def zero_of(self, name: str):
         kind = self.kind(name)
-        if kind in ("ratio", "derived", "manual"):
+        if kind in ("ratio", "derived", "manual", "snapshot"):
             return None
         if kind in ("movement", "lifecycle"):
             return 0
@@ -522,6 +532,8 @@ class Reference:
             out = self.movement(name, grain, start, end)
         elif kind == "lifecycle":
             out = self.lifecycle(name, grain, start, end)
+        elif kind == "snapshot":
+            out = self.snapshot(name, grain, start, end)
         elif kind == "sql":
             # By design: the SQL is the definition. tests/test_sql_metric.py checks kind: sql
             # against the equivalent event metric on every backend instead.
@@ -715,6 +727,37 @@ class Reference:
             for p, _, _ in evaluated:
                 for dk in seen:
                     out[(p, dk)] = statuses.get((grouping, dk, p), {}).get(status, 0)
+        return out
+
+    # -- snapshot ----------------------------------------------------------------------------
+
+    def snapshot(self, name: str, grain: str, start: date, end: date) -> dict:
+        m = self.metrics[name]
+        col, rollup = m["column"], m.get("rollup", "last")
+        dated = {d: kept for d, rs in self.by_date(name).items()
+                 if (kept := [r for r in rs if r.get(col) is not None])}
+        out: dict[tuple, object] = {}
+        for grouping in self.groupings(name):
+            per_period: dict[date, dict[tuple, dict[date, list]]] = {}
+            seen = {()} if grouping == () else set()
+            for p, lo, hi in self.evaluated(grain, start, end):
+                with_rows = sorted(d for d in dated if lo <= d <= hi)
+                read = with_rows[-1:] if rollup == "last" else with_rows
+                by_key: dict[tuple, dict[date, list]] = {}
+                for d in read:
+                    for r in dated[d]:
+                        k = self.dims_key(m, grouping, r)
+                        by_key.setdefault(k, {}).setdefault(d, []).append(r[col])
+                per_period[p] = by_key
+                seen |= set(by_key)
+            for p, by_key in per_period.items():
+                for k in seen:
+                    on_days = by_key.get(k)
+                    if not on_days:
+                        out[(p, k)] = None
+                        continue
+                    total = sum(v for vs in on_days.values() for v in vs)
+                    out[(p, k)] = float(total) / len(on_days) if rollup == "avg" else total
         return out
 
     # -- derived and manual --------------------------------------------------------------------

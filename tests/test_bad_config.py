@@ -250,6 +250,19 @@ CASES = [
     Case("bad-movement", base(metrics=M + "    kind: movement\n    table: subscriptions\n"
                               "    entity: user_id\n    column: mrr_cents\n    start: started_at\n"
                               "    movement: sideways\n"), "movement: sideways", "movement"),
+    Case("snapshot-without-column", base(metrics=M + "    kind: snapshot\n    table: events\n"
+                                         "    time: occurred_at\n"), "broken:",
+         "missing required setting 'column'"),
+    Case("snapshot-bad-rollup", base(metrics=M + "    kind: snapshot\n    table: events\n"
+                                     "    time: occurred_at\n    column: amount_cents\n"
+                                     "    rollup: median\n"), "rollup: median", "rollup"),
+    Case("snapshot-column-not-in-table", base(metrics=M + "    kind: snapshot\n    table: events\n"
+                                              "    time: occurred_at\n    column: mrr\n"), "column: mrr",
+         "column: column 'mrr' is not in table 'events'"),
+    Case("snapshot-hour-dimension", base(metrics=M + "    kind: snapshot\n    table: events\n"
+                                         "    time: occurred_at\n    column: amount_cents\n"
+                                         "    dimensions: {h: '@hour'}\n"), "{h: '@hour'}",
+         "@hour needs a metric with a time"),
     # -- the source: tables, columns, types (check and compute ask the source before the store) --
     Case("table-not-in-source", base(metrics=M + "    table: nope\n    time: occurred_at\n"), "table: nope",
          "table 'nope' not found in the source"),

@@ -495,6 +495,40 @@ def test_manual_step_function_and_last_day():
                    ("burn", "month", date(2026, 1, 1), ()): 5}
 
 
+def test_snapshot_days_gaps_and_rollups():
+    # Kolkata (UTC+05:30), Monday weeks: Mon 2026-01-05 .. Sun 01-11
+    t = [{"ts": datetime(2026, 1, 5, 6), "plan": "a", "v": 10},
+         {"ts": datetime(2026, 1, 5, 7), "plan": "a", "v": 1},     # the same day and plan: 11
+         {"ts": datetime(2026, 1, 5, 8), "plan": "b", "v": 5},
+         {"ts": datetime(2026, 1, 7, 18, 29, 59, 999999), "plan": "b", "v": 7},  # 01-07 23:59 local
+         {"ts": datetime(2026, 1, 7, 18, 30), "plan": "a", "v": 20},  # 01-08 00:00 local
+         {"ts": datetime(2026, 1, 8, 9), "plan": "b", "v": None},  # a NULL value is no row
+         {"ts": None, "plan": "a", "v": 99},                        # no day: never read
+         {"ts": date(2026, 1, 9), "plan": "a", "v": 30},            # a DATE is its own day
+         {"ts": datetime(2026, 1, 9, 12), "plan": "x", "v": 1000}]  # left out by where
+    snap = {"kind": "snapshot", "table": "snaps", "time": "ts", "column": "v",
+            "dimensions": {"plan": "plan"}, "where": {"plan": {"ne": "x"}}}
+    p = project(last=snap, total=dict(snap, rollup="sum"), mean=dict(snap, rollup="avg"))
+    week, a, b = date(2026, 1, 5), (("plan", "a"),), (("plan", "b"),)
+    got = expected_values(p, {"snaps": t}, date(2026, 1, 5), date(2026, 1, 11), ("day", "week"),
+                          AS_OF)
+    day = [date(2026, 1, d) for d in range(5, 12)]
+    assert [got[("last", "day", d, ())] for d in day] == [16, None, 7, 20, 30, None, None]
+    assert [got[("last", "day", d, b)] for d in day] == [5, None, 7, None, None, None, None]
+    assert [got[("mean", "day", d, a)] for d in day] == [11.0, None, None, 20.0, 30.0, None, None]
+    # the week: last reads Friday 01-09 (its last day with rows) for every plan; b has no row
+    # then, nor in any other week read: it is not seen at week grain
+    assert [got[("last", "week", week, k)] for k in ((), a)] == [30, 30]
+    assert ("last", "week", week, b) not in got
+    assert [got[("total", "week", week, k)] for k in ((), a, b)] == [73, 61, 12]
+    assert [got[("mean", "week", week, k)] for k in ((), a, b)] == [73 / 4, 61 / 3, 6.0]
+    # Thursday 01-08 at noon (06:30 UTC): the week so far ends on 01-08
+    got = expected_values(p, {"snaps": t}, date(2026, 1, 5), date(2026, 1, 11), ("week",),
+                          datetime(2026, 1, 8, 6, 30, tzinfo=UTC))
+    assert [got[("last", "week", week, k)] for k in ((), a)] == [20, 20]
+    assert [got[("mean", "week", week, k)] for k in ((), a, b)] == [43 / 3, 31 / 2, 6.0]
+
+
 def test_hour_of_the_local_day():
     # New York, 2025-11-02: 01:00-02:00 happens twice (EDT, then EST from 06:00 UTC)
     t = rows(datetime(2025, 11, 2, 4), datetime(2025, 11, 2, 5, 30), datetime(2025, 11, 2, 6),
@@ -549,6 +583,35 @@ def test_datasets_exercise_movements_lifecycle_and_hours(zone, dataset):
     subs = [r for r in ds.tables["subscriptions"] if r["customer"] == 906]
     assert subs[0]["started_at"] < datetime.combine(ds.start, datetime.min.time()) \
         - timedelta(days=100)
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Australia/Lord_Howe"])
+def test_datasets_exercise_snapshots(zone, dataset):
+    """The snapshot table has what the rules are about: whole days and single plans missing,
+    weeks whose last day has no rows (read at an earlier day), two rows for a day and plan,
+    rows on both sides of local midnights, and NULL values."""
+    from reference import local_date, period_last_day
+
+    ds = dataset(zone)
+    rows = [r for r in ds.tables["snapshots"] if r["taken_at"] is not None]
+    by_day: dict[date, list] = {}
+    for r in rows:
+        by_day.setdefault(local_date(r["taken_at"], zone), []).append(r)
+    in_range = [ds.start + timedelta(days=i) for i in range((ds.end - ds.start).days + 1)]
+    assert any(d not in by_day for d in in_range)
+    assert any(d in by_day and len({r["plan"] for r in by_day[d]}) < 3 for d in in_range)
+    assert any(period_last_day("week", d, ds.week_start) == d and d not in by_day
+               and d - timedelta(days=1) in by_day for d in in_range)
+    assert any(len([r for r in by_day.get(d, []) if r["plan"] == "pro"]) > 1 for d in in_range)
+    assert any(r["mrr_cents"] is None for r in rows)
+    values = ds.expected
+    for m, grain in (("snap_mrr", "day"), ("snap_paid_mrr", "day"), ("snap_subscribers", "day"),
+                     ("snap_mrr", "week"), ("snap_mrr", "month")):
+        got = [v for k, v in values.items() if k[:2] == (m, grain)]
+        assert any(v is None for v in got) and any(v for v in got), (m, grain)
+    assert any(isinstance(v, float) and v != int(v) for k, v in values.items()
+               if k[0] == "snap_subscribers" and k[1] == "week")
+    assert any(len(k[3]) == 2 for k in values if k[0] == "snap_mrr")
 
 
 def test_a_value_with_only_null_measured_values_is_not_seen():

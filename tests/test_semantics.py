@@ -7,7 +7,7 @@ values with :func:`reference.expected_values`. Floats (avg, ratio, derived divis
 tiny relative tolerance; everything else must be equal, and counts/sums must be integers.
 
 Every kind is covered: event (with ``@hour`` dimensions), window, state, ratio, cumulative,
-movement, lifecycle and derived in the data sets' projects; manual in its own test (its
+movement, lifecycle, snapshot and derived in the data sets' projects; manual in its own test (its
 values come from the store). Each zone is computed with ``as_of`` long after the range and
 with ``as_of`` inside its last computed day (``as_of_today``); one case computes today alone.
 """

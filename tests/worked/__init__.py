@@ -28,7 +28,7 @@ def at(utc: str, local: str) -> datetime:
 
 @dataclass
 class Table:
-    columns: dict[str, str]  # column -> int | str | bool | ts | float | decimal
+    columns: dict[str, str]  # column -> int | str | bool | ts | float | decimal | date
     rows: list[dict]
 
     @classmethod

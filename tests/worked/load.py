@@ -1,6 +1,7 @@
 """Load a :class:`worked.Story` (any tables, any columns) into DuckDB, SQLite, PostgreSQL or a
 folder of Parquet files for PySpark, the way ``tests/sources.py`` loads the semantic data sets:
-naive UTC ``TIMESTAMP`` columns (ISO text in SQLite), booleans as 0/1 in SQLite.
+naive UTC ``TIMESTAMP`` columns (ISO text in SQLite), ``DATE`` columns (``YYYY-MM-DD`` text in
+SQLite), booleans as 0/1 in SQLite.
 
 ``Loader.get(backend, story)`` returns ``(source URL, {table: physical name})``.
 """
@@ -21,7 +22,7 @@ def _arrow(table: Table):
     import pyarrow as pa
 
     types = {"int": pa.int64(), "str": pa.string(), "bool": pa.bool_(), "ts": pa.timestamp("us"),
-             "float": pa.float64(), "decimal": pa.decimal128(12, 4)}
+             "float": pa.float64(), "decimal": pa.decimal128(12, 4), "date": pa.date32()}
     return pa.table({c: pa.array([r[c] for r in table.rows], types[t])
                      for c, t in table.columns.items()})
 
@@ -46,6 +47,8 @@ def _sqlite_value(v, kind: str):
         return None
     if kind == "ts":
         return v.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if kind == "date":
+        return v.isoformat()
     if kind == "bool":
         return 1 if v else 0
     if kind == "decimal":
@@ -57,7 +60,7 @@ def _sqlite(story: Story, folder: Path):
     path = folder / f"{story.key}.sqlite"
     path.unlink(missing_ok=True)
     declared = {"int": "BIGINT", "str": "TEXT", "bool": "BOOLEAN", "ts": "TIMESTAMP", "float": "DOUBLE",
-                "decimal": "DECIMAL(12, 4)"}
+                "decimal": "DECIMAL(12, 4)", "date": "DATE"}
     con = sqlite3.connect(path)
     try:
         for name, table in story.tables.items():
@@ -77,7 +80,7 @@ def _postgres(story: Story, schema: str, url: str):
     import psycopg
 
     declared = {"int": "bigint", "str": "text", "bool": "boolean", "ts": "timestamp",
-                "float": "double precision", "decimal": "numeric(12, 4)"}
+                "float": "double precision", "decimal": "numeric(12, 4)", "date": "date"}
     with psycopg.connect(url, autocommit=True) as con:
         con.execute(f"CREATE SCHEMA {schema}")
         for name, table in story.tables.items():

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import ibis.expr.types as ir
 
-from daypulse.compile import changes, cumulative, event, state
+from daypulse.compile import changes, cumulative, event, snapshot, state
 from daypulse.compile.base import Ctx
 
 Query = Callable[[Ctx, str, object, "int | None"], ir.Table]
@@ -26,6 +26,7 @@ QUERIES: dict[str, Query] = {
     "cumulative": lambda ctx, name, m, now: cumulative.cumulative(ctx, name, m, ctx.project.metrics[m.of]),
     "movement": lambda ctx, name, m, now: changes.movement_group(ctx, [(name, m)], now),
     "lifecycle": lambda ctx, name, m, now: changes.lifecycle_group(ctx, [(name, m)]),
+    "snapshot": lambda ctx, name, m, now: snapshot.snapshot(ctx, name, m),
 }
 
 _GROUP_KEYS = {

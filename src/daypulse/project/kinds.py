@@ -22,6 +22,7 @@ from daypulse.project.model import (
     MovementMetric,
     Project,
     RatioMetric,
+    SnapshotMetric,
     SqlMetric,
     StateMetric,
     TableMetric,
@@ -102,6 +103,15 @@ def _lifecycle(project: Project, m: LifecycleMetric) -> str:
             " the period (by activity in it and the previous one)")
 
 
+_SNAPSHOT_ROLLUP = {"last": "its last day with rows", "sum": "the sum of its days",
+                    "avg": "the average of its days with rows"}
+
+
+def _snapshot(project: Project, m: SnapshotMetric) -> str:
+    return (f"{m.column} of {project.table(m.table).name}'s rows for the day ({m.time}), summed{_where(m.where)};"
+            f" a longer period takes {_SNAPSHOT_ROLLUP[m.rollup]}")
+
+
 def _none(project: Project, m) -> None:
     return None
 
@@ -123,6 +133,8 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("manual", ManualMetric, False, lambda p, m: "typed in: the latest value set on or before the day", _none),
     Kind("derived", DerivedMetric, False,
          lambda p, m: f"{m.expr} for the same period (empty when a part is empty or a divisor is 0)", _none),
+    # A day without a row has no value: a snapshot that did not load is not a snapshot of 0.
+    Kind("snapshot", SnapshotMetric, True, _snapshot, _none, lambda m: _table_columns(m, time=m.time)),
 )}
 
 
