@@ -26,6 +26,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("compile",),
     ("store",),
     ("engine",),
+    ("churn",),
     ("checks",),
     ("alerts",),
     ("report",),

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from daypulse.churn.config import check_churn
 from daypulse.delivery.schedule import DEFAULT_TICK, error_message, parse_duration
 from daypulse.delivery.subscription import (
     CHANNEL_KINDS,
@@ -189,9 +190,10 @@ def validate_delivery(project: Project, loc: Located) -> list[Issue]:
 
 
 # The checks of daypulse.yml's upper sections, for the loader (``load_project(path, SECTIONS)``):
-# the reports (their metrics and dimensions), then channels, delivery and subscriptions. Every
-# entry point loads with them: the CLI, the served app, the scheduler and the demo.
-SECTIONS = (check_reports, validate_delivery)
+# the reports (their metrics and dimensions), then channels, delivery and subscriptions, and the
+# churn section (churn.config). Every entry point loads with them: the CLI, the served app, the
+# scheduler and the demo.
+SECTIONS = (check_reports, validate_delivery, check_churn)
 # ...and what they add to the project first: the breakdowns its filtered reports read
 # (``load_project(path, SECTIONS, DERIVED)``).
 DERIVED = (with_implied_breakdowns,)

@@ -62,19 +62,26 @@ def _resolve_paths(data: dict, base: Path) -> None:
             data[key] = f"{m.group(1)}{m.group(2) or ''}:///{(base / m.group(3)).resolve()}"
 
 
+def document_path(where: tuple, data: Any) -> list:
+    """The part of a pydantic error location that exists in the YAML document: the tags and
+    wrapper names pydantic adds (a discriminator, a union member) are left out."""
+    path, node = [], data
+    for part in where:
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
+        if in_dict or in_list:
+            path.append(part)
+            node = node[part]
+    return path
+
+
 def _pydantic_issues(err: ValidationError, data: Any, loc: Located,
                      prefix: tuple = (), metric: str | None = None) -> list[Issue]:
     issues = []
     for e in err.errors():
         # Drop the discriminator tags pydantic inserts (e.g. 'event') so the path matches
         # the YAML document.
-        path, node = [], data
-        for part in e["loc"]:
-            in_dict = isinstance(node, dict) and part in node
-            in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
-            if in_dict or in_list:
-                path.append(part)
-                node = node[part]
+        path = document_path(e["loc"], data)
         rest = [str(p) for p in e["loc"][len(path):] if not _is_tag(p)]
         where = ".".join(str(p) for p in path)
         msg = e["msg"]
