@@ -2,7 +2,8 @@
 
 The schema is the seed's, on PostgreSQL: ``leads`` (UUID ids, ``branch_id``, ``lead_status``, no
 contact or conversion times) and ``call_logs`` (``user_id`` of the staff member, ``status``,
-``outcome``, ``duration`` in seconds, naive UTC ``created_at``), with a ``staff`` lookup table.
+``outcome``, ``duration`` in seconds, naive UTC ``created_at``), with a ``staff`` lookup table
+whose names label the leaderboard.
 It is mapped onto the sales pack in daypulse.yml, checked, computed, and the daily and weekly
 lead reports for one branch are read as a user reads them (``daypulse report ... --filter``).
 
@@ -69,6 +70,8 @@ columns:
   calls.branch: branch_id
   calls.staff: user_id
   calls.duration_s: duration
+dimensions:
+  staff: {{labels: {{table: staff, key: id, label: full_name}}}}
 channels: {{file: {{root: out}}}}
 subscriptions:
   - {{name: north-daily, report: leads, schedule: daily at 07:00, channel: file, to: north,
@@ -147,7 +150,10 @@ def test_check_then_compute_then_the_branch_reports(daypulse):
     assert "leads_converted" not in got  # left out: the schema has no conversion time
     t = tables(daily)
     assert t["Call outcomes"] == {"interested": [2], "not_interested": [1], "(null)": [1]}
-    assert t["Staff leaderboard"] == {ASHA: [2, 2, 0.5], BEN: [2, 1, 0.5]}
+    assert t["Staff leaderboard"] == {"Asha Rao": [2, 2, 0.5], "Ben Ortiz": [2, 1, 0.5]}  # names, not UUIDs
+    keys = {r["label"]: r["key"] for s in daily["sections"] for b in s["breakdowns"] for r in b["rows"]
+            if b["title"] == "Staff leaderboard"}
+    assert keys == {"Asha Rao": ASHA, "Ben Ortiz": BEN}
     assert not [n for n in daily["notes"] if "not shown" in n], daily["notes"]
 
     weekly = report(daypulse, "leads-weekly", "2026-03-09")
@@ -155,5 +161,5 @@ def test_check_then_compute_then_the_branch_reports(daypulse):
     assert got["leads_created"] == 4 and got["calls"] == 5 and got["completed_calls"] == 4
     assert got["call_success_rate"] == 0.4 and got["avg_call_duration"] == 127.5
     t = tables(weekly)
-    assert t["Staff leaderboard"] == {ASHA: [3, 3, pytest.approx(1 / 3)], BEN: [2, 1, 0.5]}
+    assert t["Staff leaderboard"] == {"Asha Rao": [3, 3, pytest.approx(1 / 3)], "Ben Ortiz": [2, 1, 0.5]}
     assert t["Call outcomes"] == {"interested": [2], "not_interested": [1], "wrong_number": [1], "(null)": [1]}

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from daypulse import warehouse
 from daypulse.compile.rows import Source, check_rows
+from daypulse.engine.labels import label_issues, label_lines
 from daypulse.errors import ConfigError, DaypulseError, Issue, SourceError, StoreError
 from daypulse.project.kinds import kind_of
 from daypulse.project.loader import config_path, locate
@@ -225,9 +226,12 @@ def check_project(project: Project, info: Callable[[str], None], config=None) ->
     info(f"source {warehouse.redact(project.source)}: connected ({src.backend})")
     issues = source_issues(project, src.con, loc)
     issues += query_issues(project, src, loc, skip={i.metric for i in issues})
+    issues += label_issues(project, src, loc)  # dimensions: labels' lookup tables and columns
     if issues:
         raise ConfigError(issues)
     info("every table and column the metrics use exists in the source")
+    for line in label_lines(project):
+        info(line)
     for warning in money_issues(project, src, loc):
         info(str(warning))
     for line in implied_lines(project) + breakdown_notes(project):

@@ -10,10 +10,10 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 
 from daypulse import judgement
-from daypulse.api.deps import Day, ProjectDep, StoreDep, Viewer, asked_dims, known_metric, scoped_dims
+from daypulse.api.deps import Day, ProjectDep, StoreDep, Viewer, asked_dims, computed_at, known_metric, scoped_dims
 from daypulse.api.problems import responses
 from daypulse.describe import metric_rows
-from daypulse.store import read, tokens
+from daypulse.store import labels, read, tokens
 from daypulse.store.read import csv_text, exported
 from daypulse.store.values import export_rows
 from daypulse.values import dims_key
@@ -21,7 +21,7 @@ from daypulse.values import dims_key
 router = APIRouter(responses=responses(401, 403, 404, 409, 422, 503))
 
 
-Grain = Literal["day", "week", "month"]
+Grain = Literal["day", "week", "month", "quarter"]
 
 
 MAX_DAYS = 3660
@@ -44,6 +44,7 @@ def series(request: Request, who: Viewer, project: ProjectDep, store: StoreDep,
            name: Annotated[str, Path(max_length=100)], start: Day, end: Day, grain: Grain = "day",
            compare: Literal["none", "previous", "last_year"] = "none") -> dict:
     known_metric(project, name)
+    computed_at(project, [name], grain)
     if end < start:
         raise HTTPException(422, "end: must be on or after start")
     if (end - start).days > MAX_DAYS:
@@ -57,7 +58,9 @@ def series(request: Request, who: Viewer, project: ProjectDep, store: StoreDep,
     # One read for the range and its comparison (adjacent for "previous"): half the work of two.
     got = read.values(store, [name], grain, min(lo, first), last, dims_key(dims))
     out = {"metric": name, "grain": grain, "dims": dims, "compare": compare,
-           "points": [{"period_start": p.isoformat(), "value": exported(got.get((name, p)))} for p in periods]}
+           "points": [{"period_start": p.isoformat(), "value": exported(got.get((name, p)))} for p in periods],
+           # Names next to the values (dimensions: labels:), of values something is stored for.
+           "labels": labels.shown(store, dims) if got else dict(dims)}
     for point, p in zip(out["points"], periods, strict=True) if base else ():
         b = base[p]
         point["compare_start"] = b.isoformat() if b else None
@@ -69,12 +72,14 @@ def series(request: Request, who: Viewer, project: ProjectDep, store: StoreDep,
 def latest(request: Request, who: Viewer, project: ProjectDep, store: StoreDep,
            name: Annotated[str, Path(max_length=100)], grain: Grain = "day") -> dict:
     known_metric(project, name)
+    computed_at(project, [name], grain)
     dims = scoped_dims(project, who, name, asked_dims(request))
     row = read.latest(store, name, grain, dims_key(dims))
     if row is None:
         raise HTTPException(404, f"no stored value of {name!r} at {grain} grain (run `daypulse compute`)")
     return {"metric": name, "grain": grain, "dims": dims, "period_start": row.period_start.isoformat(),
-            "value": exported(row.value), "computed_at": row.computed_at.isoformat()}
+            "value": exported(row.value), "computed_at": row.computed_at.isoformat(),
+            "labels": labels.shown(store, dims)}
 
 
 @router.get("/summary", summary="Tiles for a period: value, previous period, change")
@@ -87,6 +92,10 @@ def summary(who: Viewer, project: ProjectDep, store: StoreDep, on: Annotated[Day
     shown = []
     for name in metric or list(project.metrics):
         known_metric(project, name)
+        if not project.grains_of(name, [grain]):
+            if metric:
+                computed_at(project, [name], grain)
+            continue  # the overview leaves out what is not computed at this grain
         try:
             scoped_dims(project, who, name, {})
         except HTTPException as err:
@@ -94,6 +103,7 @@ def summary(who: Viewer, project: ProjectDep, store: StoreDep, on: Annotated[Day
                 raise
             continue  # a scoped token's overview leaves out what spans every tenant
         shown.append(name)
+    computed_at(project, metric or None, grain)
     # The dashboard's and reports' rules; one read for every tile (the token's scope is the same for all).
     plans = {n: judgement.plan(cal, "previous", grain, project.metrics[n], start) for n in shown}
     first = min([start, *(d for p in plans.values() for d in p.dates)])
@@ -107,7 +117,8 @@ def summary(who: Viewer, project: ProjectDep, store: StoreDep, on: Annotated[Day
                       "compared_with": p.label or None, "change": d.change, "pct": d.pct,
                       # a period not over (this week, so far) is not judged against a whole one
                       "verdict": d.verdict if over else "none"})
-    return {"grain": grain, "period_start": start.isoformat(), "dims": dict(who.scope), "tiles": tiles}
+    return {"grain": grain, "period_start": start.isoformat(), "dims": dict(who.scope), "tiles": tiles,
+            "labels": labels.shown(store, dict(who.scope))}
 
 
 @router.get("/export", summary="Stored values as CSV or JSON (the export contract's columns)",
@@ -123,6 +134,7 @@ def export(who: Viewer, project: ProjectDep, store: StoreDep, format: Literal["c
         known_metric(project, name)
         if who.scope:
             scoped_dims(project, who, name, {})
+    computed_at(project, metric or None, grain)
     rows = []
     for r in export_rows(store, names, grain, start, end):
         dims = dict(r.dims or {})

@@ -8,9 +8,11 @@ from datetime import date, datetime, timedelta
 
 from daypulse.calendar import FIRST_DAY
 from daypulse.compile.rows import Source
+from daypulse.engine import labels as dimension_labels
 from daypulse.engine.compute import MetricTiming, compute_values
 from daypulse.errors import UsageError, UserError
 from daypulse.project.model import ManualMetric, Project
+from daypulse.store import labels as stored_labels
 from daypulse.store import values as sv
 from daypulse.store.db import Store
 from daypulse.store.manual import series
@@ -153,12 +155,19 @@ def run_compute(project: Project, store: Store, start: date, end: date,
             on_metric(t)
 
     try:
+        # The labels of the dimensions computed (one query each), first: a lookup table that is
+        # not there stops the run before anything is computed or written.
+        labels, labelled = {}, dimension_labels.wanted(project, names)
+        if labelled:
+            source = source or Source.open(project.source)
+            labels = dimension_labels.read(project, source, labelled)
         values = compute_values(project, start, end, names, grains, as_of=as_of, source=source,
                                 on_metric=record, manual=_manual_series(project, store))
         outcome = ComputeOutcome(run_id, values, timings, stale_before=stale)
         if want_diff:
             outcome.changes, outcome.unchanged = diff(store, values)
         if not dry_run:
+            stored_labels.replace(store, labels, dimension_labels.labelled(project))
             sv.replace_values(store, values, hashes, run_id, finish={})
     except KeyboardInterrupt:
         if run_id is not None:

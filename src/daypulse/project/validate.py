@@ -17,6 +17,7 @@ from daypulse.project.model import (
     DerivedMetric,
     EventMetric,
     Project,
+    RatioMetric,
     SqlMetric,
     StateMetric,
     TableMetric,
@@ -73,7 +74,38 @@ def validate_project(project: Project, loc: Located, declared: set[str] | None =
                                             metric=name, level="warning",
                                             hint="filter on the range so only needed rows are read"))
     issues += _cycles(project, loc)
+    issues += _part_grains(project, loc)
+    # A broken metric's dimensions are unknown (and a cycle has none): no guesses then.
+    if known == set(project.metrics) and not any(i.level == "error" for i in issues):
+        issues += _dimension_settings(project, loc)
     return issues
+
+
+def _part_grains(project: Project, loc: Located) -> list[Issue]:
+    """A ratio or derived metric opted in to a grain (its own ``grains:``) is made from its parts
+    at that grain: each part must be computed at it too, else the grain would silently be empty."""
+    issues = []
+    for name, m in project.metrics.items():
+        if not isinstance(m, DerivedMetric | RatioMetric) or m.grains is None:
+            continue
+        for grain in dict.fromkeys(project.grains_of(name, m.grains)):
+            for part in dict.fromkeys(depends_on(m)):
+                if part in project.metrics and not project.grains_of(part, [grain]):
+                    how = (f"add {grain} to {part}'s grains:" if project.metrics[part].grains is not None
+                           else f"add {grain} to compute.grains in daypulse.yml, or to {part}'s grains:")
+                    issues.append(loc.issue(("metrics", name, "grains"), f"grains: {part!r} is not"
+                                            f" computed by {grain}, so neither is this metric",
+                                            metric=name, hint=how))
+    return issues
+
+
+def _dimension_settings(project: Project, loc: Located) -> list[Issue]:
+    """``dimensions:`` names dimensions the metrics have (labels of a misspelt one would never show)."""
+    have = set().union(*(project.dimensions_of(n) for n in project.metrics))
+    return [loc.issue(("dimensions", name), f"dimensions.{name}: no metric has a dimension {name!r}",
+                      hint=_close(name, have) or ("the metrics' dimensions: " + ", ".join(sorted(have))
+                                                  if have else "no metric has dimensions"))
+            for name in project.dimensions if name not in have]
 
 
 def _table_metric(name: str, m: TableMetric, loc: Located) -> list[Issue]:

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from daypulse import judgement
 from daypulse.report.model import ChartImage
+from daypulse.store import labels as stored_labels
 from daypulse.store import read
 from daypulse.values import in_format
 
@@ -41,7 +42,7 @@ def _line(project, store, cal, spec, period, c, label, key):
     starts = [cal.shift(spec.period, period.start, n) for n in range(2 * c.periods - 1, -1, -1)]
     vals = read.values(store, [c.metric], spec.period, starts[0], period.start, key)
     series = [in_format(vals.get((c.metric, s)), m.format) for s in starts]
-    unit = {"day": "days", "week": "weeks", "month": "months"}[spec.period]
+    unit = {"day": "days", "week": "weeks", "month": "months", "quarter": "quarters"}[spec.period]
     return LineData(title=c.title or f"{label}, last {c.periods} {unit}", x=starts[c.periods:],
                     values=series[c.periods:], compare=series[:c.periods],
                     compare_label=f"previous {c.periods} {unit}", fmt=m.format, good=m.good,
@@ -60,9 +61,11 @@ def _bar(project, store, cal, spec, period, c, label):
     now = {v: in_format(x, m.format) for (_, p, v), x in rows.items() if p == period.start}
     if not now:
         return None
-    order = sorted(now, key=lambda v: (now[v] is None, -(now[v] or 0), v))[:c.top]
+    shown = stored_labels.of(store, c.by, now)  # names for ids (dimensions: labels:)
+    order = sorted(now, key=lambda v: (now[v] is None, -(now[v] or 0), shown.get(v, v), v))[:c.top]
     before = {v: in_format(x, m.format) for (_, p, v), x in rows.items() if p == prev and prev != period.start}
-    return BarData(title=c.title or f"{label} by {c.by}", labels=order, values=[now[v] for v in order],
+    return BarData(title=c.title or f"{label} by {c.by}", labels=[shown.get(v, v) for v in order],
+                   values=[now[v] for v in order],
                    fmt=m.format, compare=[before.get(v) for v in order])
 
 

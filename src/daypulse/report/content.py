@@ -18,6 +18,7 @@ from daypulse.project.kinds import kind_of
 from daypulse.report import whatchanged
 from daypulse.report.definition import ReportDefinition, load_report
 from daypulse.report.model import Breakdown, BreakdownRow, Comparison, Line, Report, Section
+from daypulse.store import labels as stored_labels
 from daypulse.store import read
 from daypulse.values import dims_key, in_format
 
@@ -61,7 +62,8 @@ def build_report(project, store, name: str, *, on: date | None = None,
         notes.append("Not in this project, left out: " + ", ".join(left_out) + ".")
     unavailable = [m for m in metrics if spec.period not in project.grains_of(m, [spec.period])]
     if unavailable:
-        notes.append(f"Not computed by {spec.period}, left out: " + ", ".join(unavailable) + ".")
+        notes.append(f"Not computed by {spec.period}, left out: " + ", ".join(unavailable)
+                     + f" ({spec.period} is not in their grains:, or in compute.grains).")
         metrics = [m for m in metrics if m not in unavailable]
     if not period.complete:
         notes.append(f"The period is not over yet: values so far (as of {as_of:%Y-%m-%d %H:%M} UTC).")
@@ -86,7 +88,7 @@ def build_report(project, store, name: str, *, on: date | None = None,
         from daypulse.report.chartdata import build_charts  # lazy: matplotlib, only with charts
 
         charts = build_charts(project, store, cal, spec, period, key)
-    title = spec.title + (f" — {_filter_words(spec.filter)}" if spec.filter else "")
+    title = spec.title + (f" — {_filter_words(stored_labels.shown(store, spec.filter))}" if spec.filter else "")
     return Report(name=name, title=title, project=project.name, timezone=project.timezone,
                   grain=spec.period, start=period.start, end=period.end,
                   period_label=period_label(period), generated_at=as_of, filter=dict(spec.filter),
@@ -98,6 +100,8 @@ def period_label(p: Period) -> str:
         return f"{p.start:%A} {p.start.day} {p.start:%B %Y}"
     if p.grain == "week":
         return f"Week of {p.start.day} {p.start:%B %Y} ({p.start.day} {p.start:%b} – {p.end.day} {p.end:%b})"
+    if p.grain == "quarter":
+        return f"Q{(p.start.month - 1) // 3 + 1} {p.start.year} ({p.start:%B} – {p.end:%B})"
     return f"{p.start:%B %Y}"
 
 
@@ -203,19 +207,20 @@ def _breakdown(project, store, cal, spec, period, b, key) -> Breakdown | None:
         return None
     fmts = [project.metrics[n].format for n in names]
     zeros = {n: kind_of(project.metrics[n]).zero(project, project.metrics[n]) for n in names}
-    labels = sorted({v for (m, p, v) in rows if p == period.start})
-    main = {v: in_format(rows.get((b.metric, period.start, v)), fmts[0]) for v in labels}
-    order = sorted(labels, key=lambda v: (main[v] is None, -(main[v] or 0), v))
-    if b.by == "hour" or all(v.isdigit() for v in labels):
-        order = sorted(labels)  # hours read best in order
+    keys = sorted({v for (m, p, v) in rows if p == period.start})
+    shown = stored_labels.of(store, b.by, keys)  # a staff member's name for its id (dimensions: labels:)
+    main = {v: in_format(rows.get((b.metric, period.start, v)), fmts[0]) for v in keys}
+    order = sorted(keys, key=lambda v: (main[v] is None, -(main[v] or 0), shown.get(v, v), v))
+    if b.by == "hour" or all(v.isdigit() for v in keys):
+        order = sorted(keys)  # hours read best in order
     out = []
     for v in order[:b.top]:
         cur = main[v]
         before = in_format(rows.get((b.metric, prev, v)), fmts[0]) if prev != period.start else None
         # A count with no row for this value is 0 (a caller with no completed calls), not unknown.
-        out.append(BreakdownRow(v, [in_format(rows.get((n, period.start, v), zeros[n]), f)
-                                    for n, f in zip(names, fmts)],
-                                None if cur is None or before is None else cur - before))
+        out.append(BreakdownRow(shown.get(v, v), [in_format(rows.get((n, period.start, v), zeros[n]), f)
+                                                  for n, f in zip(names, fmts)],
+                                None if cur is None or before is None else cur - before, key=v))
     totals = read.values(store, names, spec.period, period.start, period.start, dims_key(spec.filter))
     return Breakdown(b.title or f"{project.metrics[b.metric].label or b.metric} by {b.by}", b.by,
                      [project.metrics[n].label or n for n in names], fmts, out,

@@ -49,9 +49,14 @@ class Line:
 
 @dataclass(frozen=True)
 class BreakdownRow:
-    label: str  # the dimension value
+    label: str  # what is shown: the dimension value's label (dimensions: labels:), else the value
     values: list[Number]  # the breakdown's metric, then its `also` metrics
     change: Number  # the first metric against the previous period
+    key: str | None = None  # the dimension value as stored and filtered on (default: the label)
+
+    def __post_init__(self):
+        if self.key is None:
+            object.__setattr__(self, "key", self.label)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import statistics
 from daypulse import judgement
 from daypulse.report import format as F
 from daypulse.report.model import Change
+from daypulse.store import labels as stored_labels
 from daypulse.store import read
 
 NOISE = 10  # counts below this on both sides are not a move
@@ -89,7 +90,8 @@ def _anomaly(ln, history: list, rules, grain: str, day, reset: str | None = None
         return None
     side = "high" if z > 0 else "low"
     # What the history is: the same weekday, or (month-to-date) the same day of earlier months.
-    when = f"day {day.day} of a {reset}" if reset else f"a {day:%A}" if grain == "day" else f"a {grain}"
+    when = (f"day {day.day} of a {reset}" if reset and grain == "day" else f"this point of a {reset}" if reset
+            else f"a {day:%A}" if grain == "day" else f"a {grain}")
     lo, hi = min(history), max(history)
     return z, (f"{F.value(ln.value, ln.fmt)} is unusually {side} for {when}"
                f" (the last {len(history)} were {F.value(lo, ln.fmt)} to {F.value(hi, ln.fmt)},"
@@ -106,6 +108,8 @@ def _adds_up(project, m) -> bool:
         return False
     if m.kind == "cumulative" and m.of in project.metrics:
         return _adds_up(project, project.metrics[m.of])
+    if m.kind == "snapshot" and m.rollup == "avg":
+        return False  # each value averages over its own days with rows
     return getattr(m, "measure", None) not in NOT_ADDITIVE
 
 
@@ -128,11 +132,12 @@ def _with_drivers(project, store, cal, spec, start, c: Change, n: int, rising: b
     if best is None:
         return c
     dim, found = best
+    shown = stored_labels.of(store, dim, [v for v, *_ in [*found.parts, *found.offsets]])  # names for ids
     shares = judgement.whole_percents([s for *_, s in found.parts] + ([found.others[1]] if found.others else []))
     of = "of the rise" if found.parts[0][1] > 0 else "of the fall"
-    drivers = [f"{dim} {v} {F.change(d, m.format)} ({p}% {of})"
+    drivers = [f"{dim} {shown.get(v, v)} {F.change(d, m.format)} ({p}% {of})"
                for (v, d, _), p in zip(found.parts, shares, strict=False)]
     if found.others:
         drivers.append(f"others {F.change(found.others[0], m.format)} ({shares[-1]}% {of})")
-    drivers += [f"offset by {dim} {v} {F.change(d, m.format)}" for v, d in found.offsets]
+    drivers += [f"offset by {dim} {shown.get(v, v)} {F.change(d, m.format)}" for v, d in found.offsets]
     return Change(c.kind, c.metric, c.label, c.text, c.verdict, c.score, drivers)

@@ -50,6 +50,21 @@ class MetricValueRow(Base):
     computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class DimensionLabel(Base):
+    """The display name of one value of a dimension (a staff member's name for its id), read
+    from the source's lookup table on each compute (``dimensions: {staff: {labels: ...}}``).
+    Values keep the key; reports, the dashboard and the API show this next to it."""
+
+    __tablename__ = "dimension_labels"
+    __table_args__ = (UniqueConstraint("dimension", "key", name="uq_dimension_labels_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(String(1000))  # the value as metric_values.dims holds it
+    label: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # when the label last changed
+
+
 class Run(Base):
     """Every compute (later: report, delivery) run, with its state and numbers."""
 
