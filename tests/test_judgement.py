@@ -67,6 +67,38 @@ def test_other_period_to_date_values_and_what_is_not_one():
     assert J.history_starts(CAL, "day", date(2026, 3, 6), 2) == [date(2026, 2, 27), date(2026, 2, 20)]
 
 
+QTD = SimpleNamespace(kind="cumulative", reset="quarter")
+
+
+def test_a_quarter_to_date_value_is_compared_with_the_same_point_last_quarter():
+    # By day: the same day of the quarter's month three months before (clamped).
+    assert J.base_start(CAL, "previous", "day", date(2026, 2, 15), J.to_date_reset(QTD, "day")) == date(2025, 11, 15)
+    assert J.base_label("previous", "day", "quarter") == "vs the same day last quarter"
+    # By month: the same month of the quarter before (its value at that month's end), never the
+    # month before (the whole of the previous quarter on the 1st month of a quarter).
+    reset = J.to_date_reset(QTD, "month")
+    assert reset == "quarter"
+    assert J.base_start(CAL, "previous", "month", date(2026, 2, 1), reset) == date(2025, 11, 1)
+    assert J.base_start(CAL, "previous", "month", date(2026, 1, 1), reset) == date(2025, 10, 1)
+    assert J.base_label("previous", "month", reset) == "vs the same month last quarter"
+    assert J.history_starts(CAL, "month", date(2026, 2, 1), 3, reset) == [
+        date(2025, 11, 1), date(2025, 8, 1), date(2025, 5, 1)]
+    plan = J.plan(CAL, "previous", "month", QTD, date(2026, 2, 1), 2)
+    assert (plan.base, plan.label) == (date(2025, 11, 1), "vs the same month last quarter")
+    assert plan.past == [(date(2025, 11, 1), date(2025, 8, 1)), (date(2025, 8, 1), date(2025, 5, 1))]
+    # A year-to-date value by month or by quarter: the same month or quarter last year.
+    assert J.base_start(CAL, "previous", "month", date(2026, 2, 1), "year") == date(2025, 2, 1)
+    ytd = J.to_date_reset(YTD, "quarter")
+    assert J.base_start(CAL, "previous", "quarter", date(2026, 4, 1), ytd) == date(2025, 4, 1)
+    assert J.base_label("previous", "quarter", ytd) == "vs the same quarter last year"
+    # A quarter of a quarter-to-date value is the whole quarter: the quarter before.
+    assert J.to_date_reset(QTD, "quarter") is None
+    assert J.base_start(CAL, "previous", "quarter", date(2026, 4, 1), None) == date(2026, 1, 1)
+    assert J.base_label("previous", "quarter") == "vs the quarter before"
+    # A week of a quarter-to-date value still has no same point.
+    assert J.base_start(CAL, "previous", "week", date(2026, 2, 2), J.to_date_reset(QTD, "week")) is None
+
+
 # -- percentages only where they mean something -------------------------------------------------------
 
 @pytest.mark.parametrize("value, base, fmt, pct, shown", [

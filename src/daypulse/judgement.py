@@ -7,7 +7,9 @@ module only reads them).
   year before. A *period-to-date* value (a cumulative metric with a reset, such as signups
   this month, read by day) is compared with the same point of the previous reset period: 1 Dec
   with 1 Nov, 31 Mar with 28 Feb (clamped to the shorter month), never with 30 Nov, whose value
-  is the whole of November.
+  is the whole of November. Read by month, a quarter-to-date value is compared with the same
+  month of the previous quarter (February with November), a year-to-date one with that month
+  (or quarter) a year before.
 * **Noise.** A move is news, and gets a colour, only when it is beyond what the same move
   usually is: the same comparison in earlier periods (for a daily value, the same weekday in
   earlier weeks against its own day before: Saturday's usual fall from Friday is not news), as
@@ -31,6 +33,9 @@ from daypulse.values import Delta, is_number
 FLOOR = {"integer": 1.0, "currency": 100.0, "percent": 0.005, "duration": 1.0, "number": 1.0}
 GRAIN_ORDER = ("day", "week", "month", "quarter", "year")
 _LAST = {"week": "last week", "month": "last month", "quarter": "last quarter", "year": "last year"}
+# Grains whose periods start on a day a coarser reset period also has in the one before: a month
+# of a quarter-to-date value has the same month of the previous quarter; a week has no such week.
+_ALIGNED = ("day", "month", "quarter")
 
 
 def to_date_reset(metric, grain: str) -> str | None:
@@ -50,9 +55,9 @@ def base_start(cal: Calendar, key: str, grain: str, start: date, reset: str | No
         return cal.comparison_start(key, grain, start)
     if key == "same_weekday" and reset == "week":
         return start - timedelta(days=7) if grain == "day" else None
-    if key != "previous" or grain != "day":
+    if key != "previous" or grain not in _ALIGNED:
         return None  # a week of a month-to-date value has no "same point" a week before
-    return same_point(cal, reset, start, 1)
+    return same_point(cal, reset, start, 1)  # by month: the same month of the previous quarter
 
 
 def same_point(cal: Calendar, reset: str, day: date, k: int) -> date:
@@ -74,8 +79,8 @@ def same_point(cal: Calendar, reset: str, day: date, k: int) -> date:
 
 def base_label(key: str, grain: str, reset: str | None = None) -> str:
     """What a comparison compares, in words: "vs the day before", "vs the same day last month"."""
-    if reset is not None and key == "previous" and grain == "day":
-        return f"vs the same day {_LAST[reset]}"
+    if reset is not None and key == "previous" and grain in _ALIGNED:
+        return f"vs the same {grain} {_LAST[reset]}"
     if key == "previous":
         return {"day": "vs the day before", "week": "vs the week before", "month": "vs the month before",
                 "quarter": "vs the quarter before", "year": "vs the year before"}[grain]
@@ -91,7 +96,7 @@ def history_starts(cal: Calendar, grain: str, start: date, n: int, reset: str | 
     earlier weeks (Mondays differ from Sundays); for a period-to-date value, the same point of
     the earlier reset periods; else the periods just before."""
     if reset is not None:
-        return [same_point(cal, reset, start, k) for k in range(1, n + 1)] if grain == "day" else []
+        return [same_point(cal, reset, start, k) for k in range(1, n + 1)] if grain in _ALIGNED else []
     if grain == "day":
         return [start - timedelta(days=7 * k) for k in range(1, n + 1)]
     return [cal.shift(grain, start, k) for k in range(1, n + 1)]

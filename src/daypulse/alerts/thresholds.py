@@ -63,7 +63,7 @@ def check_rule(project, metric: str, grain: str, op: str, value, dims: dict[str,
     if grain not in GRAINS:
         raise RuleError("grain", f"unknown grain {grain!r} (one of {', '.join(GRAINS)})")
     if not project.grains_of(metric, [grain]):
-        raise RuleError("grain", f"{metric} is not computed at {grain} grain")
+        raise RuleError("grain", project.grain_problem([metric], grain))  # and how to opt in
     if op not in OPS:
         raise RuleError("op", f"{op!r} is not one of {', '.join(OPS)}")
     if severity not in SEVERITIES:

@@ -189,6 +189,15 @@ def known_metric(project: ProjectModel, name: str):
     return project.metrics[name]
 
 
+def computed_at(project: ProjectModel, names: list[str] | None, grains, field: str = "grain") -> None:
+    """422 when no metric of ``names`` (every metric when None) is computed at one of ``grains``,
+    saying how to opt in (compute.grains, or a metric's grains:)."""
+    for grain in dict.fromkeys([grains] if isinstance(grains, str) else grains or []):
+        problem = project.grain_problem(names, grain)
+        if problem:
+            raise HTTPException(422, f"{field}: {problem}")
+
+
 def known_report(project: ProjectModel, name: str, who: Principal) -> None:
     """A report the token may see: another tenant's board is answered as if it did not exist."""
     if name not in visible_reports(project, who):

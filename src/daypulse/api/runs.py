@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from daypulse.api.deps import CompanyAdmin, Day, GrainName, Id, ProjectDep, StoreDep, Viewer
+from daypulse.api.deps import CompanyAdmin, Day, GrainName, Id, ProjectDep, StoreDep, Viewer, computed_at
 from daypulse.api.problems import conflict, missing, responses
 from daypulse.engine.background import RunInProgress, RunRequest
 from daypulse.engine.background import start_run as start
@@ -40,6 +40,7 @@ class RunBody(BaseModel):
              responses=conflict("a run started through the API is still running"))
 def start_run(who: CompanyAdmin, project: ProjectDep, store: StoreDep, body: RunBody, response: Response) -> dict:
     _check_metrics(project, body.metrics)
+    computed_at(project, body.metrics or None, body.grains, "grains")
     first, last, why = _run_range(project, store, body)
     asked = RunRequest(first, last, body.metrics or None, body.grains or None, body.dry_run, why, who.name)
     try:

@@ -45,6 +45,7 @@ def compute(
     now = _instant("--as-of", as_of)
     _check_grains(grain)
     names = project.resolve(metric, "--metric")
+    _check_computed(project, metric, grain)
     rng = choose_range(project, on=_date("--date", on), start=_date("--start", start), end=_date("--end", end),
                        days_back=days_back, now=now, names=FLAGS)
     today = project.calendar.today(now)
@@ -103,6 +104,15 @@ def _check_grains(grains) -> None:
             raise UsageError(f"--grain: unknown grain {g!r} (one of {', '.join(GRAINS)})")
 
 
+def _check_computed(project, metrics: list[str] | None, grains: list[str] | None) -> None:
+    """Each --grain is one a metric asked for (any metric, without --metric) is computed at:
+    quarter and year are opted in (compute.grains, or a metric's grains:)."""
+    for g in dict.fromkeys(grains or []):
+        problem = project.grain_problem(metrics or None, g)
+        if problem:
+            raise UsageError(f"--grain {g}: {problem}")
+
+
 
 
 # -- export ------------------------------------------------------------------------------
@@ -134,6 +144,7 @@ def export(
     project = _project(config)
     if metric:
         project.resolve(metric, "--metric")
+    _check_computed(project, metric, grain)
     _check_filter(project, metric, dims)
     store = _store(project, create=False)
     stream = sys.stdout

@@ -17,11 +17,11 @@ from daypulse.errors import UsageError
 @app.command()
 def report(
     name: Annotated[str, typer.Argument(
-        metavar="NAME", help="daily, weekly, monthly, leads, leads-weekly, or a report defined"
+        metavar="NAME", help="daily, weekly, monthly, quarterly, leads, leads-weekly, or a report defined"
                              " under reports: in daypulse.yml.", show_default=False)],
     on: Annotated[str | None, typer.Option(
         "--date", help="Report on the period containing this day (YYYY-MM-DD; default: the last"
-                       " complete day, week or month in the project's zone).",
+                       " complete day, week, month or quarter in the project's zone).",
         show_default=False)] = None,
     fmt: Annotated[str, typer.Option(
         "--format", "-f", help="text, markdown (md), html, slack (the Block Kit JSON that would be"

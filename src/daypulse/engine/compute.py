@@ -63,10 +63,11 @@ def compute_values(project: Project, start: date, end: date, metrics: Iterable[s
     project.not_in_future(start, "start", as_of)
     cal = project.calendar
     today = cal.today(as_of)
-    grains = tuple(grains or project.compute.grains)
     wanted = project.resolve(metrics)
     src = source or R.Source.open(project.source)
     order = project.with_parts(wanted)
+    # Each metric at its grains (its grains:, else compute.grains); ``grains`` picks among them.
+    grains = tuple(grains or project.computed_grains(order))
     grains_of = {n: project.grains_of(n, grains) for n in order}
     results: dict[str, dict[str, dict]] = {n: {} for n in order}
     seen: dict[str, dict[str, set]] = {n: {} for n in order}

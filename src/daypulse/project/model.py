@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from daypulse.calendar import Calendar
+from daypulse.calendar import GRAINS, Calendar
 from daypulse.errors import Issue, UsageError
 from daypulse.project.expr import names
 
@@ -175,13 +175,41 @@ class SqlMetric(MetricBase):
     rollup: Literal["sum", "last", "none"] = "none"
 
 
+class SnapshotMetric(TableMetric):
+    """A pre-aggregated table with one row per day (and dimension values): a daily MRR or
+    subscriber count. The value on day D is ``column`` of D's rows (several are summed); a day
+    without a row is empty. A longer period takes its last day with rows, or the sum or the
+    average of its days (``rollup``)."""
+
+    kind: Literal["snapshot"]
+    time: str  # the day: a DATE, or a timestamp whose local day is the day
+    column: str
+    measure: Literal["sum"] = "sum"  # rows of one day and dimension values add up
+    rollup: Literal["last", "sum", "avg"] = "last"
+
+
 Metric = Annotated[
     EventMetric | StateMetric | RatioMetric | CumulativeMetric | SqlMetric | MovementMetric
-    | LifecycleMetric | ManualMetric | DerivedMetric,
+    | LifecycleMetric | ManualMetric | DerivedMetric | SnapshotMetric,
     Field(discriminator="kind"),
 ]
 METRIC_KINDS = ("event", "state", "ratio", "cumulative", "sql", "movement", "lifecycle", "manual",
-                "derived")
+                "derived", "snapshot")
+
+
+class DimensionLabels(Strict):
+    """``labels: {table: staff, key: id, label: full_name}``: display names of a dimension's
+    values, from a lookup table of the source (a logical name, mapped by ``tables:``)."""
+
+    table: str
+    key: str  # the column holding the values the metrics store (a staff member's id)
+    label: str  # the column shown instead (the name)
+
+
+class DimensionSettings(Strict):
+    """``dimensions: {staff: {...}}``: settings of a dimension, by its name as metrics use it."""
+
+    labels: DimensionLabels | None = None
 
 
 class ComputeSettings(Strict):
@@ -206,6 +234,7 @@ class Project(BaseModel):
     columns: dict[str, str | ColumnMap | None] = Field(default_factory=dict)
     metrics: dict[str, Metric] = Field(default_factory=dict)
     compute: ComputeSettings = Field(default_factory=ComputeSettings)
+    dimensions: dict[str, DimensionSettings] = Field(default_factory=dict)  # labels, by dimension name
     # Sections the report and delivery layers own: the shape of reports is checked here, what is
     # in each section by the layer that owns it (report definitions when first used, checked once
     # per project; delivery.config.SECTIONS handed to the loader), each problem at its line.
@@ -215,6 +244,7 @@ class Project(BaseModel):
     channels: dict[str, Any] = Field(default_factory=dict)
     delivery: dict[str, Any] = Field(default_factory=dict)
     subscriptions: list[Any] = Field(default_factory=list)
+    churn: dict[str, Any] = Field(default_factory=dict)  # churn risk: checked by churn.config.check_churn (a section)
     # Names in ``reports`` that came from the store's report templates, not from the file: errors
     # then name their origin, and a second merge drops templates deleted since. Never read from
     # daypulse.yml (a private attribute), set only through :meth:`with_stored_reports`.
@@ -312,13 +342,39 @@ class Project(BaseModel):
         return out
 
     def grains_of(self, name: str, grains: Iterable[str]) -> tuple[str, ...]:
-        """Which of ``grains`` the metric is computed at (``grains:`` restricts them; SQL with no
-        rollup is daily only)."""
+        """Which of ``grains`` the metric is computed at: those of its ``grains:``, else of
+        ``compute.grains`` (so quarter and year are opted in); SQL with no rollup is daily only."""
         m = self.metrics[name]
-        allowed = m.grains
+        allowed = m.grains if m.grains is not None else self.compute.grains
         if isinstance(m, SqlMetric) and m.rollup == "none":
             allowed = ["day"]
-        return tuple(g for g in grains if allowed is None or g in allowed)
+        return tuple(g for g in grains if g in allowed)
+
+    def computed_grains(self, names: Iterable[str] | None = None) -> tuple[str, ...]:
+        """The grains any of ``names`` (every metric by default) is computed at, finest first."""
+        among = list(self.metrics if names is None else names)
+        return tuple(g for g in GRAINS if any(self.grains_of(n, [g]) for n in among))
+
+    def grain_problem(self, names: Iterable[str] | None, grain: str) -> str | None:
+        """Why ``grain`` cannot be asked of ``names`` (every metric when None): none of them is
+        computed at it, and how to opt in; None when one is."""
+        among = list(self.metrics if names is None else names)
+        if any(self.grains_of(n, [grain]) for n in among):
+            return None
+        if names is None or not among:
+            return (f"no metric is computed by {grain} (add {grain} to compute.grains in daypulse.yml,"
+                    " or to a metric's grains:)")
+        if len(among) > 1:
+            return (f"none of the metrics {', '.join(map(repr, among))} is computed by {grain} (add {grain}"
+                    " to compute.grains in daypulse.yml, or to their grains:)")
+        m = self.metrics[among[0]]
+        if isinstance(m, SqlMetric) and m.rollup == "none":
+            how = "a kind: sql metric with rollup: none is daily only; set rollup: sum or last"
+        elif m.grains is not None:
+            how = f"add {grain} to the metric's grains:"
+        else:
+            how = f"add {grain} to compute.grains in daypulse.yml, or to the metric's grains:"
+        return f"metric {among[0]!r} is not computed by {grain} ({how})"
 
     def dimensions_of(self, name: str) -> set[str]:
         """The dimensions a metric is stored by, each on its own (see :meth:`groupings_of`)."""

@@ -1,11 +1,12 @@
 """Report definitions: ``reports:`` in daypulse.yml, plus the built-in ones (builtin.yml).
 
-A report is sections of metrics, a period (a day, a week or a month), the comparisons shown
-next to each number, charts, breakdowns by a dimension, and what "what changed" looks for.
-Definitions are validated against the project: every metric, dimension and grain named must
-exist, with file and line for each problem. A definition's size is capped (MAX_* below), in
-daypulse.yml as over the API: a report of 20,000 sections would take a worker for seconds on
-every preview and every delivery.
+A report is sections of metrics, a period (a day, a week, a month or a quarter), the
+comparisons shown next to each number, charts, breakdowns by a dimension, and what "what
+changed" looks for. Definitions are validated against the project: every metric, dimension and
+grain named must exist (some metric of the report computed at its period), with file and line
+for each problem. A definition's size is capped (MAX_* below), in daypulse.yml as over the
+API: a report of 20,000 sections would take a worker for seconds on every preview and every
+delivery.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ class Changes(Strict):
 class ReportDefinition(Strict):
     title: str
     description: str | None = None
-    period: Literal["day", "week", "month"] = "day"
+    period: Literal["day", "week", "month", "quarter"] = "day"
     compare: list[Comparison] = Field(default_factory=lambda: ["previous", "same_weekday"], max_length=3)
     spark: int = Field(14, ge=0, le=120)  # periods in each metric's sparkline
     filter: dict[str, str] = Field(default_factory=dict, max_length=MAX_FILTERS)  # a dimension value: {tenant: acme}
@@ -205,6 +206,11 @@ def check_report(project, name: str, spec: ReportDefinition, origin: str,
     elif missing and not builtin:
         issues.append(problem((), f"reports.{name}: unknown metric(s) {', '.join(missing)}",
                               hint="see `daypulse metrics`"))
+    present = [m for m in spec.metrics if m in project.metrics]
+    if present and project.grain_problem(present, spec.period):
+        issues.append(problem(("period",), f"reports.{name}: period {spec.period}: none of its metrics is"
+                              f" computed by {spec.period}", hint=f"add {spec.period} to compute.grains in"
+                              " daypulse.yml, or to the metrics' grains:"))
     for i, s in enumerate(spec.sections):
         for j, b in enumerate(s.breakdowns):
             issues += _dimension_issue(project, name, b.metric, b.by, problem,

@@ -259,7 +259,9 @@ def _presets(project, f: views.Filters) -> list[tuple[str, str]]:
     cal = project.calendar
     out = []
     for label, n, grain in (("7 days", 7, "day"), ("30 days", 30, "day"), ("90 days", 90, "day"),
-                            ("12 weeks", 12, "week"), ("12 months", 12, "month")):
+                            ("12 weeks", 12, "week"), ("12 months", 12, "month"), ("8 quarters", 8, "quarter")):
+        if grain not in f.grains:
+            continue  # quarters once they are computed
         end = f.end if cal.period_end(grain, f.end) == f.end else cal.period_start(grain, f.end) - timedelta(days=1)
         if end < views.EARLIEST:
             continue

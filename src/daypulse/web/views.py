@@ -19,12 +19,12 @@ from daypulse.describe import describe
 from daypulse.errors import UserError
 from daypulse.report import format as fmt
 from daypulse.report.definition import load_report, report_names
-from daypulse.store import read
+from daypulse.store import labels, read
 from daypulse.values import dims_key, is_number
 
-GRAINS = ("day", "week", "month")
+GRAINS = ("day", "week", "month", "quarter")  # quarter when a metric is computed by it (opted in)
 MAX_PERIODS = 400  # a range longer than this at its grain is cut (the chart stays readable)
-DEFAULT_SPAN = {"day": 30, "week": 12, "month": 12}  # periods shown when no range is given
+DEFAULT_SPAN = {"day": 30, "week": 12, "month": 12, "quarter": 8}  # periods shown when no range is given
 MENU_VALUES = 500  # values per dimension in the filter menu: past that a select stops being a way to find one
 
 
@@ -38,6 +38,7 @@ class Filters:
     problems: tuple[str, ...] = ()  # what was wrong in the query, shown above the page
     complete_through: date | None = None  # the newest stored day that is over: later periods are "so far"
     pinned: bool = True  # the range was given; else it follows the newest data (auto-refresh moves it)
+    grains: tuple[str, ...] = GRAINS[:3]  # what the grain menu offers: quarter once it is computed
 
     def query(self, **changes) -> str:
         f = replace(self, **changes)
@@ -88,7 +89,7 @@ def boards(project, scope: dict[str, str] | None = None) -> dict[str, str]:
 
 
 EARLIEST = date(1970, 1, 1)
-SPAN_DAYS = {"day": MAX_PERIODS, "week": MAX_PERIODS * 7, "month": MAX_PERIODS * 31}
+SPAN_DAYS = {"day": MAX_PERIODS, "week": MAX_PERIODS * 7, "month": MAX_PERIODS * 31, "quarter": MAX_PERIODS * 92}
 
 
 def parse_filters(project, store, params, scope: dict[str, str], *, board_required: bool = True) -> Filters:
@@ -105,9 +106,13 @@ def parse_filters(project, store, params, scope: dict[str, str], *, board_requir
         board = next(iter(names), "")
     spec = load_report(project, board) if board_required and board else None
     grain = params.get("grain") or (spec.period if spec else "day")
+    offered = tuple(g for g in GRAINS if g in GRAINS[:3] or not project.grain_problem(None, g))
     if grain not in GRAINS:
-        problems.append(f"grain: {grain[:20]!r} is not one of day, week, month")
+        problems.append(f"grain: {grain[:20]!r} is not one of {', '.join(offered)}")
         grain = "day"
+    elif grain not in offered:
+        problems.append(f"grain: {project.grain_problem(None, grain)}")
+        grain = spec.period if spec else "day"
     today = cal.today()
     yesterday = today - timedelta(days=1)
     newest = min(read.latest_day(store) or yesterday, yesterday)
@@ -147,7 +152,7 @@ def parse_filters(project, store, params, scope: dict[str, str], *, board_requir
             problems.append(f"{'you see' if k in scope else 'this board is of'} {k} {v!r} only")
         dims[k] = v
     return Filters(board, start, end, grain, dims, tuple(problems), newest,
-                   pinned="end" in params or "start" in params)
+                   pinned="end" in params or "start" in params, grains=offered)
 
 
 def _date(text: str | None, default: date | None, name: str, problems: list[str]) -> date | None:
@@ -215,7 +220,8 @@ def tiles(project, store, f: Filters, sections, alerts=()) -> list[tuple[str, li
     done = [p for p in periods if f.over(cal, p)]
     last = done[-1] if done else periods[-1]
     partial = not done
-    names = [m for _, ms in sections for m in ms if m in project.metrics and shows(project, m, f.dims)]
+    names = [m for _, ms in sections for m in ms if m in project.metrics and shows(project, m, f.dims)
+             and project.grains_of(m, [f.grain])]
     plans = {n: judgement.plan(cal, "previous", f.grain, project.metrics[n], last) for n in names}
     first = min([periods[0], *(d for p in plans.values() for d in p.dates)])
     got = read.values(store, names, f.grain, first, periods[-1], dims_key(f.dims))
@@ -233,7 +239,8 @@ def tiles(project, store, f: Filters, sections, alerts=()) -> list[tuple[str, li
                 continue
             if name not in names:
                 dim = ", ".join(sorted(set(f.dims) - project.dimensions_of(name)))
-                note = (f"not broken down by {dim}" if dim
+                note = (f"not computed by {f.grain}" if not project.grains_of(name, [f.grain])
+                        else f"not broken down by {dim}" if dim
                         else "not stored by " + " and ".join(sorted(f.dims)) + " together")
                 row.append(Tile(name, m.label or name, fmt.EMPTY, "", "", "none", "", "", _formula(project, name),
                                 label, note=note))
@@ -302,14 +309,16 @@ def table(project, store, f: Filters, name: str) -> list[dict]:
     return rows
 
 
-def breakdown(project, store, f: Filters, name: str, dimension: str, top: int = 12) -> list[tuple[str, str]]:
-    """The range's last period by one dimension, largest first (within the filter)."""
+def breakdown(project, store, f: Filters, name: str, dimension: str, top: int = 12) -> list[tuple[str, str, str]]:
+    """The range's last period by one dimension, largest first (within the filter): (value as
+    stored, the number formatted, what is shown: its label, else the value)."""
     cal = project.calendar
     m = project.metrics[name]
     last = window(cal, f)[0][-1]
     got = read.by_dimension(store, [name], f.grain, last, last, dimension, within=f.dims)
     ranked = sorted(((v, k) for (_, _, k), v in got.items() if is_number(v)), reverse=True)[:top]
-    return [(k, fmt.value(v, m.format)) for v, k in ranked]
+    shown = labels.of(store, dimension, [k for _, k in ranked])
+    return [(k, fmt.value(v, m.format), shown.get(k, k)) for v, k in ranked]
 
 
 @dataclass(frozen=True)
@@ -348,10 +357,13 @@ def alerts(project, breaches) -> list[Alert]:
 
 @dataclass(frozen=True)
 class Choice:
-    """One dimension's values in the filter menu; ``more`` counts those left out of it."""
+    """One dimension's values in the filter menu; ``more`` counts those left out of it;
+    ``labels`` are the values' labels where they have one (what the menu shows; it filters by
+    the value)."""
 
     values: list[str]
     more: int = 0
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 def dimension_values(store, metrics: list[str], f: Filters, limit: int = MENU_VALUES) -> dict[str, Choice]:
@@ -366,11 +378,16 @@ def dimension_values(store, metrics: list[str], f: Filters, limit: int = MENU_VA
             out.setdefault(single[0], set()).add(single[1])
     menu = {}
     for dim in sorted(set(out) | set(f.dims)):
-        found = sorted(out.get(dim, ()))
+        names = labels.of(store, dim, [*out.get(dim, ()), *([f.dims[dim]] if dim in f.dims else [])])
+
+        def order(v: str, names=names) -> tuple[str, str]:
+            return names.get(v, v), v  # as the menu reads: by label
+
+        found = sorted(out.get(dim, ()), key=order)
         shown = found[:limit]
         if dim in f.dims and f.dims[dim] not in shown:
-            shown = sorted([*shown, f.dims[dim]])
-        menu[dim] = Choice(shown, max(0, len(found) - limit))
+            shown = sorted([*shown, f.dims[dim]], key=order)
+        menu[dim] = Choice(shown, max(0, len(found) - limit), {v: names[v] for v in shown if v in names})
     return menu
 
 
@@ -410,6 +427,8 @@ def period_label(cal: Calendar, grain: str, start: date) -> str:
         return f"{start:%a %d %b %Y}"
     if grain == "week":
         return f"week of {start:%d %b %Y}"
+    if grain == "quarter":
+        return f"Q{(start.month - 1) // 3 + 1} {start.year}"
     return f"{start:%B %Y}"
 
 

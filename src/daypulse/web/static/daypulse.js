@@ -32,9 +32,12 @@
     const DAY = 86400;
     const dateText = new Intl.DateTimeFormat(undefined, data.grain === "month"
       ? { month: "short", year: "numeric", timeZone: "UTC" } : { month: "short", day: "numeric", timeZone: "UTC" });
-    const periodText = (ts) => (ts == null ? "—" : (data.grain === "week" ? "week of " : "") + dateText.format(new Date(ts * 1e3)));
-    // Ticks fall on whole periods: days, weeks or months, never hours.
-    const incrs = data.grain === "month" ? [30 * DAY, 91 * DAY, 182 * DAY, 365 * DAY]
+    const quarterText = (d) => "Q" + (Math.floor(d.getUTCMonth() / 3) + 1) + " " + d.getUTCFullYear();
+    const periodText = (ts) => (ts == null ? "—" : data.grain === "quarter" ? quarterText(new Date(ts * 1e3))
+      : (data.grain === "week" ? "week of " : "") + dateText.format(new Date(ts * 1e3)));
+    // Ticks fall on whole periods: days, weeks, months or quarters, never hours.
+    const incrs = data.grain === "quarter" ? [91 * DAY, 182 * DAY, 365 * DAY]
+      : data.grain === "month" ? [30 * DAY, 91 * DAY, 182 * DAY, 365 * DAY]
       : data.grain === "week" ? [7 * DAY, 14 * DAY, 28 * DAY, 91 * DAY] : [DAY, 2 * DAY, 7 * DAY, 14 * DAY, 28 * DAY, 91 * DAY];
     const opts = {
       width: width(),
@@ -46,7 +49,8 @@
       axes: [{ incrs, space: 50, values: (u, vals) => vals.map(periodText) },
              { values: (u, vals) => vals.map(f.tick), size: 60 }],
       series: [
-        { label: data.grain === "month" ? "Month" : "Period", value: (u, ts) => periodText(ts) },
+        { label: data.grain === "month" ? "Month" : data.grain === "quarter" ? "Quarter" : "Period",
+          value: (u, ts) => periodText(ts) },
         { label: "This range", stroke: "#2457c5", width: 2, value: (u, v) => f.value(v), spanGaps: false },
         { label: "Previous", stroke: "#98a2b3", width: 1.5, dash: [5, 4], value: (u, v) => f.value(v) },
       ],
