@@ -24,7 +24,10 @@ EPOCH_DATE = date(1970, 1, 1)
 # is compared with stay far inside what datetime can hold, so no arithmetic overflows.
 FIRST_DAY, LAST_DAY = EPOCH_DATE, date(2200, 12, 31)
 SECONDS_PER_DAY = 86_400
-GRAINS = ("day", "week", "month", "quarter", "year")
+GRAINS = ("hour", "day", "week", "month", "quarter", "year")
+# An hour-grain period is keyed ``day_num * HOUR_SLOTS + i``: the i-th hour (from 0) of a local
+# day. A day has 23, 24 or 25 of them, so the repeated autumn hour is two keys, not one.
+HOUR_SLOTS = 32
 WEEK_STARTS = ("monday", "sunday")
 
 
@@ -93,6 +96,7 @@ def local_day_num(tz_name: str, epoch: int) -> int:
     return (epoch + _offset_at(zone(tz_name), epoch)) // SECONDS_PER_DAY
 
 
+@lru_cache(maxsize=8192)
 def day_start(tz_name: str, d: date) -> int:
     """UTC epoch second at which local date ``d`` begins in the zone.
 
@@ -132,8 +136,20 @@ class Calendar:
     def day_start(self, d: date) -> int:
         return day_start(self.tz, d)
 
+    def hour_starts(self, d: date) -> list[int]:
+        """UTC epoch seconds at which the local hours of day ``d`` begin: 23, 24 or 25 of them
+        (the last one shorter in a zone whose clocks move by half an hour)."""
+        return list(range(self.day_start(d), self.day_start(d + timedelta(days=1)), 3600))
+
+    def hour_label(self, d: date, index: int) -> str:
+        """The start of hour ``index`` of day ``d`` as an ISO instant with its offset:
+        ``2026-11-01T01:00-04:00`` and ``2026-11-01T01:00-05:00`` are the two 01:00s."""
+        start = datetime.fromtimestamp(self.day_start(d) + 3600 * index, zone(self.tz))
+        return start.isoformat(timespec="minutes")
+
     def period_start(self, grain: str, d: date) -> date:
-        if grain == "day":
+        """The first local day of the period holding ``d`` (an hour is filed under its day)."""
+        if grain in ("day", "hour"):
             return d
         if grain == "week":
             shift = d.weekday() if self.week_start == "monday" else (d.weekday() + 1) % 7
@@ -148,7 +164,7 @@ class Calendar:
 
     def next_period_start(self, grain: str, d: date) -> date:
         start = self.period_start(grain, d)
-        if grain == "day":
+        if grain in ("day", "hour"):
             return start + timedelta(days=1)
         if grain == "week":
             return start + timedelta(days=7)

@@ -23,6 +23,7 @@ class MetricValue(NamedTuple):
     period_start: date
     dims: Dims  # sorted (name, value) pairs; () is the total
     value: int | float | Decimal | None
+    hour: int = 0  # the hour grain's hour of the local day (0, 1, ...); 0 for other grains
 
     @property
     def dims_key(self) -> str:

@@ -21,10 +21,11 @@ from daypulse.values import dims_key
 router = APIRouter(responses=responses(401, 403, 404, 409, 422, 503))
 
 
-Grain = Literal["day", "week", "month", "quarter"]
+Grain = Literal["hour", "day", "week", "month", "quarter"]
 
 
 MAX_DAYS = 3660
+MAX_HOUR_DAYS = 93  # an hour series: about 2,200 points
 
 
 @router.get("/metrics", summary="Every metric with its formula in words")
@@ -50,6 +51,8 @@ def series(request: Request, who: Viewer, project: ProjectDep, store: StoreDep,
     if (end - start).days > MAX_DAYS:
         raise HTTPException(422, f"end: at most {MAX_DAYS} days from start")
     dims = scoped_dims(project, who, name, asked_dims(request))
+    if grain == "hour":
+        return _hour_series(store, project, name, start, end, dims, compare)
     cal = project.calendar
     first, last = cal.period_start(grain, start), cal.period_start(grain, end)
     periods = cal.periods(grain, first, last)
@@ -68,6 +71,23 @@ def series(request: Request, who: Viewer, project: ProjectDep, store: StoreDep,
     return out
 
 
+def _hour_series(store, project, name: str, start, end, dims: dict, compare: str) -> dict:
+    """Every local hour of days [start, end] that has begun: the 23, 24 or 25 hours of a day,
+    each labelled by its start with the zone's offset then (the two 01:00s of an autumn day
+    are ``01:00-04:00`` and ``01:00-05:00``)."""
+    if compare != "none":
+        raise HTTPException(422, "compare: hours are not compared (use compare=none with grain=hour)")
+    if (end - start).days >= MAX_HOUR_DAYS:
+        raise HTTPException(422, f"end: at most {MAX_HOUR_DAYS} days of hours from start")
+    cal, now = project.calendar, int(datetime.now(UTC).timestamp())
+    got = read.hour_values(store, name, start, end, dims_key(dims))
+    points = [{"period_start": cal.hour_label(d, i), "day": d.isoformat(), "hour": i,
+               "value": exported(got.get((d, i)))}
+              for d in cal.periods("day", start, end) for i, s in enumerate(cal.hour_starts(d)) if s < now]
+    return {"metric": name, "grain": "hour", "dims": dims, "compare": "none", "points": points,
+            "labels": labels.shown(store, dims) if got else dict(dims)}
+
+
 @router.get("/metrics/{name}/latest", summary="The most recent stored value")
 def latest(request: Request, who: Viewer, project: ProjectDep, store: StoreDep,
            name: Annotated[str, Path(max_length=100)], grain: Grain = "day") -> dict:
@@ -77,7 +97,9 @@ def latest(request: Request, who: Viewer, project: ProjectDep, store: StoreDep,
     row = read.latest(store, name, grain, dims_key(dims))
     if row is None:
         raise HTTPException(404, f"no stored value of {name!r} at {grain} grain (run `daypulse compute`)")
-    return {"metric": name, "grain": grain, "dims": dims, "period_start": row.period_start.isoformat(),
+    cal = project.calendar
+    period = cal.hour_label(row.period_start, row.hour) if grain == "hour" else row.period_start.isoformat()
+    return {"metric": name, "grain": grain, "dims": dims, "period_start": period,
             "value": exported(row.value), "computed_at": row.computed_at.isoformat(),
             "labels": labels.shown(store, dims)}
 
@@ -85,6 +107,9 @@ def latest(request: Request, who: Viewer, project: ProjectDep, store: StoreDep,
 @router.get("/summary", summary="Tiles for a period: value, previous period, change")
 def summary(who: Viewer, project: ProjectDep, store: StoreDep, on: Annotated[Day | None, Query(alias="date")] = None,
             grain: Grain = "day", metric: Annotated[list[str] | None, Query()] = None) -> dict:
+    if grain == "hour":
+        raise HTTPException(422, "grain: the summary's tiles are of a day or longer (read hours with"
+                            " /metrics/{name}/series?grain=hour)")
     cal = project.calendar
     day = on or cal.today(datetime.now(UTC)) - timedelta(days=1)
     start = cal.period_start(grain, day)
@@ -140,7 +165,9 @@ def export(who: Viewer, project: ProjectDep, store: StoreDep, format: Literal["c
         dims = dict(r.dims or {})
         if who.scope and dims != who.scope:
             continue
-        rows.append({"metric": r.metric, "grain": r.grain, "period": r.period_start.isoformat(),
+        period = (project.calendar.hour_label(r.period_start, r.hour) if r.grain == "hour"
+                  else r.period_start.isoformat())
+        rows.append({"metric": r.metric, "grain": r.grain, "period": period,
                      "dimensions": dims, "value": exported(r.value)})
     tokens.audit(store, who.name, "export", ",".join(names), {"format": format, "rows": len(rows),
                                                                 "scope": who.scope})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -32,7 +32,7 @@ class RunBody(BaseModel):
     end: Day | None = None
     days_back: int | None = Field(None, ge=1, le=MAX_RUN_DAYS)
     metrics: list[Annotated[str, Field(max_length=200)]] | None = Field(None, max_length=200)
-    grains: list[GrainName] | None = Field(None, max_length=5)
+    grains: list[GrainName | Literal["hour"]] | None = Field(None, max_length=6)
     dry_run: bool = False
 
 

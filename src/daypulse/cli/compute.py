@@ -79,7 +79,8 @@ def _report_compute(project, outcome, dry_run: bool, show_diff: bool) -> None:
             t = Table("metric", "grain", "period", "dimensions", "stored", "computed",
                       title=f"{len(changes)} changed, {outcome.unchanged} unchanged")
             for c in changes[:200]:
-                t.add_row(c.metric, c.grain, str(c.period), c.dims_key or "(total)",
+                period = project.calendar.hour_label(c.period, c.hour) if c.grain == "hour" else str(c.period)
+                t.add_row(c.metric, c.grain, period, c.dims_key or "(total)",
                           _fmt(c.old), _fmt(c.new))
             out.print(t)
             if len(changes) > 200:
@@ -153,7 +154,8 @@ def export(
         writer.writerow(["metric", "grain", "period", "dimensions", "value"])
     try:
         _write_export(stream, writer, export_selection(store, metric, grain, s, e, latest=latest,
-                                                       dims_key=dims_key(dims) if dims else None))
+                                                       dims_key=dims_key(dims) if dims else None),
+                      project.calendar)
     except BrokenPipeError:  # `daypulse export | head` is fine
         sys.stderr.close()
 
@@ -189,14 +191,17 @@ def _check_filter(project, metrics: list[str] | None, dims: dict[str, str]) -> N
                                  f" (the dimensions: {', '.join(sorted(every)) or 'none'})")
 
 
-def _write_export(stream, writer, rows) -> None:
-    for m, g, p, dims, value in rows:
+def _write_export(stream, writer, rows, cal) -> None:
+    """The export contract's lines. An hour's period is its start with the zone's offset then
+    (``2026-11-01T01:00-04:00``), so the two 01:00s of an autumn day are two periods."""
+    for m, g, p, hour, dims, value in rows:
         value = _json_number(value)
+        period = cal.hour_label(p, hour) if g == "hour" else p.isoformat()
         if writer:
-            writer.writerow([m, g, p.isoformat(), ";".join(f"{k}={v}" for k, v in sorted(dims.items())),
+            writer.writerow([m, g, period, ";".join(f"{k}={v}" for k, v in sorted(dims.items())),
                              "" if value is None else value])
         else:
-            stream.write(json.dumps({"metric": m, "grain": g, "period": p.isoformat(),
+            stream.write(json.dumps({"metric": m, "grain": g, "period": period,
                                      "dimensions": dims, "value": value}) + "\n")
 
 

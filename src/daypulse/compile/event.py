@@ -13,7 +13,7 @@ from daypulse import warehouse
 from daypulse.calendar import day_num
 from daypulse.compile import rows as R
 from daypulse.compile.base import Ctx, base_rows, finish, hour_of, union_all, vtype_of
-from daypulse.compile.plan import bucket, day_spine
+from daypulse.compile.plan import bucket, day_spine, hour_key
 from daypulse.project.model import EventMetric, TableMetric
 
 
@@ -48,6 +48,8 @@ def event_group(ctx: Ctx, members: list[tuple[str, EventMetric]],
     cols = {"day": R.local_day(ctx.cal, e, plan.first_day, plan.last_day, local)}
     cols.update(R.dims_columns(t, m0, name0, hour_of(ctx, m0, e, plan.first_day, plan.last_day,
                                                     local)))
+    if "hour" in plan.spans:
+        cols["hour_ix"] = R.hour_of_day(ctx.cal, e, cols["day"], plan.first_day, plan.last_day, local)
     for i, (name, m) in enumerate(members):
         if m.column:
             cols[f"c{i}"] = R.measured(t, m, name)
@@ -60,7 +62,8 @@ def event_group(ctx: Ctx, members: list[tuple[str, EventMetric]],
         rows = base
         if (span.first, span.last) != (plan.first_day, plan.last_day):
             rows = base.filter(base.day.between(day_num(span.first), day_num(span.last)))
-        rows = rows.mutate(period=bucket(ctx.cal, g, rows.day, span.first, span.last))
+        rows = rows.mutate(period=hour_key(rows.day, rows.hour_ix) if g == "hour"
+                           else bucket(ctx.cal, g, rows.day, span.first, span.last))
         aggs = {}
         for i, (name, m) in enumerate(members):
             if grains_of is not None and g not in grains_of[name]:

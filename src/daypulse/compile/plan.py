@@ -12,7 +12,7 @@ from datetime import date
 
 import ibis
 
-from daypulse.calendar import Calendar, day_num
+from daypulse.calendar import HOUR_SLOTS, Calendar, day_num
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,14 @@ class GrainSpan:
     periods: tuple[date, ...]  # period starts intersecting the requested range
     first: date  # first local day read
     last: date  # last local day read (period end, clamped to today)
+
+    def keys(self, cal: Calendar, now: int | None = None) -> list[tuple[int, date, int]]:
+        """(period key, period start, hour) of each period: one per day for the hour grain's
+        every local hour that has begun by ``now`` (key ``day * HOUR_SLOTS + hour``)."""
+        if self.grain != "hour":
+            return [(day_num(p), p, 0) for p in self.periods]
+        return [(day_num(d) * HOUR_SLOTS + i, d, i) for d in self.periods
+                for i, s in enumerate(cal.hour_starts(d)) if now is None or s < now]
 
     def eval_days(self, cal: Calendar, today: date) -> list[tuple[date, date]]:
         """(period_start, local day whose value the period takes) for point metrics."""
@@ -37,17 +45,21 @@ class Plan:
     today: date
     grains: tuple[str, ...]
     spans: dict[str, GrainSpan] = field(default_factory=dict)
+    now: int | None = None  # epoch second of "now": later hours of today are not computed
 
     @classmethod
     def build(cls, cal: Calendar, start: date, end: date, today: date,
-              grains: tuple[str, ...]) -> Plan:
+              grains: tuple[str, ...], now: int | None = None) -> Plan:
         end = min(end, today)
         spans = {}
         for g in grains:
             periods = tuple(cal.periods(g, start, end))
             last = min(cal.period_end(g, periods[-1]), today)
             spans[g] = GrainSpan(g, periods, periods[0], last)
-        return cls(cal, start, end, today, grains, spans)
+        return cls(cal, start, end, today, grains, spans, now)
+
+    def keys(self, grain: str) -> list[tuple[int, date, int]]:
+        return self.spans[grain].keys(self.cal, self.now)
 
     @property
     def first_day(self) -> date:
@@ -80,7 +92,8 @@ def day_spine(first: date, last: date) -> ibis.Table:
 
 
 def bucket(cal: Calendar, grain: str, day, first: date, last: date):
-    """The period-start day number of local day number ``day`` for a grain (set-based)."""
+    """The period-start day number of local day number ``day`` for a grain (set-based); the
+    hour grain is keyed by :func:`hour_key` instead."""
     if grain == "day":
         return day
     if grain == "week":
@@ -92,3 +105,8 @@ def bucket(cal: Calendar, grain: str, day, first: date, last: date):
         return ibis.literal(day_num(periods[0]), type="int64")
     branches = [(day < day_num(nxt), day_num(cur)) for cur, nxt in zip(periods, periods[1:])]
     return ibis.cases(*branches, else_=day_num(periods[-1])).cast("int64")
+
+
+def hour_key(day, hour):
+    """The hour grain's period key of local day number ``day`` and its hour (see GrainSpan.keys)."""
+    return day * HOUR_SLOTS + hour

@@ -166,6 +166,29 @@ def local_day(cal: Calendar, e: ir.IntegerValue, first: date, last: date, local:
     return (e + offset_expr(cal, e, first, last)) // SECONDS_PER_DAY
 
 
+def hour_of_day(cal: Calendar, e: ir.IntegerValue, day, first: date, last: date,
+                local: bool) -> ir.IntegerValue:
+    """Which hour of its local day (0, 1, ...) epoch second ``e`` falls in, ``day`` being its
+    local day number: whole hours since the day began. The day's start is ``day * 86400``
+    minus the zone's offset then, which changes only at a few days: a CASE over those runs.
+    Counting from the start (not reading the wall clock) keeps the repeated autumn hour apart."""
+    if local:
+        return (e % SECONDS_PER_DAY) // 3600
+    runs: list[tuple[int, int]] = []  # (first day number of the run, day * 86400 - start)
+    d = first - timedelta(days=1)
+    while d <= last + timedelta(days=1):
+        ahead = day_num(d) * SECONDS_PER_DAY - cal.day_start(d)
+        if not runs or runs[-1][1] != ahead:
+            runs.append((day_num(d), ahead))
+        d += timedelta(days=1)
+    if len(runs) == 1:
+        ahead = ibis.literal(runs[0][1], type="int64")
+    else:
+        branches = [(day < nxt[0], cur[1]) for cur, nxt in zip(runs, runs[1:])]
+        ahead = ibis.cases(*branches, else_=runs[-1][1]).cast("int64")
+    return (e - (day * SECONDS_PER_DAY - ahead)) // 3600
+
+
 def instant_of_day_start(cal: Calendar, d: date, local: bool) -> int:
     """The epoch second (UTC, or wall-clock for local tables) at which local day d begins."""
     return day_num(d) * SECONDS_PER_DAY if local else cal.day_start(d)

@@ -63,6 +63,7 @@ def compute_values(project: Project, start: date, end: date, metrics: Iterable[s
     project.not_in_future(start, "start", as_of)
     cal = project.calendar
     today = cal.today(as_of)
+    now = int(as_of.timestamp())
     wanted = project.resolve(metrics)
     src = source or R.Source.open(project.source)
     order = project.with_parts(wanted)
@@ -84,7 +85,7 @@ def compute_values(project: Project, start: date, end: date, metrics: Iterable[s
     table_like = [n for n in order if kind_of(project.metrics[n]).in_source]
     for key, members in _jobs(project, table_like, grains_of).items():
         job_grains = tuple(g for g in grains if any(g in gs for gs in members.values()))
-        plan = Plan.build(cal, start, end, today, job_grains)
+        plan = Plan.build(cal, start, end, today, job_grains, now)
         t0 = time.perf_counter()
         if key[0] == "single":
             (name,) = members
@@ -105,7 +106,7 @@ def compute_values(project: Project, start: date, end: date, metrics: Iterable[s
         if m.kind == "manual":
             if not grains_of[name]:
                 continue
-            plan = Plan.build(cal, start, end, today, grains_of[name])
+            plan = Plan.build(cal, start, end, today, grains_of[name], now)
             results[name] = _manual(plan, (manual or {}).get(name, []))
             seen[name] = {g: {()} for g in grains_of[name]}
             continue
@@ -116,9 +117,9 @@ def compute_values(project: Project, start: date, end: date, metrics: Iterable[s
         if g:
             t0 = time.perf_counter()
             results[name], seen[name] = _derived(project, results, seen, name,
-                                                 Plan.build(cal, start, end, today, g))
+                                                 Plan.build(cal, start, end, today, g, now))
             report([name], t0, 0)
-    plans = {n: Plan.build(cal, start, end, today, grains_of[n]) if grains_of[n] else None
+    plans = {n: Plan.build(cal, start, end, today, grains_of[n], now) if grains_of[n] else None
              for n in wanted}
     out = []
     for name in wanted:
@@ -296,13 +297,12 @@ def _derived(project: Project, results, seen, name: str, plan: Plan) -> tuple[di
     zeros = {p: _zero(project, project.metrics[p]) for p in parts}
     formula = arithmetic.compiled(m.expr) if isinstance(m, DerivedMetric) else None
     values, keys = {}, {}
-    for g, span in plan.spans.items():
+    for g in plan.spans:
         of = {p: results[p].get(g, {}) for p in parts}
         keys[g] = {dims for dims in set().union(*(seen[p].get(g, set()) for p in parts))
                    if frozenset(d for d, _ in dims) in stored}
         values[g] = {}
-        for p in span.periods:
-            pn = day_num(p)
+        for pn, _, _ in plan.keys(g):
             for dims in keys[g]:
                 got = {q: of[q].get((pn, dims), zeros[q]) for q in parts}
                 if isinstance(m, RatioMetric):
@@ -332,12 +332,11 @@ def _zero_filled(project: Project, name: str, plan: Plan, values: dict,
     """A row for every period, for the total and every dimension value seen in the grain."""
     zero = _zero(project, project.metrics[name])
     out = []
-    for g, span in plan.spans.items():
+    for g in plan.spans:
         by_key = values.get(g, {})
         keys = sorted(seen.get(g, {()}))
-        for p in span.periods:
-            pn = day_num(p)
-            out += [MetricValue(name, g, p, dims, by_key.get((pn, dims), zero)) for dims in keys]
+        for pn, p, hour in plan.keys(g):
+            out += [MetricValue(name, g, p, dims, by_key.get((pn, dims), zero), hour) for dims in keys]
     return out
 
 

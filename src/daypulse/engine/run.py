@@ -91,6 +91,7 @@ class Change:
     dims_key: str
     old: object
     new: object
+    hour: int = 0  # of an hour-grain value
 
 
 @dataclass
@@ -114,16 +115,15 @@ def diff(store: Store, values: list[MetricValue]) -> tuple[list[Change], int]:
     changes, unchanged = [], 0
     fresh = set()
     for v in values:
-        key = (v.metric, v.grain, v.period_start, v.dims_key)
+        key = (v.metric, v.grain, v.period_start, v.dims_key, v.hour)
         fresh.add(key)
         if key in stored and _same(stored[key], v.value):
             unchanged += 1
         else:
-            changes.append(Change(v.metric, v.grain, v.period_start, v.dims_key,
-                                  stored.get(key, "(none)"), v.value))
+            changes.append(Change(*key[:4], stored.get(key, "(none)"), v.value, v.hour))
     for key, old in stored.items():
         if key not in fresh:  # a dimension value no longer seen: its row goes away
-            changes.append(Change(*key, old, "(removed)"))
+            changes.append(Change(*key[:4], old, "(removed)", key[4]))
     return changes, unchanged
 
 

@@ -25,7 +25,7 @@ from daypulse.project.expr import names
 Measure = Literal["count", "count_distinct", "sum", "avg", "min", "max"]
 Format = Literal["integer", "number", "currency", "percent", "duration"]
 Good = Literal["up", "down"]
-Grain = Literal["day", "week", "month", "quarter", "year"]
+Grain = Literal["hour", "day", "week", "month", "quarter", "year"]
 MoneyUnit = Literal["minor", "major"]
 Reset = Literal["week", "month", "quarter", "year"]
 WHERE_OPERATORS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "is_null", "like")
@@ -348,7 +348,21 @@ class Project(BaseModel):
         allowed = m.grains if m.grains is not None else self.compute.grains
         if isinstance(m, SqlMetric) and m.rollup == "none":
             allowed = ["day"]
+        if "hour" in allowed and not self.hourly(name):
+            allowed = [g for g in allowed if g != "hour"]
         return tuple(g for g in grains if g in allowed)
+
+    def hourly(self, name: str) -> bool:
+        """Whether a metric can have hour values: an event metric without a window counts the
+        rows of each hour; a ratio or derived metric when all its parts can. A state, window,
+        cumulative, movement, snapshot, SQL or manual metric is a day's value (or the end of
+        it), so compute.grains' hour passes it by."""
+        m = self.metrics[name]
+        if isinstance(m, EventMetric):
+            return m.window is None
+        if isinstance(m, RatioMetric | DerivedMetric):
+            return all(p in self.metrics and self.hourly(p) for p in depends_on(m))
+        return False
 
     def computed_grains(self, names: Iterable[str] | None = None) -> tuple[str, ...]:
         """The grains any of ``names`` (every metric by default) is computed at, finest first."""
@@ -368,7 +382,10 @@ class Project(BaseModel):
             return (f"none of the metrics {', '.join(map(repr, among))} is computed by {grain} (add {grain}"
                     " to compute.grains in daypulse.yml, or to their grains:)")
         m = self.metrics[among[0]]
-        if isinstance(m, SqlMetric) and m.rollup == "none":
+        if grain == "hour" and not self.hourly(among[0]):
+            how = f"a {m.kind} metric{' with a window' if getattr(m, 'window', None) else ''} has no hourly"\
+                  " values; hour is for event metrics and ratios or derived metrics of them"
+        elif isinstance(m, SqlMetric) and m.rollup == "none":
             how = "a kind: sql metric with rollup: none is daily only; set rollup: sum or last"
         elif m.grains is not None:
             how = f"add {grain} to the metric's grains:"

@@ -75,6 +75,7 @@ def validate_project(project: Project, loc: Located, declared: set[str] | None =
                                             hint="filter on the range so only needed rows are read"))
     issues += _cycles(project, loc)
     issues += _part_grains(project, loc)
+    issues += _hour_grains(project, loc)
     # A broken metric's dimensions are unknown (and a cycle has none): no guesses then.
     if known == set(project.metrics) and not any(i.level == "error" for i in issues):
         issues += _dimension_settings(project, loc)
@@ -97,6 +98,14 @@ def _part_grains(project: Project, loc: Located) -> list[Issue]:
                                             f" computed by {grain}, so neither is this metric",
                                             metric=name, hint=how))
     return issues
+
+
+def _hour_grains(project: Project, loc: Located) -> list[Issue]:
+    """``grains: [hour, ...]`` on a metric that has no hourly values would stay empty."""
+    return [loc.issue(("metrics", name, "grains"), f"grains: {project.grain_problem([name], 'hour')}",
+                      metric=name, hint="drop hour from its grains:")
+            for name, m in project.metrics.items()
+            if m.grains is not None and "hour" in m.grains and not project.hourly(name)]
 
 
 def _dimension_settings(project: Project, loc: Located) -> list[Issue]:

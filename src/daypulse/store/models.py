@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -32,7 +33,7 @@ class Base(DeclarativeBase):
 class MetricValueRow(Base):
     __tablename__ = "metric_values"
     __table_args__ = (
-        UniqueConstraint("metric", "grain", "period_start", "dims_key",
+        UniqueConstraint("metric", "grain", "period_start", "hour", "dims_key",
                          name="uq_metric_values_period"),
         Index("ix_metric_values_period", "grain", "period_start"),
         Index("ix_metric_values_series", "metric", "grain", "dims_key", "period_start"),  # one series' reads
@@ -42,6 +43,8 @@ class MetricValueRow(Base):
     metric: Mapped[str] = mapped_column(String(200))
     grain: Mapped[str] = mapped_column(String(16))
     period_start: Mapped[date] = mapped_column(Date)
+    # The hour grain's hour of the local day (0 at the day's start, up to 24 on a 25-hour day).
+    hour: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     dims_key: Mapped[str] = mapped_column(String(1000), default="")  # '' is the total
     dims: Mapped[dict] = mapped_column(JSON, default=dict)
     value: Mapped[float | None] = mapped_column(VALUE, nullable=True)

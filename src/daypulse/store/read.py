@@ -27,12 +27,21 @@ def values(store: Store, metrics: Iterable[str], grain: str, first: date, last: 
         return {(m, p): plain(v) for m, p, v in conn.execute(q)}
 
 
+def hour_values(store: Store, metric: str, first: date, last: date,
+                dims_key: str = "") -> dict[tuple[date, int], float | None]:
+    """{(local day, hour of the day): value} of one hour series over days [first, last]."""
+    q = select(V.period_start, V.hour, V.value).where(
+        V.metric == metric, V.grain == "hour", V.period_start.between(first, last), V.dims_key == dims_key)
+    with store.engine.connect() as conn:
+        return {(p, h): plain(v) for p, h, v in conn.execute(q)}
+
+
 def latest(store: Store, metric: str, grain: str, dims_key: str = ""):
     """The newest stored row of one series: (period_start, value, computed_at), or None."""
     with store.engine.connect() as conn:
-        return conn.execute(select(V.period_start, V.value, V.computed_at).where(
+        return conn.execute(select(V.period_start, V.value, V.computed_at, V.hour).where(
             V.metric == metric, V.grain == grain, V.dims_key == dims_key)
-            .order_by(V.period_start.desc()).limit(1)).first()
+            .order_by(V.period_start.desc(), V.hour.desc()).limit(1)).first()
 
 
 def latest_day(store: Store) -> date | None:

@@ -72,7 +72,7 @@ def replace_values(store: Store, values: list[MetricValue], hashes: dict[str, st
     return len(values)
 
 
-_COLUMNS = ("metric", "grain", "period_start", "dims_key", "dims", "value", "definition_hash",
+_COLUMNS = ("metric", "grain", "period_start", "hour", "dims_key", "dims", "value", "definition_hash",
             "run_id", "computed_at")
 
 
@@ -93,7 +93,7 @@ def _insert_values(conn, dialect: str, values, hashes, run_id: int, at: datetime
             p = v.period_start
             if sqlite:
                 p = dates.get(p) or dates.setdefault(p, p.isoformat())
-            yield (v.metric, v.grain, p, v.dims_key, dj, _storable(v.value),
+            yield (v.metric, v.grain, p, v.hour, v.dims_key, dj, _storable(v.value),
                    hashes[v.metric], run_id, stamp)
 
     if not sqlite:
@@ -123,7 +123,7 @@ def _fault_point(name: str) -> None:
 
 
 def stored_values(store: Store, scopes: Iterable[Scope]) -> dict[tuple, float | None]:
-    """{(metric, grain, period_start, dims_key): value} for the given scopes."""
+    """{(metric, grain, period_start, dims_key, hour): value} for the given scopes."""
     out = {}
     scopes = list(scopes)
     if not scopes:
@@ -133,9 +133,10 @@ def stored_values(store: Store, scopes: Iterable[Scope]) -> dict[tuple, float | 
     with store.engine.connect() as conn:
         for i in range(0, len(conds), 200):
             q = select(MetricValueRow.metric, MetricValueRow.grain, MetricValueRow.period_start,
-                       MetricValueRow.dims_key, MetricValueRow.value).where(or_(*conds[i:i + 200]))
-            for m, g, p, k, v in conn.execute(q):
-                out[(m, g, p, k)] = v
+                       MetricValueRow.dims_key, MetricValueRow.hour,
+                       MetricValueRow.value).where(or_(*conds[i:i + 200]))
+            for m, g, p, k, h, v in conn.execute(q):
+                out[(m, g, p, k, h)] = v
     return out
 
 
@@ -159,10 +160,11 @@ def export_rows(store: Store, metrics: list[str] | None, grains: list[str] | Non
 def export_selection(store: Store, metrics: list[str] | None, grains: list[str] | None,
                      start: date | None, end: date | None, *, dims_key: str | None = None,
                      latest: bool = False) -> Iterator[MetricValueRow]:
-    """The export's rows (metric, grain, period_start, dims, value), in its order: metric, grain,
-    period, dimension key. ``dims_key``: only the rows of exactly that dimension set ('' is the
+    """The export's rows (metric, grain, period_start, hour, dims, value), in its order: metric,
+    grain, period (and hour), dimension key. ``dims_key``: only the rows of exactly that dimension set ('' is the
     total), as a series read selects them. ``latest``: of each (metric, grain, dimension set)
-    series, only its latest stored period within ``start`` .. ``end``."""
+    series, only its latest stored period within ``start`` .. ``end`` (of an hour series, its
+    latest hour)."""
     V = MetricValueRow
     conds = []
     if metrics:
@@ -175,15 +177,30 @@ def export_selection(store: Store, metrics: list[str] | None, grains: list[str] 
         conds.append(V.period_start <= end)
     if dims_key is not None:
         conds.append(V.dims_key == dims_key)
-    q = select(V.metric, V.grain, V.period_start, V.dims, V.value).where(*conds)
+    q = select(V.metric, V.grain, V.period_start, V.hour, V.dims, V.value).where(*conds)
     if latest:
         last = (select(V.metric, V.grain, V.dims_key, func.max(V.period_start).label("period_start"))
                 .where(*conds).group_by(V.metric, V.grain, V.dims_key).subquery())
         q = q.join(last, and_(V.metric == last.c.metric, V.grain == last.c.grain,
                               V.dims_key == last.c.dims_key, V.period_start == last.c.period_start))
-    q = q.order_by(V.metric, V.grain, V.period_start, V.dims_key)
+    q = q.order_by(V.metric, V.grain, V.period_start, V.hour, V.dims_key)
     with store.engine.connect() as conn:
-        yield from conn.execution_options(yield_per=10_000).execute(q)
+        rows = conn.execution_options(yield_per=10_000).execute(q)
+        if not latest:
+            yield from rows
+            return
+        # The latest day of an hour series holds all its hours: keep the last (a few dozen rows).
+        last_hour: dict[tuple, list] = {}
+        for row in rows:
+            if row.grain != "hour":
+                yield row
+                continue
+            key = (row.metric, tuple(sorted(row.dims.items())))
+            if key not in last_hour or row.hour >= last_hour[key][0].hour:
+                last_hour[key] = [row] if key not in last_hour or row.hour > last_hour[key][0].hour \
+                    else [*last_hour[key], row]
+        yield from sorted((r for rs in last_hour.values() for r in rs),
+                          key=lambda r: (r.metric, r.hour, sorted(r.dims.items())))
 
 
 # -- runs ---------------------------------------------------------------------------------
