@@ -222,7 +222,7 @@ CASES = [
     Case("bad-good", base(metrics=M + "    table: events\n    time: occurred_at\n    good: sideways\n"),
          "good: sideways", "good"),
     Case("bad-metric-grain", base(metrics=M + "    table: events\n    time: occurred_at\n"
-                                  "    grains: [hour]\n"), "grains: [hour]", "grains"),
+                                  "    grains: [hourly]\n"), "grains: [hourly]", "grains"),
     Case("unknown-breakdown-dimension", base(metrics=M + "    table: events\n    time: occurred_at\n"
                                              "    breakdowns: [[plan]]\n"), "breakdowns:",
          "breakdown names unknown dimension 'plan'"),

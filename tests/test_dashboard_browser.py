@@ -33,7 +33,8 @@ ARTIFACTS = Path(os.environ.get("DAYPULSE_ARTIFACTS") or Path(__file__).parent.p
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("dash-browser")
     write(folder, subscriptions=[{"name": "acme-daily", "report": "pulse", "schedule": "daily at 07:00",
-                                  "channel": "file", "to": "out", "filter": {"tenant": "acme"}}])
+                                  "channel": "file", "to": "out", "filter": {"tenant": "acme"}}],
+          compute={"grains": ["hour", "day", "week", "month"]})  # the metric page's hour chart
     project, store = load(folder)
     run_compute(project, store, date(2026, 2, 1), date(2026, 3, 10), params={"why": "browser test"})
     keys = {"admin": tokens.create(store, "Asha (ops)", "admin")[1],
@@ -140,6 +141,11 @@ def test_sign_in_overview_range_tenant_metric_export_and_sign_out(server, browse
     assert page.locator("h1").inner_text().startswith("events")
     assert page.locator("figure.chart canvas").count() >= 1
     assert "Mon 09 Mar 2026" in page.locator("#values tbody tr").first.inner_text()
+    # The hours of the range's last day (Kolkata: 24 of them, labelled "00:00+05:30" ...), drawn.
+    assert page.locator("#hours canvas").count() == 1
+    hours = page.evaluate("JSON.parse(document.querySelector('#hours script').textContent)")
+    assert len(hours["labels"]) == 24 and hours["labels"][0] == "2026-03-09T00:00+05:30"
+    assert sum(hours["values"]) == 2  # acme's two events of 9 March
     page.click("details summary")
     page.wait_for_selector("pre.sql")
     assert "SELECT" in page.locator("pre.sql").inner_text()

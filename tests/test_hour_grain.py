@@ -238,3 +238,38 @@ def test_compute_export_and_api_by_hour(loader, tmp_path, capsys, monkeypatch):
         assert [x["period"] for x in r.json() if not x["dimensions"]][2] == "2026-11-01T01:00-05:00"
     finally:
         close(app, store)
+
+
+def test_the_metric_page_charts_the_hours_of_its_last_day(loader, tmp_path):
+    """The metric page, by day, ending on New York's autumn day: an hour chart of its 25 hours
+    with the two 01:00s as two points, each dashed against the same wall-clock hour of 31 October
+    (both 01:00s against its one 01:00). A metric with no hours has no such chart."""
+    import re
+
+    from apikit import close, usual_tokens
+    from daypulse.app import ApiSettings, create_app
+    from daypulse.engine.run import run_compute
+    from daypulse.store.db import open_store
+    from test_dashboard import signed_in
+
+    url, tables = loader.get("sqlite", STORY)
+    p = parse_project(project_text(url, tables, "America/New_York") + f"store: sqlite:///{tmp_path}/s.db\n")
+    store = open_store(p.store)
+    run_compute(p, store, date(2026, 10, 31), date(2026, 11, 1), as_of=AS_OF)
+    keys = usual_tokens(store)
+    app = create_app(ApiSettings(project=p))
+    try:
+        b = signed_in(app, keys["viewer"])
+        html = b.get("/metrics/events?start=2026-10-25&end=2026-11-01&grain=day").text
+        data = json.loads(re.search(r'id="hours">.*?<script type="application/json">(.*?)</script>', html, re.S)
+                          .group(1))
+        want = reference("America/New_York", (date(2026, 10, 31), date(2026, 11, 1)))
+        assert data["grain"] == "hour" and len(data["labels"]) == 25
+        assert data["labels"][1:3] == ["2026-11-01T01:00-04:00", "2026-11-01T01:00-05:00"]
+        assert data["values"] == [want[("events", date(2026, 11, 1), i, ())] for i in range(25)]
+        before = want[("events", date(2026, 10, 31), 1, ())]
+        assert data["compare"][1] == data["compare"][2] == before
+        assert "by hour, Sun 1 Nov 2026" in html
+        assert 'id="hours"' not in b.get("/metrics/events_7d?start=2026-10-25&end=2026-11-01").text
+    finally:
+        close(app, store)

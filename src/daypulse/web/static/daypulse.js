@@ -27,6 +27,7 @@
     const data = JSON.parse(figure.querySelector("script[type='application/json']").textContent);
     const plot = figure.querySelector(".plot");
     const f = formatter(data.format, data.currency);
+    if (data.grain === "hour") return drawHours(figure, plot, data, f);
     const xs = data.labels.map((d) => Date.parse(d + "T00:00:00Z") / 1000);
     const width = () => Math.max(plot.clientWidth, 200);
     const DAY = 86400;
@@ -53,6 +54,31 @@
           value: (u, ts) => periodText(ts) },
         { label: "This range", stroke: "#2457c5", width: 2, value: (u, v) => f.value(v), spanGaps: false },
         { label: "Previous", stroke: "#98a2b3", width: 1.5, dash: [5, 4], value: (u, v) => f.value(v) },
+      ],
+    };
+    const chart = new uPlot(opts, [xs, data.values, data.compare], plot);
+    figure.dataset.drawn = "1";
+    new ResizeObserver(() => chart.setSize({ width: width(), height: opts.height })).observe(plot);
+  }
+
+  // Hours are drawn by position, not on a time axis: a label is the hour's start with its
+  // offset ("01:00-04:00", "01:00-05:00"), and a 23- or 25-hour day has that many points.
+  function drawHours(figure, plot, data, f) {
+    const xs = data.labels.map((_, i) => i);
+    const text = (i) => (Number.isInteger(i) && data.labels[i] ? data.labels[i].slice(11) : "");
+    const width = () => Math.max(plot.clientWidth, 200);
+    const opts = {
+      width: width(),
+      height: Number(figure.dataset.height || 220),
+      legend: { live: true },
+      cursor: { drag: { x: false, y: false } },
+      scales: { x: { time: false } },
+      axes: [{ incrs: [1, 2, 3, 6], space: 40, values: (u, vals) => vals.map((i) => text(i).slice(0, 5)) },
+             { values: (u, vals) => vals.map(f.tick), size: 60 }],
+      series: [
+        { label: "Hour", value: (u, i) => text(i) || "—" },
+        { label: "This day", stroke: "#2457c5", width: 2, value: (u, v) => f.value(v), spanGaps: false },
+        { label: "Day before", stroke: "#98a2b3", width: 1.5, dash: [5, 4], value: (u, v) => f.value(v) },
       ],
     };
     const chart = new uPlot(opts, [xs, data.values, data.compare], plot);
