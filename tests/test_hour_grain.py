@@ -273,3 +273,30 @@ def test_the_metric_page_charts_the_hours_of_its_last_day(loader, tmp_path):
         assert 'id="hours"' not in b.get("/metrics/events_7d?start=2026-10-25&end=2026-11-01").text
     finally:
         close(app, store)
+
+
+@pytest.mark.parametrize("store_kind", ["sqlite", "postgresql"])
+def test_hours_are_stored_replaced_and_read_back_on_both_stores(loader, tmp_path, store_kind):
+    """Two runs over New York's autumn day store its 25 hours once (the two 01:00s as hours 1 and
+    2); a later run over the next day leaves them as they are."""
+    from apikit import api_store
+    from daypulse.engine.run import run_compute
+    from daypulse.store import read
+    from daypulse.store.db import open_store
+
+    url, tables = loader.get("duckdb", STORY)
+    day = date(2026, 11, 1)
+    want = reference("America/New_York", (day,))
+    with api_store(store_kind, tmp_path) as store_url:
+        p = parse_project(project_text(url, tables, "America/New_York") + f"store: {store_url}\n")
+        store = open_store(p.store)
+        try:
+            for _ in range(2):
+                run_compute(p, store, day, day, as_of=AS_OF)
+            run_compute(p, store, day + timedelta(days=1), day + timedelta(days=1), as_of=AS_OF)
+            got = read.hour_values(store, "events", day, day)
+            assert got == {(day, i): want[("events", day, i, ())] for i in range(25)}
+            assert read.hour_values(store, "share_a", day, day)[(day, 2)] == pytest.approx(
+                want[("share_a", day, 2, ())])
+        finally:
+            store.engine.dispose()
