@@ -13,7 +13,7 @@ import json
 import random
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -67,7 +67,7 @@ metrics:
 
 # -- the reference ----------------------------------------------------------------------------
 
-@lru_cache(maxsize=None)
+@cache
 def local_hours(zone: str, d: date) -> list[tuple[int, int]]:
     """(wall hour, UTC offset in seconds) of each local hour of day ``d``, in order."""
     tz = ZoneInfo(zone)
@@ -89,7 +89,7 @@ def hour_of(zone: str, ts: datetime) -> tuple[date, int]:
     return d, local_hours(zone, d).index((local.hour, int(local.utcoffset().total_seconds())))
 
 
-@lru_cache(maxsize=None)
+@cache
 def reference(zone: str, days: tuple[date, ...]) -> dict:
     """{(metric, day, hour, dims): value} of every hour of ``days``, zero-filled."""
     buckets: dict = defaultdict(list)
