@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from daypulse import warehouse
+from daypulse.churn import sources as churn_sources
 from daypulse.compile.rows import Source, check_rows
 from daypulse.engine.labels import label_issues, label_lines
 from daypulse.errors import ConfigError, DaypulseError, Issue, SourceError, StoreError
@@ -160,6 +161,18 @@ def ready_to_compute(project: Project, names: list[str], config=None) -> Source:
     return src
 
 
+def ready_to_score(project: Project, config=None) -> Source:
+    """What `daypulse churn` can know is wrong before it opens the store: the URLs, the source,
+    and the tables and columns the churn: section reads (each problem at its line, exit 2)."""
+    loc = locate(config_path(config))
+    if issues := url_issues(project, loc):
+        raise ConfigError(issues)
+    src = connect_source(project, loc)
+    if issues := churn_sources.source_issues(project, src.con, loc):
+        raise ConfigError(issues)
+    return src
+
+
 MONEY_SAMPLE = 10_000  # rows of a money column looked at for amounts with a fraction
 
 
@@ -227,9 +240,12 @@ def check_project(project: Project, info: Callable[[str], None], config=None) ->
     issues = source_issues(project, src.con, loc)
     issues += query_issues(project, src, loc, skip={i.metric for i in issues})
     issues += label_issues(project, src, loc)  # dimensions: labels' lookup tables and columns
+    issues += churn_sources.source_issues(project, src.con, loc)  # churn: its tables and columns
     if issues:
         raise ConfigError(issues)
     info("every table and column the metrics use exists in the source")
+    if project.churn:
+        info("churn: every table and column it reads exists in the source")
     for line in label_lines(project):
         info(line)
     for warning in money_issues(project, src, loc):

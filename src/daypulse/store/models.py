@@ -68,6 +68,49 @@ class DimensionLabel(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # when the label last changed
 
 
+class ChurnScore(Base):
+    """One scored customer on one local day (DESIGN §8): the score, its level, the dimension
+    values and each signal's value, risk, weight and points (the export record's ``signals``).
+    Re-scoring a day replaces its rows."""
+
+    __tablename__ = "churn_scores"
+    __table_args__ = (UniqueConstraint("entity", "day", name="uq_churn_scores_day"),
+                      Index("ix_churn_scores_day_level", "day", "level"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity: Mapped[str] = mapped_column(String(200))
+    day: Mapped[date] = mapped_column(Date)
+    score: Mapped[float] = mapped_column(Float)
+    level: Mapped[str] = mapped_column(String(16))
+    dims: Mapped[dict] = mapped_column(JSON, default=dict)
+    signals: Mapped[dict] = mapped_column(JSON, default=dict)
+    run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ChurnAlert(Base):
+    """One episode of an alert condition for one customer (``daypulse.churn.alerts``): opened on
+    a day with the customer's level as its severity, cleared on the first day the condition no
+    longer held, or resolved by a person with the action taken (``resolved_at``)."""
+
+    __tablename__ = "churn_alerts"
+    __table_args__ = (UniqueConstraint("entity", "type", "opened", name="uq_churn_alerts_episode"),
+                      Index("ix_churn_alerts_open", "cleared", "resolved_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(32))
+    opened: Mapped[date] = mapped_column(Date)
+    severity: Mapped[str] = mapped_column(String(16))
+    cleared: Mapped[date | None] = mapped_column(Date, nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(32), nullable=True)  # cleared | not_scored | not_evaluated
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    resolved_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    action: Mapped[str | None] = mapped_column(Text, nullable=True)
+    dims: Mapped[dict] = mapped_column(JSON, default=dict)
+    snapshot: Mapped[dict] = mapped_column(JSON, default=dict)  # score, level and signal value at opening
+
+
 class Run(Base):
     """Every compute (later: report, delivery) run, with its state and numbers."""
 

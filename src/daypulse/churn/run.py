@@ -1,0 +1,61 @@
+"""A range of days scored and kept: the batch from the source, the alerts decided from those live
+before it, and both written to the store in one transaction, recorded as a ``churn`` run like a
+compute. ``dry_run`` computes and decides the same and writes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from daypulse.churn.alerts import Alert
+from daypulse.churn.batch import score_range
+from daypulse.compile.rows import Source
+from daypulse.project.model import Project
+from daypulse.store import churn as stored
+from daypulse.store import values as sv
+from daypulse.store.db import Store
+
+
+@dataclass
+class ChurnOutcome:
+    first: date
+    last: date
+    records: list[dict]
+    opened: list[Alert]
+    cleared: list[Alert]
+    run_id: int | None = None
+    levels: dict[str, int] = field(default_factory=dict)  # customers per level on the last day
+
+
+def run_churn(project: Project, store: Store, first: date, last: date, *, dry_run: bool = False,
+              source: Source | None = None, params: dict | None = None) -> ChurnOutcome:
+    batch = score_range(project, first, last, source)
+    live = [_alert(r) for r in stored.live_alerts(store, first)]
+    decision = batch.alerts(live)
+    records = list(batch.records())
+    levels: dict[str, int] = {}
+    for r in records:
+        if r["day"] == last.isoformat():
+            levels[r["level"]] = levels.get(r["level"], 0) + 1
+    out = ChurnOutcome(first, last, records, decision.opened, decision.cleared, levels=levels)
+    if dry_run:
+        return out
+    dims = {(r["entity"], r["day"]): r["dimensions"] for r in records}
+    opened = [stored.NewAlert(a.entity, a.type, a.opened, a.severity, a.cleared, a.reason,
+                              dims.get((a.entity, a.opened.isoformat()), {}), a.snapshot or {})
+              for a in decision.opened]
+    cleared = [stored.Cleared(a.id, a.cleared, a.reason) for a in decision.cleared if a.id is not None]
+    run_id = sv.start_run(store, "churn", params or {}, first, last)
+    try:
+        stored.replace_range(store, first, last, records, opened, cleared, run_id)
+    except BaseException as exc:
+        sv.fail_run(store, run_id, f"{type(exc).__name__}: {exc}")
+        raise
+    out.run_id = run_id
+    return out
+
+
+def _alert(row) -> Alert:
+    """A stored alert whose episode goes on into the range (its clearing, if any, is re-decided)."""
+    return Alert(row.entity, row.type, row.opened, row.severity, resolved_by_hand=row.resolved_at is not None,
+                 id=row.id, snapshot=row.snapshot)

@@ -1,0 +1,162 @@
+"""The churn scores and alerts daypulse keeps (DESIGN §8): written a range of days at a time, in
+one transaction, and read back for the list, one customer's history, and the alerts.
+
+Re-scoring a range replaces its scores and re-decides its alerts: an alert the range opens again
+keeps its row (its id, and a person's resolution and action), one it no longer opens is deleted,
+and what the range had cleared is undone before the new decision clears it again. So a range
+scored twice stores the same rows, never a second alert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+
+from daypulse.store.db import Store
+from daypulse.store.models import ChurnAlert, ChurnScore, Run
+
+SCORE_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class NewAlert:
+    entity: str
+    type: str
+    opened: date
+    severity: str
+    cleared: date | None
+    reason: str | None
+    dims: dict
+    snapshot: dict
+
+
+@dataclass(frozen=True)
+class Cleared:
+    id: int
+    day: date
+    reason: str
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def live_alerts(store: Store, first: date) -> list:
+    """The alerts whose episode went on at the start of ``first``: opened before it and not
+    cleared before it (a person's resolution does not end the episode: the condition does)."""
+    return _rows(store, _all(ChurnAlert).where(
+        ChurnAlert.opened < first, or_(ChurnAlert.cleared.is_(None), ChurnAlert.cleared >= first)))
+
+
+def replace_range(store: Store, first: date, last: date, scores: Iterable[dict], opened: list[NewAlert],
+                  cleared: list[Cleared], run_id: int) -> int:
+    """Scores and alerts of local days [first, last], in ONE transaction with the run's success:
+    a crash half-way leaves what was there before."""
+    at = now()
+    n = 0
+    with store.engine.begin() as conn:
+        if store.dialect == "postgresql":
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('daypulse.churn'))")
+        conn.execute(delete(ChurnScore).where(ChurnScore.day.between(first, last)))
+        batch: list[dict] = []
+        for r in scores:
+            batch.append({"entity": r["entity"], "day": date.fromisoformat(r["day"]), "score": r["score"],
+                          "level": r["level"], "dims": r["dimensions"], "signals": r["signals"],
+                          "run_id": run_id, "computed_at": at})
+            if len(batch) == SCORE_BATCH:
+                conn.execute(insert(ChurnScore), batch)
+                n += len(batch)
+                batch = []
+        if batch:
+            conn.execute(insert(ChurnScore), batch)
+            n += len(batch)
+        # An alert the range opens again keeps its row (its id, and a person's resolution);
+        # one it no longer opens goes.
+        before = {(a.entity, a.type, a.opened): a.id for a in conn.execute(
+            select(ChurnAlert.id, ChurnAlert.entity, ChurnAlert.type, ChurnAlert.opened)
+            .where(ChurnAlert.opened.between(first, last)))}
+        conn.execute(update(ChurnAlert).where(ChurnAlert.opened < first, ChurnAlert.cleared.between(first, last))
+                     .values(cleared=None, reason=None))
+        for a in opened:
+            fields = {"severity": a.severity, "cleared": a.cleared, "reason": a.reason, "dims": a.dims,
+                      "snapshot": a.snapshot}
+            kept = before.pop((a.entity, a.type, a.opened), None)
+            if kept is None:
+                conn.execute(insert(ChurnAlert).values(entity=a.entity, type=a.type, opened=a.opened, **fields))
+            else:
+                conn.execute(update(ChurnAlert).where(ChurnAlert.id == kept).values(**fields))
+        if before:
+            conn.execute(delete(ChurnAlert).where(ChurnAlert.id.in_(list(before.values()))))
+        for c in cleared:
+            conn.execute(update(ChurnAlert).where(ChurnAlert.id == c.id).values(cleared=c.day, reason=c.reason))
+        conn.execute(update(Run).where(Run.id == run_id).values(state="succeeded", finished_at=now(), rows=n))
+    return n
+
+
+def latest_day(store: Store) -> date | None:
+    with store.engine.connect() as conn:
+        return conn.execute(select(func.max(ChurnScore.day))).scalar()
+
+
+def scores_on(store: Store, day: date, levels: list[str] | None = None,
+              dims: dict[str, str] | None = None) -> list:
+    """The scores of one day, riskiest first; ``dims`` keeps only customers with those values."""
+    q = _all(ChurnScore).where(ChurnScore.day == day)
+    if levels:
+        q = q.where(ChurnScore.level.in_(levels))
+    rows = _rows(store, q.order_by(ChurnScore.score.desc(), ChurnScore.entity))
+    return [r for r in rows if _within(r.dims, dims)]
+
+
+def history(store: Store, entity: str, first: date | None = None) -> list:
+    q = _all(ChurnScore).where(ChurnScore.entity == entity)
+    if first:
+        q = q.where(ChurnScore.day >= first)
+    return _rows(store, q.order_by(ChurnScore.day))
+
+
+def alerts(store: Store, *, open_only: bool = False, types: list[str] | None = None,
+           entity: str | None = None, dims: dict[str, str] | None = None) -> list:
+    q = _all(ChurnAlert)
+    if open_only:
+        q = q.where(ChurnAlert.cleared.is_(None), ChurnAlert.resolved_at.is_(None))
+    if types:
+        q = q.where(ChurnAlert.type.in_(types))
+    if entity is not None:
+        q = q.where(ChurnAlert.entity == entity)
+    rows = _rows(store, q.order_by(ChurnAlert.opened.desc(), ChurnAlert.id.desc()))
+    return [r for r in rows if _within(r.dims, dims)]
+
+
+def alert(store: Store, alert_id: int):
+    got = _rows(store, _all(ChurnAlert).where(ChurnAlert.id == alert_id))
+    return got[0] if got else None
+
+
+def resolve(store: Store, alert_id: int, action: str, by: str):
+    """Mark an open alert resolved by hand; None when it is not open (unknown, cleared, resolved)."""
+    with store.engine.begin() as conn:
+        done = conn.execute(update(ChurnAlert).where(
+            and_(ChurnAlert.id == alert_id, ChurnAlert.cleared.is_(None), ChurnAlert.resolved_at.is_(None)))
+            .values(resolved_at=now(), resolved_by=by, action=action))
+        if not done.rowcount:
+            return None
+    return alert(store, alert_id)
+
+
+def _all(model):
+    """Every column of a table (rows read as plain rows: ``row.entity``, never ORM objects)."""
+    return select(*model.__table__.c)
+
+
+def _rows(store: Store, q) -> list:
+    with store.engine.connect() as conn:
+        return list(conn.execute(q))
+
+
+def _within(have: dict[str, Any] | None, want: dict[str, str] | None) -> bool:
+    return not want or all(str((have or {}).get(k)) == v for k, v in want.items())
