@@ -280,15 +280,17 @@ def test_tokens_cli_and_a_real_server(tmp_path, capsys, monkeypatch):
 
 
 def test_every_operation_is_in_an_authorization_matrix(api):
-    """Each operation of the OpenAPI document is driven, in one of the three matrices, as no
+    """Each operation of the OpenAPI document is driven, in one of the four matrices, as no
     token, a viewer, an admin, acme's viewer and acme's admin: a new endpoint must join one."""
     import re
 
     import test_api_operations
     import test_api_reports
+    import test_churn_api
 
     app, _, _ = api
     driven = {(m, u) for m, u, _ in ENDPOINTS} | {(m, u) for m, u, *_ in test_api_reports.MATRIX}
+    driven |= {(m, u) for m, u, _ in test_churn_api.MATRIX}
     targets = {"_threshold": "/api/v1/config/thresholds/1", "_manual": "/api/v1/manual-values/burn_rate/2026-01-01"}
     driven |= {(m, t if isinstance(t, str) else targets[t.__name__]) for m, t, *_ in test_api_operations.MATRIX}
     spec = call(app, "GET", "/api/v1/openapi.json").json()

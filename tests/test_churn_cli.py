@@ -82,7 +82,7 @@ def test_score_list_explain_alerts_resolve(store_kind, source, tmp_path, capsys,
                            "tenant=acme", "--format", "jsonl")
         assert [json.loads(x)["entity"] for x in out.splitlines()] == ["1", "7"]
         code, out, _ = run("churn", "list")  # the latest day, as a table with the reasons
-        assert code == 0 and "churn risk on 2026-03-09" in out and "inactivity" in out, out
+        assert code == 0 and "churn risk on 2026-03-09" in out and "inactive" in out, out
 
         code, out, _ = run("churn", "explain", "1")
         assert code == 0 and "customer 1: " in out and "score history" in out and "engagement_drop" in out, out

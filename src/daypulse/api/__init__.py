@@ -7,6 +7,7 @@
 from daypulse.api import (
     alerts,
     audit,
+    churn,
     config,
     deliveries,
     health,
@@ -21,7 +22,7 @@ from daypulse.api.problems import document_unreadable_bodies
 
 # In the order the OpenAPI document lists them.
 V1_ROUTERS = (metrics.router, subscriptions.router, deliveries.router, audit.router, runs.router, manual.router,
-              alerts.router, config.router, reports.router, templates.router)
+              alerts.router, churn.router, config.router, reports.router, templates.router)
 HEALTH_ROUTER = health.router
 for _router in V1_ROUTERS:
     document_unreadable_bodies(_router.routes)

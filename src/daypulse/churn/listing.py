@@ -23,10 +23,31 @@ def alert_record(a) -> dict:
 
 
 def reasons(signals: dict, top: int = 3) -> str:
-    """The signals that weigh most in a score, in words: "inactivity 9 (16.1)"."""
+    """The signals that give a score the most points, in words a customer-success person reads:
+    "inactive 9 days (16.1 pts); logins 4 → 1 (11.2 pts)"."""
     ranked = sorted(((s["points"], name, s["value"]) for name, s in signals.items() if s["points"] > 0),
-                    reverse=True)[:top]
-    return "; ".join(f"{name} {value_text(v)} ({p:.1f})" for p, name, v in ranked) or "—"
+                    key=lambda x: (-x[0], x[1]))[:top]
+    return "; ".join(f"{reason(name, v)} ({p:.1f} pts)" for p, name, v in ranked) or "—"
+
+
+def reason(signal: str, v: Any) -> str:
+    """One signal's value in words."""
+    if signal == "inactivity":
+        return f"inactive {v} day{'s' if v != 1 else ''}"
+    if signal == "engagement_decay":
+        return f"active {v['last']} of the last 7 days (usually {_number(v['baseline'])})"
+    if signal in ("login_decay", "progress_stall"):
+        what = "logins" if signal == "login_decay" else "progress"
+        return f"{what} {v['previous']} → {v['last']} a week"
+    if signal == "frustration":
+        return f"frustration {_number(v)} of 100"
+    if signal == "payment_issue":
+        return "a payment failing" if v else "payments fine"
+    return f"{signal} {value_text(v)}"
+
+
+def _number(x: Any) -> str:
+    return "—" if x is None else f"{x:g}" if isinstance(x, float) else str(x)
 
 
 def value_text(v: Any) -> str:
