@@ -65,7 +65,9 @@ def test_score_list_explain_alerts_resolve(store_kind, source, tmp_path, capsys,
         run = lambda *a: cli(capsys, monkeypatch, tmp_path, *a)  # noqa: E731
         code, _, err = run("churn", "--days-back", "3", "--as-of", AS_OF)
         assert code == 0, err
-        assert "scoring 2026-03-07 to 2026-03-09" in err and "alerts: 10 opened, 0 cleared" in err, err
+        assert "scoring 2026-03-07 to 2026-03-09" in err, err
+        assert ("alerts: 10 opened (5 of them cleared since), 0 open before 2026-03-07 cleared;"
+                " 5 open on 2026-03-09") in err, err
         assert summary(alerts(capsys, monkeypatch, tmp_path)) == sorted(ALERTS)
 
         # The export record of DESIGN §8, as stored.

@@ -560,3 +560,45 @@ def test_project_file_matches_the_data(company):
             if isinstance(cond, dict) and next(iter(cond)) in ("gt", "ge", "lt", "le", "is_null"):
                 continue
             assert set(values) <= seen, (name, column, values)
+
+
+def test_some_customers_go_quiet_before_they_cancel_and_churn_risk_finds_them(tmp_path):
+    """The demo's churn story: 40% of the customers who cancel, and 3% of those still subscribed,
+    stop using the product 8 to 21 days before the end. Scored with the demo's churn: section,
+    the customers going quiet now rank far above the others; the scored customers are exactly
+    those active_subscribers counts."""
+    import statistics
+
+    from daypulse.churn.run import run_churn
+    from daypulse.engine.run import run_compute
+    from daypulse.store.db import open_store
+
+    summary = generate(tmp_path / DATABASE_FILE, seed=7, end=END, scale=SCALE)
+    with duckdb.connect(summary["path"], read_only=True) as con:
+        # Customers whose last subscription ended in the history: silent in their last 7 days.
+        quiet, ended = one(con, """
+            WITH gone AS (SELECT user_id, max(canceled_at) AS at FROM subscriptions GROUP BY user_id
+                          HAVING count(*) FILTER (WHERE canceled_at IS NULL) = 0)
+            SELECT count(*) FILTER (WHERE NOT EXISTS (
+                       SELECT 1 FROM events e WHERE e.user_id = g.user_id
+                       AND e.occurred_at >= g.at - INTERVAL 7 DAY AND e.occurred_at < g.at)),
+                   count(*) FROM gone g""")
+    assert ended > 50 and quiet / ended > 0.4, (quiet, ended)
+
+    text = project_yaml().replace("store: sqlite:///daypulse.db", f"store: sqlite:///{tmp_path}/s.db")
+    project = parse_project(text, file="daypulse.yml", base=tmp_path)
+    store = open_store(project.store)
+    outcome = run_churn(project, store, END - timedelta(days=13), END)
+    computed = run_compute(project, store, END, END, metrics=["active_subscribers"], grains=["day"])
+    on_end = [r for r in outcome.records if r["day"] == END.isoformat()]
+    counted = next(v.value for v in computed.values if v.metric == "active_subscribers" and not v.dims)
+    assert len(on_end) == counted
+    with duckdb.connect(summary["path"], read_only=True) as con:
+        going = {str(u) for (u,) in con.execute("""
+            SELECT user_id FROM subscriptions GROUP BY user_id
+            HAVING count(*) FILTER (WHERE canceled_at IS NULL) > 0""").fetchall()
+                 if (u - 1) * 2654435761 % 1000 < 30}  # user_id is the user number + 1
+    mine = [r["score"] for r in on_end if r["entity"] in going]
+    rest = [r["score"] for r in on_end if r["entity"] not in going]
+    assert len(mine) >= 3 and statistics.mean(mine) > statistics.mean(rest) + 20, (mine, statistics.mean(rest))
+    assert outcome.levels.get("critical", 0) > 0

@@ -25,6 +25,7 @@ class ChurnOutcome:
     cleared: list[Alert]
     run_id: int | None = None
     levels: dict[str, int] = field(default_factory=dict)  # customers per level on the last day
+    still_open: int = 0  # alerts open at the end of the range (opened before it or in it)
 
 
 def run_churn(project: Project, store: Store, first: date, last: date, *, dry_run: bool = False,
@@ -37,7 +38,11 @@ def run_churn(project: Project, store: Store, first: date, last: date, *, dry_ru
     for r in records:
         if r["day"] == last.isoformat():
             levels[r["level"]] = levels.get(r["level"], 0) + 1
-    out = ChurnOutcome(first, last, records, decision.opened, decision.cleared, levels=levels)
+    gone = {a.id for a in decision.cleared}
+    still_open = (sum(a.open for a in decision.opened)
+                  + sum(a.open and a.id not in gone for a in live))
+    out = ChurnOutcome(first, last, records, decision.opened, decision.cleared, levels=levels,
+                       still_open=still_open)
     if dry_run:
         return out
     dims = {(r["entity"], r["day"]): r["dimensions"] for r in records}

@@ -65,7 +65,9 @@ def churn(
     levels = ", ".join(f"{n} {lv}" for lv in reversed(LEVELS) if (n := outcome.levels.get(lv)))
     days = (last - first).days + 1
     _info(f"{len(outcome.records)} scores over {days} day(s); on {last}: {levels or 'nobody scored'}")
-    _info(f"alerts: {len(outcome.opened)} opened, {len(outcome.cleared)} cleared"
+    since = sum(a.cleared is not None for a in outcome.opened)
+    _info(f"alerts: {len(outcome.opened)} opened ({since} of them cleared since), {len(outcome.cleared)} open"
+          f" before {first} cleared; {outcome.still_open} open on {last}"
           + (" (dry run: nothing written)" if dry_run else f" (run {outcome.run_id})"))
     if dry_run:
         for a in outcome.opened[:50]:

@@ -41,13 +41,15 @@ def run_demo(directory: Path, *, days: int, info, console, progress) -> None:
          f" in {time.perf_counter() - t1:.1f}s, stored in {store_file}")
     _print_summary(project, outcome.values, last, console, Table)
     _set_thresholds(project, store)
+    _score_churn(project, store, max(first, last - timedelta(days=CHURN_DAYS - 1)), last, info)
     t2 = time.perf_counter()
     written = _write_reports(project, store, directory / "reports", last)
     info(f"wrote the daily and weekly reports ({len(written)} files, {time.perf_counter() - t2:.1f}s):"
          f" {', '.join(str(p) for p in written if p.suffix in ('.html', '.md'))}")
     _deliver(project, store, directory, last, info)
     info(f"done in {time.perf_counter() - t0:.1f}s. Next: cd {directory} && daypulse export"
-         " --format jsonl --metric signups | head   (definitions: daypulse metrics)")
+         " --format jsonl --metric signups | head   (definitions: daypulse metrics;"
+         " who may leave: daypulse churn list --level critical)")
 
 
 def _write_reports(project, store, folder: Path, last: date) -> list[Path]:
@@ -79,6 +81,20 @@ def _deliver(project, store, directory: Path, last: date, info) -> None:
                       info=lambda msg: None)
     info(f"scheduler pass at {morning:%Y-%m-%d} 00:05 IST: {result.summary} (see {directory / 'outbox'};"
          " `daypulse deliveries list`)")
+
+
+CHURN_DAYS = 60  # days of churn scores: two months of history for each customer's chart
+
+
+def _score_churn(project, store, first: date, last: date, info) -> None:
+    """Every subscriber scored on each of the last days (one batch), with the alerts decided."""
+    from daypulse.churn.run import run_churn
+
+    t = time.perf_counter()
+    outcome = run_churn(project, store, first, last, params={"why": "demo"})
+    levels = ", ".join(f"{outcome.levels.get(lv, 0)} {lv}" for lv in ("critical", "high", "medium", "low"))
+    info(f"scored churn risk from {first} to {last}: on {last}, {levels}; {outcome.still_open} alerts open"
+         f" ({time.perf_counter() - t:.1f}s; daypulse churn list)")
 
 
 def _set_thresholds(project, store) -> None:
