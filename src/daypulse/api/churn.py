@@ -15,7 +15,7 @@ from daypulse.api.deps import Admin, Day, ProjectDep, StoreDep, Viewer, asked_di
 from daypulse.api.problems import missing, responses
 from daypulse.churn.alerts import ALERT_TYPES
 from daypulse.churn.config import churn_config
-from daypulse.churn.listing import alert_record, reasons, record, within
+from daypulse.churn.listing import FilterRefused, alert_record, reasons, record, visible_filter, within
 from daypulse.churn.population import scored_population
 from daypulse.project.model import Project
 from daypulse.store import churn as stored
@@ -40,19 +40,10 @@ def _dims(request: Request, project: Project, who: Principal) -> dict[str, str]:
     cfg = churn_config(project)
     if cfg is None:
         raise HTTPException(404, "the project has no churn: section in daypulse.yml (see docs/churn.md)")
-    have = set(scored_population(project, cfg).dimensions)
-    asked = asked_dims(request)
-    for dim in asked:
-        if dim not in have:
-            raise HTTPException(422, f"{dim}: churn scores have no dimension {dim!r}"
-                                     f" (dimensions: {', '.join(sorted(have)) or 'none'})")
-    for dim, value in who.scope.items():
-        if dim in asked and asked[dim] != value:
-            raise HTTPException(403, f"this token sees {scope_text(who)} only")
-        if dim not in have:
-            raise HTTPException(403, f"churn scores are not kept by {dim}: every customer could be another"
-                                     f" {dim}'s, and this token sees {scope_text(who)} only")
-    return {**asked, **who.scope}
+    try:
+        return visible_filter(scored_population(project, cfg).dimensions, who.scope, asked_dims(request))
+    except FilterRefused as exc:
+        raise HTTPException(403 if exc.forbidden else 422, str(exc)) from None
 
 
 @router.get("/churn", summary="Who is at risk on a day, riskiest first (the DESIGN §8 records)",
