@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from daypulse.churn.population import Population, population_problem
+from daypulse.churn.population import Population, population_problem, scored_population
 from daypulse.errors import ConfigError, Issue
 from daypulse.project.loader import document_path
 from daypulse.project.model import Scalar, WhereValue
@@ -271,4 +271,22 @@ def _meaning(project: Project, cfg: ChurnConfig, loc: Located) -> list[Issue]:
     if problem := population_problem(project, cfg):
         path, message, hint = problem
         issues.append(loc.issue(("churn", *path), message, hint=hint))
+    else:
+        issues += _metric_dimensions(project, cfg, loc)
+    return issues
+
+
+def _metric_dimensions(project: Project, cfg: ChurnConfig, loc: Located) -> list[Issue]:
+    """Each ``kind: churn`` metric's dimensions name what its measure is counted by."""
+    dims = set(scored_population(project, cfg).dimensions)
+    issues = []
+    for name, m in project.metrics.items():
+        if getattr(m, "kind", None) != "churn":
+            continue
+        own = {"customers": {"level"}, "open_alerts": {"type", "severity"}}[m.measure]
+        for dim, what in m.dimensions.items():
+            if what not in own | dims:
+                issues.append(loc.issue(("metrics", name, "dimensions", dim),
+                                        f"{name}: {m.measure} are not counted by {what!r}", metric=name,
+                                        hint=f"one of {', '.join(sorted(own | dims))}"))
     return issues

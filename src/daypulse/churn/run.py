@@ -10,6 +10,7 @@ from datetime import date
 from daypulse.churn.alerts import Alert
 from daypulse.churn.batch import score_range
 from daypulse.compile.rows import Source
+from daypulse.engine.run import run_compute
 from daypulse.project.model import Project
 from daypulse.store import churn as stored
 from daypulse.store import values as sv
@@ -57,7 +58,17 @@ def run_churn(project: Project, store: Store, first: date, last: date, *, dry_ru
         sv.fail_run(store, run_id, f"{type(exc).__name__}: {exc}")
         raise
     out.run_id = run_id
+    _count(project, store, first, last, source, run_id)
     return out
+
+
+def _count(project: Project, store: Store, first: date, last: date, source: Source | None, run_id: int) -> None:
+    """The churn metrics (``kind: churn``) of the days just scored, and of their weeks and
+    months, counted again from the new scores."""
+    names = [n for n, m in project.metrics.items() if m.kind == "churn"]
+    if names:
+        run_compute(project, store, first, last, metrics=names, source=source,
+                    params={"why": f"churn run {run_id}"})
 
 
 def _alert(row) -> Alert:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from daypulse.churn.config import check_churn
+from daypulse.churn.metrics import with_churn_metrics
 from daypulse.delivery.schedule import DEFAULT_TICK, error_message, parse_duration
 from daypulse.delivery.subscription import (
     CHANNEL_KINDS,
@@ -194,6 +195,6 @@ def validate_delivery(project: Project, loc: Located) -> list[Issue]:
 # churn section (churn.config). Every entry point loads with them: the CLI, the served app, the
 # scheduler and the demo.
 SECTIONS = (check_reports, validate_delivery, check_churn)
-# ...and what they add to the project first: the breakdowns its filtered reports read
-# (``load_project(path, SECTIONS, DERIVED)``).
-DERIVED = (with_implied_breakdowns,)
+# ...and what they add to the project first: the churn metrics of a churn: section, and the
+# breakdowns its filtered reports read (``load_project(path, SECTIONS, DERIVED)``).
+DERIVED = (with_churn_metrics, with_implied_breakdowns)

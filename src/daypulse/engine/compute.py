@@ -49,11 +49,14 @@ def compute_values(project: Project, start: date, end: date, metrics: Iterable[s
                    grains: Iterable[str] | None = None, as_of: datetime | None = None,
                    source: R.Source | None = None,
                    on_metric: Callable[[MetricTiming], None] | None = None,
-                   manual: ManualSeries | None = None) -> list[MetricValue]:
+                   manual: ManualSeries | None = None,
+                   churn: Callable[[str, date, date], dict] | None = None) -> list[MetricValue]:
     """Values of ``metrics`` (all by default) for the periods intersecting [start, end].
 
     ``manual``: the store's typed-in values of ``kind: manual`` metrics, {metric: [(from, value)]}
     sorted by date (``store.manual.series``); without it those metrics are NULL.
+    ``churn``: (metric, first day, last day) -> the store's counts of a ``kind: churn`` metric,
+    {(day, dims): n} (``engine.churn_counts``); without it those metrics are NULL.
     """
     if end < start:
         raise UsageError(f"the end date {end} is before the start date {start}")
@@ -109,6 +112,11 @@ def compute_values(project: Project, start: date, end: date, metrics: Iterable[s
             plan = Plan.build(cal, start, end, today, grains_of[name], now)
             results[name] = _manual(plan, (manual or {}).get(name, []))
             seen[name] = {g: {()} for g in grains_of[name]}
+            continue
+        if m.kind == "churn":
+            if grains_of[name]:
+                results[name], seen[name] = _churn(Plan.build(cal, start, end, today, grains_of[name], now), name,
+                                                   churn)
             continue
         if m.kind not in ("ratio", "derived"):
             continue
@@ -211,6 +219,7 @@ def compiled_sql(project: Project, name: str, start: date, end: date,
         return {"ratio": lambda: f"-- {m.numerator} / {m.denominator}, per period and dimension value",
                 "derived": lambda: f"-- {m.expr}, per period and dimension value",
                 "manual": lambda: "-- typed in: the latest manual value set on or before the day (daypulse manual)",
+                "churn": lambda: f"-- counted in daypulse's store: {kind_of(m).describe(project, m)}",
                 }[m.kind]()
     src = source or R.Source.open(project.source)
     plan = Plan.build(cal, start, end, max(end, cal.today()), tuple(grains))
@@ -325,6 +334,26 @@ def _manual(plan: Plan, series: list[tuple[date, object]]) -> dict:
             i = bisect.bisect_right(dates, day)
             values[g][(day_num(p), ())] = series[i - 1][1] if i else None
     return values
+
+
+def _churn(plan: Plan, name: str, counts_of) -> tuple[dict, dict]:
+    """A period takes the counts of its last scored day (churn scores complete days, so a
+    running week shows yesterday's); a period with no scored day is NULL, and on a scored day a
+    combination not counted is 0."""
+    wanted = {g: span.eval_days(plan.cal, plan.today) for g, span in plan.spans.items()}
+    days = [d for pairs in wanted.values() for d in (x for pair in pairs for x in pair)]
+    counts = counts_of(name, min(days), max(days)) if counts_of and days else {}
+    scored = sorted(d for d, dims in counts if dims == ())
+    keys = {dims for _, dims in counts} | {()}
+    values: dict[str, dict] = {}
+    for g, pairs in wanted.items():
+        values[g] = {}
+        for p, day in pairs:
+            i = bisect.bisect_right(scored, day)
+            on = scored[i - 1] if i and scored[i - 1] >= p else None
+            for dims in keys:
+                values[g][(day_num(p), dims)] = None if on is None else counts.get((on, dims), 0)
+    return values, {g: set(keys) for g in wanted}
 
 
 def _zero_filled(project: Project, name: str, plan: Plan, values: dict,

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from daypulse.calendar import FIRST_DAY
 from daypulse.compile.rows import Source
 from daypulse.engine import labels as dimension_labels
+from daypulse.engine.churn_counts import churn_counts
 from daypulse.engine.compute import MetricTiming, compute_values
 from daypulse.errors import UsageError, UserError
 from daypulse.project.model import ManualMetric, Project
@@ -162,7 +163,10 @@ def run_compute(project: Project, store: Store, start: date, end: date,
             source = source or Source.open(project.source)
             labels = dimension_labels.read(project, source, labelled)
         values = compute_values(project, start, end, names, grains, as_of=as_of, source=source,
-                                on_metric=record, manual=_manual_series(project, store))
+                                on_metric=record, manual=_manual_series(project, store),
+                                churn=lambda name, first, last: churn_counts(
+                                    store, project.timezone, project.metrics[name], project.groupings_of(name),
+                                    first, last))
         outcome = ComputeOutcome(run_id, values, timings, stale_before=stale)
         if want_diff:
             outcome.changes, outcome.unchanged = diff(store, values)

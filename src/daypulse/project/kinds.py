@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from daypulse.project.expr import names
 from daypulse.project.model import (
     METRIC_KINDS,
+    ChurnMetric,
     CumulativeMetric,
     DerivedMetric,
     EventMetric,
@@ -112,6 +113,10 @@ def _snapshot(project: Project, m: SnapshotMetric) -> str:
             f" a longer period takes {_SNAPSHOT_ROLLUP[m.rollup]}")
 
 
+CHURN_WORDS = {"customers": "customers scored for churn risk at the end of the day (daypulse churn)",
+               "open_alerts": "churn alerts open at the end of the day (neither cleared nor resolved)"}
+
+
 def _none(project: Project, m) -> None:
     return None
 
@@ -135,6 +140,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
          lambda p, m: f"{m.expr} for the same period (empty when a part is empty or a divisor is 0)", _none),
     # A day without a row has no value: a snapshot that did not load is not a snapshot of 0.
     Kind("snapshot", SnapshotMetric, True, _snapshot, _none, lambda m: _table_columns(m, time=m.time)),
+    Kind("churn", ChurnMetric, False, lambda p, m: CHURN_WORDS[m.measure], lambda p, m: 0),
 )}
 
 

@@ -139,6 +139,18 @@ class ManualMetric(MetricBase):
     kind: Literal["manual"]
 
 
+class ChurnMetric(MetricBase):
+    """Counted from the churn risk daypulse keeps in its store (``daypulse churn``): customers
+    scored at the end of each day (``measure: customers``; dimension ``level``) or churn alerts
+    open then (``measure: open_alerts``; dimensions ``type`` and ``severity``), each also by the
+    churn section's dimensions (``tenant``). ``dimensions`` maps a name to one of those."""
+
+    kind: Literal["churn"]
+    measure: Literal["customers", "open_alerts"]
+    dimensions: dict[str, str] = Field(default_factory=dict)
+    breakdowns: list[list[str]] = Field(default_factory=list)
+
+
 class DerivedMetric(MetricBase):
     """Arithmetic over other metrics' values for the same period and dimension values."""
 
@@ -190,11 +202,11 @@ class SnapshotMetric(TableMetric):
 
 Metric = Annotated[
     EventMetric | StateMetric | RatioMetric | CumulativeMetric | SqlMetric | MovementMetric
-    | LifecycleMetric | ManualMetric | DerivedMetric | SnapshotMetric,
+    | LifecycleMetric | ManualMetric | DerivedMetric | SnapshotMetric | ChurnMetric,
     Field(discriminator="kind"),
 ]
 METRIC_KINDS = ("event", "state", "ratio", "cumulative", "sql", "movement", "lifecycle", "manual",
-                "derived", "snapshot")
+                "derived", "snapshot", "churn")
 
 
 class DimensionLabels(Strict):
@@ -404,7 +416,7 @@ class Project(BaseModel):
         zero there (a success rate of 0 by outcome when successes are not broken down by it).
         A cumulative metric: its metric's."""
         m = self.metrics[name]
-        if isinstance(m, TableMetric):
+        if isinstance(m, TableMetric | ChurnMetric):
             return frozenset({frozenset(), *(frozenset([d]) for d in m.dimensions),
                               *(frozenset(b) for b in m.breakdowns)})
         if isinstance(m, SqlMetric):  # whichever columns a row fills

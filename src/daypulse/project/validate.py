@@ -13,6 +13,7 @@ from daypulse.project.model import (
     MAX_DAYS,
     METRIC_NAME,
     WHERE_OPERATORS,
+    ChurnMetric,
     CumulativeMetric,
     DerivedMetric,
     EventMetric,
@@ -67,6 +68,10 @@ def validate_project(project: Project, loc: Located, declared: set[str] | None =
             if not isinstance(of, EventMetric) or of.window:
                 issues.append(loc.issue(at + ("of",), "a cumulative metric accumulates an event"
                                         " metric without a window", metric=name))
+        if isinstance(m, ChurnMetric) and not project.churn:
+            issues.append(loc.issue(at + ("kind",), "a churn metric counts the churn scores, and the project has"
+                                    " no churn: section", metric=name,
+                                    hint="add a churn: section (docs/churn.md), or remove the metric"))
         if isinstance(m, SqlMetric):
             for p in (":start", ":end"):
                 if p not in m.sql:

@@ -9,12 +9,13 @@ scored twice stores the same rows, never a second alert.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import Text, and_, cast, delete, func, insert, or_, select, update
 
 from daypulse.store.db import Store
 from daypulse.store.models import ChurnAlert, ChurnScore, Run
@@ -160,3 +161,32 @@ def _rows(store: Store, q) -> list:
 
 def _within(have: dict[str, Any] | None, want: dict[str, str] | None) -> bool:
     return not want or all(str((have or {}).get(k)) == v for k, v in want.items())
+
+
+# -- what the churn metrics count (``kind: churn``, computed by the engine) -----------------------
+
+def level_counts(store: Store, first: date, last: date) -> list[tuple[date, str, dict, int]]:
+    """(day, level, dimension values, customers) of the scores of [first, last], grouped in the
+    store (one row per day, level and combination of dimension values)."""
+    dims = cast(ChurnScore.dims, Text)
+    q = (select(ChurnScore.day, ChurnScore.level, dims, func.count())
+         .where(ChurnScore.day.between(first, last)).group_by(ChurnScore.day, ChurnScore.level, dims))
+    return [(d, lv, json.loads(x) if x else {}, n) for d, lv, x, n in _rows(store, q)]
+
+
+def scored_days(store: Store, first: date, last: date) -> set[date]:
+    q = select(ChurnScore.day).where(ChurnScore.day.between(first, last)).distinct()
+    return {r[0] for r in _rows(store, q)}
+
+
+def alert_spans(store: Store, first: date, last: date) -> list[tuple[date, date | None, datetime | None, str, str,
+                                                                     dict, int]]:
+    """(opened, cleared, resolved_at, type, severity, dimension values, alerts) of the alerts
+    that may be open on a day of [first, last], grouped in the store."""
+    dims = cast(ChurnAlert.dims, Text)
+    cols = (ChurnAlert.opened, ChurnAlert.cleared, ChurnAlert.resolved_at, ChurnAlert.type, ChurnAlert.severity,
+            dims)
+    q = (select(*cols, func.count()).where(ChurnAlert.opened <= last,
+                                           or_(ChurnAlert.cleared.is_(None), ChurnAlert.cleared > first))
+         .group_by(*cols))
+    return [(o, c, r, t, s, json.loads(x) if x else {}, n) for o, c, r, t, s, x, n in _rows(store, q)]
