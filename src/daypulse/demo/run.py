@@ -44,7 +44,7 @@ def run_demo(directory: Path, *, days: int, info, console, progress) -> None:
     _score_churn(project, store, max(first, last - timedelta(days=CHURN_DAYS - 1)), last, info)
     t2 = time.perf_counter()
     written = _write_reports(project, store, directory / "reports", last)
-    info(f"wrote the daily and weekly reports ({len(written)} files, {time.perf_counter() - t2:.1f}s):"
+    info(f"wrote the daily, weekly and churn reports ({len(written)} files, {time.perf_counter() - t2:.1f}s):"
          f" {', '.join(str(p) for p in written if p.suffix in ('.html', '.md'))}")
     _deliver(project, store, directory, last, info)
     info(f"done in {time.perf_counter() - t0:.1f}s. Next: cd {directory} && daypulse export"
@@ -53,15 +53,15 @@ def run_demo(directory: Path, *, days: int, info, console, progress) -> None:
 
 
 def _write_reports(project, store, folder: Path, last: date) -> list[Path]:
-    """The daily report for the last day and the weekly one for the last complete week, as
-    HTML (charts as PNG files beside it) and Markdown."""
+    """The daily report for the last day, the weekly one for the last complete week and the
+    churn risk report of the last day, as HTML (charts as PNG files beside it) and Markdown."""
     from daypulse.report.content import build_report
     from daypulse.report.output import write
 
     cal = project.calendar
     written = []
     week = last if cal.period_end("week", last) == last else cal.period_start("week", last) - timedelta(days=1)
-    for name, on in (("daily", last), ("weekly", week)):
+    for name, on in (("daily", last), ("weekly", week), *((("churn", last),) if project.churn else ())):
         report = build_report(project, store, name, on=on)
         for fmt, suffix in (("html", "html"), ("markdown", "md")):
             written += write(report, fmt, folder / f"{name}.{suffix}")

@@ -16,6 +16,7 @@ from daypulse.describe import describe
 from daypulse.engine.run import run_compute
 from daypulse.project.kinds import kind_of
 from daypulse.report import whatchanged
+from daypulse.report.churn import churn_section
 from daypulse.report.definition import ReportDefinition, load_report
 from daypulse.report.model import Breakdown, BreakdownRow, Comparison, Line, Report, Section
 from daypulse.store import labels as stored_labels
@@ -76,6 +77,10 @@ def build_report(project, store, name: str, *, on: date | None = None,
     vals = read.values(store, metrics, spec.period, first, period.start, key)
     sections = [_section(project, store, cal, spec, period, s, vals, key) for s in spec.sections]
     sections = [s for s in sections if s.lines or s.breakdowns]
+    if spec.churn is not None:
+        at_risk, said = churn_section(project, store, spec.churn, period.start, period.end, dict(spec.filter))
+        sections += [at_risk] if at_risk else []
+        notes += said
     lines = [ln for s in sections for ln in s.lines]
     has_data = any(ln.value not in (None, 0) for ln in lines) or any(s.breakdowns for s in sections)
     if not has_data:

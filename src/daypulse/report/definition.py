@@ -80,6 +80,13 @@ class Changes(Strict):
     drivers: int = Field(3, ge=0, le=10)  # dimension values that drove a move, per move
 
 
+class ChurnBlock(Strict):
+    """The churn risk block: customers by level, the newly critical, the period's alerts."""
+
+    title: str = "At risk"
+    top: int = Field(10, ge=0, le=50)  # newly critical customers listed (0: only their number)
+
+
 class ReportDefinition(Strict):
     title: str
     description: str | None = None
@@ -90,6 +97,7 @@ class ReportDefinition(Strict):
     sections: list[Section] = Field(max_length=MAX_SECTIONS)
     charts: list[Chart] = Field(default_factory=list, max_length=MAX_CHARTS)
     changes: Changes = Field(default_factory=Changes)
+    churn: ChurnBlock | None = None  # churn risk, after the sections (a project with a churn: section)
     template: str | None = None  # a folder of templates overriding the built-in ones
 
     @model_validator(mode="after")
@@ -164,7 +172,7 @@ def _load_report(project, name: str, filter: dict[str, str] | None) -> ReportDef
     if name in own:
         raw = own[name]
         origin = TEMPLATE_ORIGIN if name in project.stored_reports else "daypulse.yml"
-    elif name in (builtin := _builtin()):
+    elif name in (builtin := _builtin()) and name in report_names(project):
         raw, origin = builtin[name], BUILTIN_ORIGIN
     else:
         names = report_names(project)

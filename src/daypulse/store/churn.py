@@ -190,3 +190,26 @@ def alert_spans(store: Store, first: date, last: date) -> list[tuple[date, date 
                                            or_(ChurnAlert.cleared.is_(None), ChurnAlert.cleared > first))
          .group_by(*cols))
     return [(o, c, r, t, s, json.loads(x) if x else {}, n) for o, c, r, t, s, x, n in _rows(store, q)]
+
+
+def alert_activity(store: Store, first: date, last: date, since: datetime, until: datetime) -> list[tuple]:
+    """(what, type, dimension values, alerts) of what happened to alerts in local days [first,
+    last]: ``opened`` and ``cleared`` on those days, ``resolved`` by hand in [since, until) (the
+    same days' instants), grouped in the store."""
+    dims = cast(ChurnAlert.dims, Text)
+    out = []
+    for what, cond in (("opened", ChurnAlert.opened.between(first, last)),
+                       ("cleared", and_(ChurnAlert.cleared.between(first, last), ChurnAlert.resolved_at.is_(None))),
+                       ("resolved", and_(ChurnAlert.resolved_at >= since, ChurnAlert.resolved_at < until))):
+        q = select(ChurnAlert.type, dims, func.count()).where(cond).group_by(ChurnAlert.type, dims)
+        out += [(what, t, json.loads(x) if x else {}, n) for t, x, n in _rows(store, q)]
+    return out
+
+
+def latest_scored(store: Store, before: date, since: date | None = None) -> date | None:
+    """The last scored day before ``before`` (and on or after ``since``)."""
+    q = select(func.max(ChurnScore.day)).where(ChurnScore.day < before)
+    if since is not None:
+        q = q.where(ChurnScore.day >= since)
+    with store.engine.connect() as conn:
+        return conn.execute(q).scalar()
