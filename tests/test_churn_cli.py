@@ -10,6 +10,7 @@ the alerts of ``test_alerts_over_the_march_days`` open and clear.
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 import yaml
@@ -109,6 +110,26 @@ def test_score_list_explain_alerts_resolve(store_kind, source, tmp_path, capsys,
         assert after[0]["id"] == seven["id"]  # the same alert, not a new one
         assert "7" not in {a["entity"] for a in alerts(capsys, monkeypatch, tmp_path, "--open")}
 
+        # One tenant re-scored: acme's rows replaced, the others' left as they are.
+        from sqlalchemy import update
+
+        from daypulse.store.db import open_store
+        from daypulse.store.models import ChurnScore
+
+        store = open_store(store_url)
+        with store.engine.begin() as conn:
+            conn.execute(update(ChurnScore).where(ChurnScore.day == date(2026, 3, 8)).values(score=99.0))
+        code, _, err = run("churn", "--date", "2026-03-08", "--tenant", "acme", "--as-of", AS_OF)
+        assert code == 0 and "scoring 2026-03-08 to 2026-03-08 in America/New_York, tenant acme" in err, err
+        code, out, _ = run("churn", "list", "--date", "2026-03-08", "--format", "jsonl")
+        assert {r["entity"]: r["score"] for r in map(json.loads, out.splitlines())} == {
+            "1": 47.5, "2": 10.0, "7": 25.0, "3": 99.0, "4": 99.0, "5": 99.0, "6": 99.0}
+        assert [(a["entity"], a["state"]) for a in alerts(capsys, monkeypatch, tmp_path) if a["entity"] == "7"] == [
+            ("7", "resolved")]
+        assert summary(alerts(capsys, monkeypatch, tmp_path, "--type", "payment_risk")) == sorted(
+            a for a in ALERTS if a[1] == "payment_risk")
+        store.engine.dispose()
+
         # Bad input: one line, exit 2, nothing written.
         for args, said in (
             (("churn", "resolve", str(seven["id"]), "--action", "again"), "is not open (resolved)"),
@@ -117,6 +138,8 @@ def test_score_list_explain_alerts_resolve(store_kind, source, tmp_path, capsys,
             (("churn", "alerts", "--type", "bogus"), "--type: unknown alert type 'bogus'"),
             (("churn", "explain", "nobody"), "customer 'nobody' has no churn score"),
             (("churn", "--date", "2030-01-01", "--as-of", AS_OF), "--date: 2030-01-01 is in the future"),
+            (("churn", "--filter", "branch=north", "--as-of", AS_OF), "churn scores are not kept by branch"),
+            (("churn", "--filter", "branch", "--as-of", AS_OF), "--filter: 'branch' is not dimension=value"),
         ):
             code, _, err = run(*args)
             assert code == 2 and said in err and "Traceback" not in err, (args, err)

@@ -9,8 +9,12 @@ from datetime import date
 
 from daypulse.churn.alerts import Alert
 from daypulse.churn.batch import score_range
+from daypulse.churn.config import ChurnConfig, churn_config
+from daypulse.churn.listing import within
+from daypulse.churn.population import scored_population
 from daypulse.compile.rows import Source
 from daypulse.engine.run import run_compute
+from daypulse.errors import UsageError
 from daypulse.project.model import Project
 from daypulse.store import churn as stored
 from daypulse.store import values as sv
@@ -30,9 +34,18 @@ class ChurnOutcome:
 
 
 def run_churn(project: Project, store: Store, first: date, last: date, *, dry_run: bool = False,
-              source: Source | None = None, params: dict | None = None) -> ChurnOutcome:
-    batch = score_range(project, first, last, source)
-    live = [_alert(r) for r in stored.live_alerts(store, first)]
+              source: Source | None = None, params: dict | None = None,
+              only: dict[str, str] | None = None) -> ChurnOutcome:
+    """``only``: score the customers with these dimension values (a tenant) and replace theirs
+    alone; the other customers' scores and alerts stay as they are."""
+    cfg = churn_config(project)
+    if cfg is None:
+        raise UsageError("the project has no churn: section in daypulse.yml (see docs/churn.md)")
+    only = only or {}
+    if only:
+        cfg = narrowed(project, cfg, only)
+    batch = score_range(project, first, last, source, cfg)
+    live = [_alert(r) for r in stored.live_alerts(store, first) if within(r.dims, only)]
     decision = batch.alerts(live)
     records = list(batch.records())
     levels: dict[str, int] = {}
@@ -53,7 +66,7 @@ def run_churn(project: Project, store: Store, first: date, last: date, *, dry_ru
     cleared = [stored.Cleared(a.id, a.cleared, a.reason) for a in decision.cleared if a.id is not None]
     run_id = sv.start_run(store, "churn", params or {}, first, last)
     try:
-        stored.replace_range(store, first, last, records, opened, cleared, run_id)
+        stored.replace_range(store, first, last, records, opened, cleared, run_id, only=only)
     except BaseException as exc:
         sv.fail_run(store, run_id, f"{type(exc).__name__}: {exc}")
         raise
@@ -69,6 +82,16 @@ def _count(project: Project, store: Store, first: date, last: date, source: Sour
     if names:
         run_compute(project, store, first, last, metrics=names, source=source,
                     params={"why": f"churn run {run_id}"})
+
+
+def narrowed(project: Project, cfg: ChurnConfig, only: dict[str, str]) -> ChurnConfig:
+    """The churn settings scoring only the customers with ``only``'s dimension values."""
+    dims = scored_population(project, cfg).dimensions
+    for name in only:
+        if name not in dims:
+            raise UsageError(f"churn scores are not kept by {name} (dimensions: {', '.join(dims) or 'none'})")
+    where = {**cfg.scored.where, **{dims[k]: v for k, v in only.items()}}
+    return cfg.model_copy(update={"scored": cfg.scored.model_copy(update={"where": where})})
 
 
 def _alert(row) -> Alert:

@@ -36,16 +36,21 @@ def churn(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be stored and alerted;"
                                           " write nothing.")] = False,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Pretend it is this instant (ISO 8601).")] = None,
+    tenant: Annotated[str | None, typer.Option("--tenant", help="Score one tenant's customers only (the"
+                                               " churn dimension tenant); the others' scores stay.")] = None,
+    filter_: Annotated[list[str] | None, typer.Option("--filter", help="Score only customers with this"
+                                                      " dimension value: branch=north (repeatable).")] = None,
 ) -> None:
     """Score yesterday (project zone), store the scores, raise and clear alerts."""
     if ctx.invoked_subcommand is not None:
         return
     from daypulse.checks import ready_to_score
     from daypulse.churn.config import churn_config
-    from daypulse.churn.run import run_churn
+    from daypulse.churn.run import narrowed, run_churn
 
     if on and days_back:
         raise UsageError("--date and --days-back: give one of them")
+    only = _dimension_values("--filter", filter_) | ({"tenant": tenant} if tenant else {})
     project = _project(config)
     if churn_config(project) is None:
         raise UsageError("the project has no churn: section in daypulse.yml (see docs/churn.md)")
@@ -57,11 +62,15 @@ def churn(
     else:
         last = yesterday
         first = last - timedelta(days=(days_back or 1) - 1)
+    if only:
+        narrowed(project, churn_config(project), only)  # a dimension churn does not keep: said before anything opens
     source = ready_to_score(project, config)
     store = _store(project)  # opened only once the flags and the source are good
-    _info(f"scoring {first} to {last} in {project.timezone}" + (" [dry run]" if dry_run else ""))
-    outcome = run_churn(project, store, first, last, dry_run=dry_run, source=source,
-                        params={"why": "--date" if on else f"--days-back {days_back}" if days_back else "yesterday"})
+    who = "".join(f", {k} {v}" for k, v in only.items())
+    _info(f"scoring {first} to {last} in {project.timezone}{who}" + (" [dry run]" if dry_run else ""))
+    why = "--date" if on else f"--days-back {days_back}" if days_back else "yesterday"
+    outcome = run_churn(project, store, first, last, dry_run=dry_run, source=source, only=only,
+                        params={"why": why, **({"only": only} if only else {})})
     levels = ", ".join(f"{n} {lv}" for lv in reversed(LEVELS) if (n := outcome.levels.get(lv)))
     days = (last - first).days + 1
     _info(f"{len(outcome.records)} scores over {days} day(s); on {last}: {levels or 'nobody scored'}")

@@ -54,15 +54,17 @@ def live_alerts(store: Store, first: date) -> list:
 
 
 def replace_range(store: Store, first: date, last: date, scores: Iterable[dict], opened: list[NewAlert],
-                  cleared: list[Cleared], run_id: int) -> int:
+                  cleared: list[Cleared], run_id: int, only: dict[str, str] | None = None) -> int:
     """Scores and alerts of local days [first, last], in ONE transaction with the run's success:
-    a crash half-way leaves what was there before."""
+    a crash half-way leaves what was there before. ``only``: the customers with these dimension
+    values (a tenant) are replaced, the others' rows are left as they are."""
     at = now()
     n = 0
+    mine_s, mine_a = _only(ChurnScore, only), _only(ChurnAlert, only)
     with store.engine.begin() as conn:
         if store.dialect == "postgresql":
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('daypulse.churn'))")
-        conn.execute(delete(ChurnScore).where(ChurnScore.day.between(first, last)))
+        conn.execute(delete(ChurnScore).where(ChurnScore.day.between(first, last), *mine_s))
         batch: list[dict] = []
         for r in scores:
             batch.append({"entity": r["entity"], "day": date.fromisoformat(r["day"]), "score": r["score"],
@@ -79,9 +81,9 @@ def replace_range(store: Store, first: date, last: date, scores: Iterable[dict],
         # one it no longer opens goes.
         before = {(a.entity, a.type, a.opened): a.id for a in conn.execute(
             select(ChurnAlert.id, ChurnAlert.entity, ChurnAlert.type, ChurnAlert.opened)
-            .where(ChurnAlert.opened.between(first, last)))}
-        conn.execute(update(ChurnAlert).where(ChurnAlert.opened < first, ChurnAlert.cleared.between(first, last))
-                     .values(cleared=None, reason=None))
+            .where(ChurnAlert.opened.between(first, last), *mine_a))}
+        conn.execute(update(ChurnAlert).where(ChurnAlert.opened < first, ChurnAlert.cleared.between(first, last),
+                                              *mine_a).values(cleared=None, reason=None))
         for a in opened:
             fields = {"severity": a.severity, "cleared": a.cleared, "reason": a.reason, "dims": a.dims,
                       "snapshot": a.snapshot}
@@ -96,6 +98,11 @@ def replace_range(store: Store, first: date, last: date, scores: Iterable[dict],
             conn.execute(update(ChurnAlert).where(ChurnAlert.id == c.id).values(cleared=c.day, reason=c.reason))
         conn.execute(update(Run).where(Run.id == run_id).values(state="succeeded", finished_at=now(), rows=n))
     return n
+
+
+def _only(model, only: dict[str, str] | None) -> list:
+    """Conditions keeping the rows whose dimension values include ``only``'s (JSON, read in SQL)."""
+    return [model.dims[k].as_string() == v for k, v in (only or {}).items()]
 
 
 def latest_day(store: Store) -> date | None:
