@@ -160,3 +160,48 @@ def test_a_dry_run_writes_nothing_and_a_bad_source_is_at_its_line(source, tmp_pa
     (tmp_path / "daypulse.yml").write_text(text)
     code, _, err = cli(capsys, monkeypatch, tmp_path, "churn", "--as-of", AS_OF)
     assert code == 2 and "daypulse.yml:" in err and "happened_at" in err, err
+
+
+@pytest.mark.parametrize("store_kind", ["sqlite", "postgresql"])
+def test_a_crash_while_writing_leaves_what_was_there(store_kind, source, tmp_path, capsys, monkeypatch):
+    """The scores and alerts of a run are written in one transaction with the run's success: a
+    failure half-way (the third batch of rows) leaves the previous scores and alerts, and the
+    run recorded as failed with the error; the next run writes everything."""
+    from sqlalchemy import update
+
+    from daypulse.churn.run import run_churn
+    from daypulse.project import load_project
+    from daypulse.store import churn as stored
+    from daypulse.store import runs
+    from daypulse.store.db import open_store
+    from daypulse.store.models import ChurnScore
+
+    with api_store(store_kind, tmp_path) as store_url:
+        project(tmp_path, source, store_url)
+        p = load_project(tmp_path / "daypulse.yml")
+        store = open_store(p.store)
+        first, last = date(2026, 3, 7), date(2026, 3, 9)
+        run_churn(p, store, first, last)
+        with store.engine.begin() as conn:
+            conn.execute(update(ChurnScore).where(ChurnScore.day == last).values(score=99.0))
+        before = [(a.entity, a.type, a.opened, a.cleared) for a in stored.alerts(store)]
+        calls, real = {"n": 0}, stored.insert
+
+        def flaky(table):
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise RuntimeError("disk full")
+            return real(table)
+
+        monkeypatch.setattr(stored, "SCORE_BATCH", 5)
+        monkeypatch.setattr(stored, "insert", flaky)
+        with pytest.raises(RuntimeError, match="disk full"):
+            run_churn(p, store, first, last)
+        assert {r.score for r in stored.scores_on(store, last)} == {99.0}
+        assert [(a.entity, a.type, a.opened, a.cleared) for a in stored.alerts(store)] == before
+        failed = runs.history(store, 1)[0]
+        assert (failed.kind, failed.state, failed.error) == ("churn", "failed", "RuntimeError: disk full")
+        monkeypatch.setattr(stored, "insert", real)
+        run_churn(p, store, first, last)
+        assert 99.0 not in {r.score for r in stored.scores_on(store, last)}
+        store.engine.dispose()
