@@ -106,9 +106,9 @@ def test_every_role_sees_its_own_customers_and_resolves_within_its_scope(store_k
             assert resolve(four, "acme-admin").status_code == 404  # globex's: not there for acme
             assert resolve(two, "acme-admin", {"action": ""}).status_code == 422
             assert resolve(two, "acme-admin", {"action": "x", "extra": 1}).status_code == 422
-            r = resolve(two, "acme-admin", {"action": "called, card updated"})
+            r = resolve(two, "acme-admin", {"action_taken": "called, card updated"})
             assert r.status_code == 200 and r.json()["state"] == "resolved", r.text
-            assert r.json()["resolved_by"] == "acme admin" and r.json()["action"] == "called, card updated"
+            assert r.json()["resolved_by"] == "acme admin" and r.json()["action_taken"] == "called, card updated"
             assert resolve(two, "admin").status_code == 409  # already resolved
             assert resolve(999999, "admin").status_code == 404
             assert resolve(four, "admin", {"action": "emailed"}).status_code == 200

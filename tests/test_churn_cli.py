@@ -106,7 +106,7 @@ def test_score_list_explain_alerts_resolve(store_kind, source, tmp_path, capsys,
         assert code == 0 and "resolved: called, offered a discount" in err, err
         assert run("churn", "--days-back", "3", "--as-of", AS_OF)[0] == 0
         after = [a for a in alerts(capsys, monkeypatch, tmp_path) if a["entity"] == "7"]
-        assert [(a["state"], a["action"]) for a in after] == [("resolved", "called, offered a discount")]
+        assert [(a["state"], a["action_taken"]) for a in after] == [("resolved", "called, offered a discount")]
         assert after[0]["id"] == seven["id"]  # the same alert, not a new one
         assert "7" not in {a["entity"] for a in alerts(capsys, monkeypatch, tmp_path, "--open")}
 

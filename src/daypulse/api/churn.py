@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from daypulse.api.deps import Admin, Day, ProjectDep, StoreDep, Viewer, asked_dims, scope_text
 from daypulse.api.problems import missing, responses
@@ -32,7 +32,8 @@ FILTERS = "Dimension filters are query parameters named after the dimension: `?t
 
 class Resolution(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    action: str = Field(min_length=1, max_length=2000, description="What was done: 'called, offered a discount'.")
+    action_taken: str = Field(min_length=1, max_length=2000, validation_alias=AliasChoices("action_taken", "action"),
+                              description="What was done: 'called, offered a discount' (`action` is taken too).")
 
 
 def _dims(request: Request, project: Project, who: Principal) -> dict[str, str]:
@@ -88,7 +89,7 @@ def churn_resolve(request: Request, who: Admin, project: ProjectDep, store: Stor
     found = stored.alert(store, id)
     if found is None or not within(found.dims, dims):  # another tenant's alert is not there for this token
         raise HTTPException(404, f"no churn alert {id} (see /api/v1/churn/alerts)")
-    done = stored.resolve(store, id, body.action.strip(), who.name)
+    done = stored.resolve(store, id, body.action_taken.strip(), who.name)
     if done is None:
         state = "resolved" if found.resolved_at else f"cleared on {found.cleared}"
         raise HTTPException(409, f"churn alert {id} is not open ({state})")

@@ -43,12 +43,12 @@ def record(r) -> dict:
 
 def alert_record(a) -> dict:
     """A stored alert: ``state`` is open, cleared (the condition went away, ``reason``) or
-    resolved (by a person, with the ``action`` taken)."""
+    resolved (by a person, with the ``action_taken``)."""
     state = "resolved" if a.resolved_at else "cleared" if a.cleared else "open"
     return {"id": a.id, "entity": a.entity, "type": a.type, "state": state, "severity": a.severity,
             "opened": a.opened.isoformat(), "cleared": a.cleared.isoformat() if a.cleared else None,
             "reason": a.reason, "resolved_at": a.resolved_at.isoformat() if a.resolved_at else None,
-            "resolved_by": a.resolved_by, "action": a.action, "dimensions": a.dims, "snapshot": a.snapshot}
+            "resolved_by": a.resolved_by, "action_taken": a.action, "dimensions": a.dims, "snapshot": a.snapshot}
 
 
 def reasons(signals: dict, top: int = 3) -> str:
