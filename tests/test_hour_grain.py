@@ -275,6 +275,42 @@ def test_the_metric_page_charts_the_hours_of_its_last_day(loader, tmp_path):
         close(app, store)
 
 
+def test_a_daily_report_charts_the_hours_of_its_day(loader, tmp_path):
+    """A report's ``kind: hours`` chart: the 25 local hours of New York's autumn day as bars (the
+    two 01:00s with their offsets), each against the same hour of 31 October; refused at its line
+    for a metric with no hours."""
+    from daypulse.engine.run import run_compute
+    from daypulse.report.chartdata import _hours
+    from daypulse.report.content import build_report, resolve_period
+    from daypulse.report.definition import Chart
+    from daypulse.store.db import open_store
+
+    url, tables = loader.get("sqlite", STORY)
+    report = ("reports:\n  hourly:\n    title: Hourly\n    period: day\n"
+              "    sections: [{title: Events, metrics: [events]}]\n    charts: [{metric: events, kind: hours}]\n")
+    p = parse_project(project_text(url, tables, "America/New_York") + f"store: sqlite:///{tmp_path}/s.db\n" + report)
+    store = open_store(p.store)
+    run_compute(p, store, date(2026, 10, 31), date(2026, 11, 1), as_of=AS_OF)
+    period = resolve_period(p, "day", date(2026, 11, 2), date(2026, 11, 1))
+    data = _hours(p, store, p.calendar, period, Chart(metric="events", kind="hours"), "Events", "")
+    want = reference("America/New_York", (date(2026, 10, 31), date(2026, 11, 1)))
+    assert data.labels[:4] == ["00", "01 (-04)", "01 (-05)", "02"] and len(data.labels) == 25
+    assert data.values == [want[("events", date(2026, 11, 1), i, ())] for i in range(25)]
+    assert data.compare[1] == data.compare[2] == want[("events", date(2026, 10, 31), 1, ())]
+    assert data.title == "Events by hour, Sun 1 Nov 2026" and data.compare_label == "the same hour the day before"
+    built = build_report(p, store, "hourly", on=date(2026, 11, 1), as_of=AS_OF, compute=False)
+    assert [c.title for c in built.charts] == ["events by hour, Sun 1 Nov 2026"]  # the metric has no label
+    assert built.charts[0].alt.startswith("Bar chart: events by hour, Sun 1 Nov 2026: 00 ")
+    (tmp_path / "hours.png").write_bytes(built.charts[0].png)
+    from daypulse.delivery.config import SECTIONS
+
+    with pytest.raises(ConfigError) as err:
+        parse_project(project_text(url, tables, "America/New_York") + report.replace("metric: events,",
+                                                                                      "metric: events_7d,"),
+                      sections=SECTIONS)
+    assert "an hours chart of events_7d: it has no hourly values" in str(err.value)
+
+
 @pytest.mark.parametrize("store_kind", ["sqlite", "postgresql"])
 def test_hours_are_stored_replaced_and_read_back_on_both_stores(loader, tmp_path, store_kind):
     """Two runs over New York's autumn day store its 25 hours once (the two 01:00s as hours 1 and

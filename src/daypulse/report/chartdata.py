@@ -25,6 +25,8 @@ def build_charts(project, store, cal, spec, period, key: str) -> list[ChartImage
             data = _line(project, store, cal, spec, period, c, label, key)
         elif c.kind == "bar":
             data = _bar(project, store, cal, spec, period, c, label)
+        elif c.kind == "hours":
+            data = _hours(project, store, cal, period, c, label, key)
         else:
             data = _heatmap(project, store, period, c, label, spec.filter)
         if data is None:
@@ -67,6 +69,24 @@ def _bar(project, store, cal, spec, period, c, label):
     return BarData(title=c.title or f"{label} by {c.by}", labels=[shown.get(v, v) for v in order],
                    values=[now[v] for v in order],
                    fmt=m.format, compare=[before.get(v) for v in order])
+
+
+def _hours(project, store, cal, period, c, label, key):
+    """The local hours of the report's last day, each against the same hour the day before:
+    23, 24 or 25 bars ("00".."23"; a repeated hour is shown twice with its offset)."""
+    from daypulse.report.charts import BarData
+
+    m = project.metrics[c.metric]
+    hours = read.hours_of_day(store, cal, c.metric, period.end, key)
+    if not hours:
+        return None
+    wall = [label[11:13] for label, _, _ in hours]
+    names = [h if wall.count(h) == 1 else f"{h} ({label[16:19]})" for h, (label, _, _) in zip(wall, hours)]
+    day = period.end
+    return BarData(title=c.title or f"{label} by hour, {day:%a} {day.day} {day:%b %Y}", labels=names,
+                   values=[in_format(v, m.format) for _, v, _ in hours], fmt=m.format,
+                   compare=[in_format(b, m.format) for _, _, b in hours], horizontal=False,
+                   compare_label="the same hour the day before")
 
 
 def _heatmap(project, store, period, c, label, filter_):

@@ -61,7 +61,7 @@ class Section(Strict):
 
 class Chart(Strict):
     metric: str
-    kind: Literal["line", "bar", "heatmap"] = "line"
+    kind: Literal["line", "bar", "heatmap", "hours"] = "line"  # hours: the day's local hours (grain hour)
     periods: int = Field(30, ge=2, le=400)  # line: how many periods back (days for a daily report)
     by: str | None = None  # bar: a dimension; heatmap: the hour dimension (rows are days)
     top: int = Field(12, ge=1, le=30)
@@ -227,6 +227,12 @@ def check_report(project, name: str, spec: ReportDefinition, origin: str,
         if c.kind in ("bar", "heatmap") and not c.by:
             issues.append(problem(("charts", i), f"reports.{name}: a {c.kind} chart of {c.metric}"
                                   " needs by: <dimension>"))
+        elif c.kind == "hours" and c.metric in project.metrics and not project.grains_of(c.metric, ["hour"]):
+            why = "is not computed by hour" if project.hourly(c.metric) else "has no hourly values"
+            issues.append(problem(("charts", i, "kind"), f"reports.{name}: an hours chart of {c.metric}: it {why}",
+                                  hint="add hour to compute.grains in daypulse.yml, or to the metric's grains:"
+                                  if project.hourly(c.metric) else "hours are counted for event metrics without a"
+                                  " window, and their ratios"))
         elif c.by:
             issues += _dimension_issue(project, name, c.metric, c.by, problem, ("charts", i, "by"))
     for dim in spec.filter:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import distinct, func, select
 
+from daypulse.calendar import Calendar
 from daypulse.store.db import Store
 from daypulse.store.models import MetricValueRow as V
 
@@ -34,6 +35,23 @@ def hour_values(store: Store, metric: str, first: date, last: date,
         V.metric == metric, V.grain == "hour", V.period_start.between(first, last), V.dims_key == dims_key)
     with store.engine.connect() as conn:
         return {(p, h): plain(v) for p, h, v in conn.execute(q)}
+
+
+def hours_of_day(store: Store, cal: Calendar, metric: str, day: date,
+                 dims_key: str = "") -> list[tuple[str, float | None, float | None]]:
+    """(label, value, the day before's) of each stored hour of local ``day``: the label is the
+    hour's start with its offset ("2026-11-01T01:00-05:00", so a repeated hour is two), the day
+    before's value that of the same wall-clock hour (the first of a repeated one)."""
+    before_day = day - timedelta(days=1)
+    got = hour_values(store, metric, before_day, day, dims_key)
+    before: dict[str, float | None] = {}
+    for h in sorted(h for d, h in got if d == before_day):  # the first of a repeated hour wins
+        before.setdefault(cal.hour_label(before_day, h)[11:16], got[(before_day, h)])
+    out = []
+    for h in sorted(h for d, h in got if d == day):
+        label = cal.hour_label(day, h)
+        out.append((label, got[(day, h)], before.get(label[11:16])))
+    return out
 
 
 def latest(store: Store, metric: str, grain: str, dims_key: str = ""):

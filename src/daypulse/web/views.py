@@ -292,19 +292,14 @@ def hour_chart(project, store, f: Filters, name: str) -> Chart | None:
     their offsets, so an autumn day's two 01:00s are two points. None when nothing is stored."""
     if f.grain != "day" or not project.grains_of(name, ["hour"]) or not shows(project, name, f.dims):
         return None
-    cal, day = project.calendar, f.end
-    got = read.hour_values(store, name, day - timedelta(days=1), day, dims_key(f.dims))
-    hours = sorted(h for d, h in got if d == day)
+    day = f.end
+    hours = read.hours_of_day(store, project.calendar, name, day, dims_key(f.dims))
     if not hours:
         return None
-    labels = [cal.hour_label(day, h) for h in hours]
-    before = {}
-    for h in sorted(h for d, h in got if d != day):  # the first of a repeated hour wins
-        before.setdefault(cal.hour_label(day - timedelta(days=1), h)[11:16], got[(day - timedelta(days=1), h)])
     m = project.metrics[name]
-    return Chart(name, f"{m.label or name} by hour, {day:%a} {day.day} {day:%b %Y}", m.format, "$", labels,
-                 [_float(got[(day, h)]) for h in hours], [_float(before.get(x[11:16])) for x in labels],
-                 "the same hour the day before", "hour")
+    return Chart(name, f"{m.label or name} by hour, {day:%a} {day.day} {day:%b %Y}", m.format, "$",
+                 [label for label, _, _ in hours], [_float(v) for _, v, _ in hours],
+                 [_float(b) for _, _, b in hours], "the same hour the day before", "hour")
 
 
 def table(project, store, f: Filters, name: str) -> list[dict]:

@@ -53,7 +53,7 @@ def bar_chart(spec: BarData, width: int, scale: int) -> Png:
         handles = [Line2D([], [], color=MAIN, linewidth=7, solid_capstyle="butt"),
                    Line2D([], [], color=GHOST, linestyle="none", marker="|" if spec.horizontal else "_",
                           markersize=9 if spec.horizontal else 12, markeredgewidth=2)]
-        c.fig.legend(handles, ["this period", "previous period"], loc="upper left",
+        c.fig.legend(handles, ["this period", spec.compare_label], loc="upper left",
                      bbox_to_anchor=(PAD / c.w, 1 - (PAD + 23) / c.h), ncol=2, frameon=False,
                      prop=font(SMALL_PT), labelcolor=MUTED, handlelength=1.6, handletextpad=0.5,
                      columnspacing=1.4, borderpad=0, borderaxespad=0)

@@ -30,6 +30,7 @@ class BarData:
     fmt: str
     compare: list[float | None] | None = None  # previous period's values, drawn as a thin marker
     horizontal: bool = True
+    compare_label: str = "previous period"  # the markers' name in the legend
 
 
 @dataclass(frozen=True)
