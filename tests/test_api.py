@@ -303,3 +303,31 @@ def test_every_operation_is_in_an_authorization_matrix(api):
             if not any(m == method.upper() and pattern.match(u) for m, u in driven):
                 missing.append(f"{method.upper()} {path}")
     assert missing == []
+
+
+def test_the_openapi_document_declares_the_bearer_scheme_so_authorize_works(api):
+    """/api/v1/docs' "Authorize": the token is a security scheme (not a header parameter of each
+    operation), every operation but the probes requires it, and a request built from the scheme
+    as a generated client or Swagger UI builds it succeeds (schemathesis, tests/test_api_schema.py,
+    drives every operation from this document)."""
+    app, keys, _ = api
+    spec = call(app, "GET", "/api/v1/openapi.json").json()
+    schemes = spec["components"]["securitySchemes"]
+    assert list(schemes) == ["bearer"] and schemes["bearer"]["type"] == "http"
+    assert schemes["bearer"]["scheme"] == "bearer"
+    unsecured = [f"{m.upper()} {p}" for p, ops in spec["paths"].items() for m, op in ops.items()
+                 if op.get("security") != [{"bearer": []}]]
+    assert unsecured == ["GET /healthz", "GET /readyz"]
+    header_params = [f"{m.upper()} {p}" for p, ops in spec["paths"].items() for m, op in ops.items()
+                     for q in op.get("parameters", []) if q["in"] == "header"]
+    assert header_params == []
+    # As Swagger UI sends it for an http/bearer scheme: "Authorization: Bearer <token>".
+    scheme = schemes["bearer"]
+    header = {"Authorization": f"{scheme['scheme'].capitalize()} {keys['viewer']}"}
+
+    async def get():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+            return await c.get("/api/v1/metrics", headers=header), await c.get("/api/v1/metrics")
+    ok, without = asyncio.run(get())
+    assert ok.status_code == 200 and without.status_code == 401
+    assert without.headers["content-type"] == "application/problem+json"

@@ -11,9 +11,10 @@ import re
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import Depends, Header, HTTPException, Path, Request
+from fastapi import Depends, HTTPException, Path, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, BeforeValidator, Field, StrictFloat, StrictInt, StrictStr, WithJsonSchema
 
 from daypulse.api.problems import problem
@@ -84,10 +85,17 @@ Project = Annotated[ProjectModel, Depends(current_project)]  # for the routes th
 
 # -- who is asking ---------------------------------------------------------------------------------
 
-def principal(store: StoreDep, authorization: Annotated[str | None, Header()] = None) -> Principal:
-    if not authorization or not authorization.lower().startswith("bearer "):
+# The token as the OpenAPI document's security scheme, so /api/v1/docs' "Authorize" and generated
+# clients send it; missing or not Bearer is our own 401 (a problem document), not FastAPI's 403.
+BEARER = HTTPBearer(auto_error=False, scheme_name="bearer",
+                    description="An API token: `daypulse tokens create` prints one (`dp_...`).")
+
+
+def principal(store: StoreDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None
+              ) -> Principal:
+    if credentials is None or not credentials.credentials.strip():
         raise HTTPException(401, "a Bearer token is required (create one with `daypulse tokens create`)")
-    found = tokens.authenticate(store, authorization[7:].strip())
+    found = tokens.authenticate(store, credentials.credentials.strip())
     if found is None:
         raise HTTPException(401, "the token is not valid (unknown or revoked)")
     return found
