@@ -351,7 +351,7 @@ def slack_webhook(slack, **settings):
 
 
 def test_slack_webhook_posts_text_and_blocks_and_says_what_it_left_out(slack, report):
-    msg = render_slack(report)
+    msg = render_slack(report, follow_ups="none")
     result = slack_webhook(slack).send(Outgoing(report, KEY))
 
     assert result.ok and result.external_id is None
@@ -359,6 +359,9 @@ def test_slack_webhook_posts_text_and_blocks_and_says_what_it_left_out(slack, re
     assert call.method == "webhook" and call.path.endswith(WEBHOOK_PATH)
     assert call.fields == {"text": msg.text, "blocks": msg.blocks}
     assert "2 chart(s) left out" in result.note and "thread message" in result.note
+    # A webhook makes no thread and here posts nothing after the message: it points to neither.
+    said = json.dumps(call.fields["blocks"])
+    assert "thread" not in said.lower() and "Below:" not in said, said
 
 
 def test_slack_webhook_follow_ups_resume_after_the_last_message_sent(slack, report):
@@ -366,6 +369,9 @@ def test_slack_webhook_follow_ups_resume_after_the_last_message_sent(slack, repo
     payload = json.loads(json.dumps(channel.render(Outgoing(report, KEY))))
     n = len(payload["messages"])
     assert n == 1 + len(render_slack(report).thread) >= 2 and "thread message" not in payload["note"]
+    main = json.dumps(payload["messages"][0]["blocks"])
+    assert "Below: Definitions" in main and "thread" not in main.lower(), main  # posted after it, not threaded
+    assert "chart" not in main  # a webhook uploads none
     slack.fail("webhook", status=200, body="ok")  # the main message goes through
     slack.fail("webhook", status=429, error="rate_limited", retry_after=2)  # the first follow-up does not
     first = channel.send(Outgoing(None, KEY, payload=payload))

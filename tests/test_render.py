@@ -263,6 +263,9 @@ def test_email_mime_tree_and_content_ids():
     assert referenced == content_ids == {"chart-1-signups@pulse.example.com", "chart-2-calls@pulse.example.com"}
     assert [p.get_content() for p in images] == [c.png for c in report.charts]
     assert html_part.get_content_charset() == "utf-8" and "carmen &lt;b&gt;" in html
+    # RFC 3834: no out-of-office reply to every report; RFC 2387: the related part's root type.
+    assert msg["Auto-Submitted"] == "auto-generated"
+    assert related.get_content_type() == "multipart/related" and related.get_param("type") == "text/html"
 
 
 def test_email_defaults():

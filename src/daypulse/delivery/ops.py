@@ -13,6 +13,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from daypulse.delivery.channels.base import Channel, Outgoing, SendResult, safe_name
+from daypulse.report.email import AUTO_SUBMITTED
 
 
 def notice_payload(kind: str, text: str, key: str) -> dict:
@@ -39,6 +40,7 @@ def notify(channel: Channel, kind: str, to, text: str, key: str) -> SendResult:
         msg["To"] = ", ".join(recipients)
         msg["Date"] = format_datetime(datetime.now(UTC))
         msg["Message-ID"] = channel.message_id(key)
+        msg["Auto-Submitted"] = AUTO_SUBMITTED
         msg.set_content(text)
         payload = {"message": msg.as_string(), "message_id": msg["Message-ID"], "to": recipients}
     else:

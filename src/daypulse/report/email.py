@@ -23,6 +23,9 @@ from daypulse.errors import UsageError
 from daypulse.report.model import Report
 from daypulse.report.render import render
 
+# RFC 3834: sent by a program, so autoresponders (out-of-office) do not answer every report.
+AUTO_SUBMITTED = "auto-generated"
+
 
 def build_message(report: Report, *, sender: str, to: list[str], subject: str | None = None,
                   template_dir: Path | None = None, message_id_domain: str = "daypulse.local",
@@ -42,6 +45,7 @@ def build_message(report: Report, *, sender: str, to: list[str], subject: str | 
     msg["To"] = ", ".join(to)
     msg["Date"] = format_datetime(datetime.now(UTC))
     msg["Message-ID"] = _angled(message_id) if message_id else make_msgid(domain=message_id_domain)
+    msg["Auto-Submitted"] = AUTO_SUBMITTED
     # quoted-printable keeps every line short and ASCII, whatever the server's 8BITMIME support
     msg.set_content(text, cte="quoted-printable")
     msg.add_alternative(html, subtype="html", cte="quoted-printable")
@@ -49,6 +53,8 @@ def build_message(report: Report, *, sender: str, to: list[str], subject: str | 
     for chart in report.charts:
         html_part.add_related(chart.png, "image", "png", cid=f"<{chart.id}@{message_id_domain}>",
                               filename=f"{chart.id}.png", disposition="inline")
+    if report.charts:  # RFC 2387: multipart/related names its root part's type
+        html_part.set_param("type", "text/html")
     return msg
 
 

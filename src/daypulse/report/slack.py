@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from typing import Literal
 
 from daypulse.report import format as F
 from daypulse.report.model import Breakdown, Change, ChartImage, Line, Report, Section
@@ -78,15 +79,19 @@ class SlackMessage:
 
 
 def render_slack(report: Report, *, chart_urls: dict[str, str] | None = None,
-                 max_blocks: int = MAX_BLOCKS, max_chars: int = MAX_CHARS) -> SlackMessage:
+                 max_blocks: int = MAX_BLOCKS, max_chars: int = MAX_CHARS,
+                 follow_ups: Literal["thread", "below", "none"] = "thread") -> SlackMessage:
     """The report as a main message, its thread and the charts to upload.
 
     ``chart_urls`` maps chart ids to public image URLs (the server's signed chart URLs): those
-    charts are shown as image blocks; the others are returned in ``files`` for upload."""
+    charts are shown as image blocks; the others are returned in ``files`` for upload.
+    ``follow_ups`` is where the follow-up messages go, so the main message says it rightly: a
+    bot's thread, the messages posted after it (an incoming webhook cannot make threads), or
+    nowhere (the main message names nothing that is not sent)."""
     if not 5 <= max_blocks <= MAX_BLOCKS or not 2000 <= max_chars <= MAX_CHARS:
         raise ValueError(f"Slack limits out of range: max_blocks={max_blocks} (5–{MAX_BLOCKS}), "
                          f"max_chars={max_chars} (2000–{MAX_CHARS})")
-    r = _Renderer(report, chart_urls or {}, max_chars)
+    r = _Renderer(report, chart_urls or {}, max_chars, follow_ups)
     for plan in _plans(report, r):
         blocks = r.main(plan)
         if len(blocks) <= max_blocks and block_chars(blocks) < max_chars:
@@ -250,8 +255,9 @@ def _code_blocks(title: str, head: str, rows: list[str], limit: int) -> list[dic
 
 
 class _Renderer:
-    def __init__(self, report: Report, urls: dict[str, str], max_chars: int):
+    def __init__(self, report: Report, urls: dict[str, str], max_chars: int, follow_ups: str = "thread"):
         self.r = report
+        self.follow_ups = follow_ups  # thread | below | none: what the main message may point to
         self.urls = {c.id: urls[c.id] for c in report.charts if c.id in urls}
         self.images = [c for c in report.charts if c.id in self.urls]
         # One block may hold at most half a message, so a topic header always fits beside it.
@@ -280,24 +286,31 @@ class _Renderer:
         if rest:
             titles = ", ".join(s.title for s in rest)
             more = " more" if plan.sections else ""
-            blocks.append(_context(clip(f"{len(rest)}{more} section{'s' * (len(rest) > 1)} in the thread: {titles}",
+            where = {"thread": "in the thread", "below": "below", "none": "left out"}[self.follow_ups]
+            blocks.append(_context(clip(f"{len(rest)}{more} section{'s' * (len(rest) > 1)} {where}: {titles}",
                                         CONTEXT_TEXT)))
         if plan.images and self.images:
             blocks.append(DIVIDER)
             blocks += [self.image(c) for c in self.images]
         topics = [t for t, _ in self.thread_topics(plan)]  # titles only: blocks are built lazily
         uploads = len(r.charts) - len(self.images)
-        if uploads:
+        if uploads and self.follow_ups == "thread":  # only a bot uploads charts (into its thread)
             topics.append(f"{uploads} chart{'s' * (uploads > 1)}")
-        if topics:
-            blocks.append(_context(clip("In the thread: " + " · ".join(topics), CONTEXT_TEXT)))
+        if topics and self.follow_ups != "none":
+            lead = "In the thread: " if self.follow_ups == "thread" else "Below: "
+            blocks.append(_context(clip(lead + " · ".join(topics), CONTEXT_TEXT)))
         return blocks
+
+    def elsewhere(self, thread: str, below: str, none: str) -> str:
+        """The words for "the rest is ..." where the follow-ups go."""
+        return {"thread": thread, "below": below, "none": none}[self.follow_ups]
 
     def context_line(self) -> str:
         """Project · time zone · filter · notes (notes go to the thread when the line is too long)."""
         if self.notes_fit():
             return escape(" · ".join(self.context_parts() + self.r.notes))
-        return clip(" · ".join(self.context_parts()), CONTEXT_TEXT - 30) + " · _notes in the thread_"
+        return clip(" · ".join(self.context_parts()), CONTEXT_TEXT - 30) + self.elsewhere(" · _notes in the thread_",
+                                                                                     " · _notes below_", " · …")
 
     def context_parts(self) -> list[str]:
         r = self.r
@@ -323,8 +336,9 @@ class _Renderer:
             lines += self.change_lines(c, cut=True)
         if n < len(r.changes):
             more = len(r.changes) - n
-            lines.append(f"_{more} more item{'s' * (more > 1)} in the thread_" if n else
-                         f"_{more} item{'s' * (more > 1)} in the thread_")
+            where = self.elsewhere(" in the thread", " below", " not shown")
+            lines.append(f"_{more} more item{'s' * (more > 1)}{where}_" if n else
+                         f"_{more} item{'s' * (more > 1)}{where}_")
         return _text_blocks(lines, self.text_limit)
 
     def change_lines(self, c: Change, cut: bool) -> list[str]:
@@ -412,9 +426,9 @@ class _Renderer:
         if section is not None:
             title = f"*{clip(section, 300)}* · {title}"
         if top is not None and len(b.rows) > top:
-            title += f" · top {top} of {len(b.rows)} (all in the thread)"
+            title += f" · top {top} of {len(b.rows)}" + self.elsewhere(" (all in the thread)", " (all below)", "")
         elif top is not None and not self.table_fits(b):
-            title += " · long names cut (whole in the thread)"
+            title += " · long names cut" + self.elsewhere(" (whole in the thread)", " (whole below)", "")
         return _code_blocks(title, line(cells[0]), [line(c) for c in cells[1:]], self.text_limit)
 
     def list_blocks(self, b: Breakdown, section: str | None = None) -> list[dict]:

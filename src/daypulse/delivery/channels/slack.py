@@ -133,7 +133,9 @@ class SlackWebhookChannel:
                                  "can only be tested by posting)", tuple(warnings))
 
     def render(self, outgoing: Outgoing) -> dict:
-        msg = render_slack(_report(outgoing))
+        # An incoming webhook cannot make a thread: the follow-ups are posted after the message
+        # (follow_ups: true) or not at all, and the message says which.
+        msg = render_slack(_report(outgoing), follow_ups="below" if self.settings.follow_ups else "none")
         skipped = []
         if msg.files:
             skipped.append(f"{len(msg.files)} chart(s) left out: an incoming webhook cannot upload files "
