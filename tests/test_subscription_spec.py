@@ -118,6 +118,9 @@ def test_email_addresses():
     assert parse(channel="email", to=["a@example.com", "b.c+d@mail.example.co.uk"]).to == [
         "a@example.com", "b.c+d@mail.example.co.uk"]
     assert parse(channel="email", to="a@example.com, b@example.com").to == ["a@example.com", "b@example.com"]
+    # Display names, as docs/delivery.md says a target may hold them (a comma inside quotes is a name's).
+    assert parse(channel="email", to='Ann <a@x.com>, b@y.com').to == ["Ann <a@x.com>", "b@y.com"]
+    assert parse(channel="email", to=['"Rao, Asha" <asha@x.com>']).to == ['"Rao, Asha" <asha@x.com>']
     for bad in ("cfo", "cfo@", "@example.com", "cfo@example", "cf o@example.com", "a..b@example.com"):
         assert problem(channel="email", to=bad) == (
             f"subscriptions[0].to: malformed email address {bad!r} (expected name@example.com)"), bad

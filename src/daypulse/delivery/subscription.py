@@ -32,6 +32,7 @@ import difflib
 import re
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
+from email.utils import parseaddr
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -222,14 +223,38 @@ def check_url(url: str) -> str:
 
 
 def check_emails(value: str | list) -> list[str]:
-    items = value.split(",") if isinstance(value, str) else list(value)
-    addresses = [str(a).strip() for a in items if str(a).strip()]
-    if not addresses:
+    """The addresses of a target, each as written ("Ann <a@x.com>" keeps its display name; a comma
+    inside a quoted name is the name's); a malformed one is a ValueError naming it."""
+    items = [str(a) for a in ([value] if isinstance(value, str) else list(value))]
+    written = [w.strip() for item in items for w in _split_addresses(item) if w.strip()]
+    if not written:
         raise ValueError("no email address given")
-    for a in addresses:
-        if not _EMAIL.match(a) or ".." in a.split("@")[0]:
-            raise ValueError(f"malformed email address {a!r} (expected name@example.com)")
-    return addresses
+    for w in written:
+        _, addr = parseaddr(w)
+        bare = addr if "<" in w else w  # without angle brackets the whole text is the address
+        if not _EMAIL.match(bare) or ".." in bare.split("@")[0] or ("<" in w and not w.endswith(">")):
+            raise ValueError(f"malformed email address {w!r} (expected name@example.com)")
+    return written
+
+
+def _split_addresses(text: str) -> list[str]:
+    """Split at the commas outside double quotes and angle brackets, keeping each address as
+    written (``email.utils.getaddresses`` parses the same but returns what it could make of a
+    malformed one, not what the person wrote: the error must quote that)."""
+    parts, current, quoted, angled = [], "", False, False
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+        elif ch == "<" and not quoted:
+            angled = True
+        elif ch == ">" and not quoted:
+            angled = False
+        if ch == "," and not quoted and not angled:
+            parts.append(current)
+            current = ""
+            continue
+        current += ch
+    return [*parts, current]
 
 
 def _configured(info: ValidationInfo) -> Mapping[str, str]:
