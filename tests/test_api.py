@@ -276,7 +276,10 @@ def test_tokens_cli_and_a_real_server(tmp_path, capsys, monkeypatch):
         assert httpx.get(url, headers={"Authorization": f"Bearer {token}"}).status_code == 401
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        _, said = proc.communicate(timeout=30)
+    # Where to go and how to get in, not only the API docs' address.
+    assert f"dashboard: http://127.0.0.1:{port}/ (sign in with an API token" in said, said
+    assert f"interactive docs: http://127.0.0.1:{port}/api/v1/docs" in said, said
 
 
 def test_every_operation_is_in_an_authorization_matrix(api):

@@ -93,7 +93,11 @@ def serve(
         from daypulse.api.background import start_scheduler
 
         start_scheduler(project, app.state.store, config, _info)
-    _info(f"serving http://{host}:{port}/api/v1/docs")
+    base = f"http://{host}:{port}"
+    _info(f"dashboard: {base}/ (sign in with an API token; make one with"
+          f" `daypulse tokens create --role viewer`, or --role admin to send and edit)")
+    _info(f"API: {base}/api/v1 (interactive docs: {base}/api/v1/docs; \"Authorize\" takes the token)"
+          + (" · delivering subscriptions" if scheduler else ""))
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 

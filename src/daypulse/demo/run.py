@@ -47,9 +47,18 @@ def run_demo(directory: Path, *, days: int, info, console, progress) -> None:
     info(f"wrote the daily, weekly and churn reports ({len(written)} files, {time.perf_counter() - t2:.1f}s):"
          f" {', '.join(str(p) for p in written if p.suffix in ('.html', '.md'))}")
     _deliver(project, store, directory, last, info)
-    info(f"done in {time.perf_counter() - t0:.1f}s. Next: cd {directory} && daypulse export"
-         " --format jsonl --metric signups | head   (definitions: daypulse metrics;"
-         " who may leave: daypulse churn list --level critical)")
+    info(f"done in {time.perf_counter() - t0:.1f}s. Next:")
+    for step in next_steps(directory):
+        info(f"  {step}")
+
+
+def next_steps(directory: Path) -> list[str]:
+    """What a newcomer does after the demo: look at it, read it, take it apart."""
+    return [f"daypulse demo --dir {directory} --serve    the dashboard on http://127.0.0.1:8000/ (it prints a"
+            " sign-in token)",
+            f"open {directory / 'reports' / 'daily.html'}    the reports it wrote (daily, weekly, churn; .md too)",
+            f"cd {directory} && daypulse metrics    every metric's definition; then daypulse churn list"
+            " --level critical (who may leave), daypulse export --metric mrr --latest"]
 
 
 def _write_reports(project, store, folder: Path, last: date) -> list[Path]:
@@ -125,30 +134,29 @@ def _type_in_finance(store, first: date, last: date) -> None:
         burn, runway, day = burn + 350_000, max(runway - 2, 9), day + timedelta(days=91)
 
 
-def _print_summary(project, values, end, console, Table) -> None:
-    """One table per pack: the last day, the day before, a week before, and the month so far."""
-    from daypulse.project.packs import load_pack, pack_name
+HEADLINE = ("signups", "subscriptions_created", "subscriptions_cancelled", "active_subscriptions", "mrr",
+            "net_new_mrr", "customer_churn_rate", "dau", "captures", "calls", "failed_payments", "ai_cost")
 
+
+def _print_summary(project, values, end, console, Table) -> None:
+    """The headline: a dozen metrics on the last day, the day before, a week before and the month
+    so far (every other metric is in the reports, the dashboard and `daypulse export`)."""
     day = {(v.metric, v.period_start): v.value for v in values
            if v.grain == "day" and not v.dims}
     month = {v.metric: v.value for v in values
              if v.grain == "month" and not v.dims and v.period_start == end.replace(day=1)}
     prev, week_ago = end - timedelta(days=1), end - timedelta(days=7)
-    groups = {name: list(load_pack(name).metrics) for name in map(pack_name, project.include)}
-    shown = {n for names in groups.values() for n in names}
-    groups[project.name] = [n for n in project.metrics if n not in shown]
-    for group, names in groups.items():
-        t = Table(title=f"{group}: {end} ({project.timezone})", title_justify="left")
-        for col in ("metric", "value", "day before", "a week before", "month so far"):
-            t.add_column(col, overflow="fold", justify="left" if col == "metric" else "right")
-        for name in names:
-            m = project.metrics.get(name)
-            if m is None or ((name, end) not in day and name not in month):
-                continue
-            t.add_row(m.label or name, _fmt(m, day.get((name, end))), _fmt(m, day.get((name, prev))),
-                      _fmt(m, day.get((name, week_ago))), _fmt(m, month.get(name)))
-        if t.row_count:
-            console.print(t)
+    t = Table(title=f"{project.name}: {end} ({project.timezone})", title_justify="left")
+    for col in ("metric", "value", "day before", "a week before", "month so far"):
+        t.add_column(col, overflow="fold", justify="left" if col == "metric" else "right")
+    for name in HEADLINE:
+        m = project.metrics.get(name)
+        if m is None or ((name, end) not in day and name not in month):
+            continue
+        t.add_row(m.label or name, _fmt(m, day.get((name, end))), _fmt(m, day.get((name, prev))),
+                  _fmt(m, day.get((name, week_ago))), _fmt(m, month.get(name)))
+    if t.row_count:
+        console.print(t)
 
 
 def _fmt(m, v) -> str:
