@@ -396,3 +396,23 @@ def test_alerts_judge_whole_periods_and_show_on_the_tiles_of_their_grain(dash):
         thresholds.remove(store, rule.id)
         thresholds.remove(store, day_rule.id)
         thresholds.remove(store, revenue_rule.id)
+
+
+def test_a_breakdown_shows_every_value_with_its_share_and_the_total(dash, monkeypatch):
+    """By tenant on 10 March: acme 3 and globex 3 of 6 events (50% each), with the total row; past
+    the first BREAKDOWN_TOP rows the others are behind "+K more" (no value silently dropped)."""
+    from daypulse.web import views
+
+    app, keys, _, _ = dash
+    b = signed_in(app, keys["viewer"])
+    html = b.get("/metrics/events?start=2026-03-01&end=2026-03-10").text
+    section = html.split('id="by-tenant"', 1)[1].split("</section>", 1)[0]
+    rows = re.findall(r'filter=tenant%3D(\w+)[^>]*>\w+</a></td><td class="num">([^<]+)</td>'
+                      r'<td class="num muted">([^<]*)</td>', section)
+    assert sorted(rows) == [("acme", "3", "50%"), ("globex", "3", "50%")], section
+    assert re.search(r'class="total"><td>Total</td><td class="num">6</td>', section), section
+    assert "more</summary>" not in section
+    monkeypatch.setattr(views, "BREAKDOWN_TOP", 1)
+    section = b.get("/metrics/events?start=2026-03-01&end=2026-03-10").text.split('id="by-tenant"', 1)[1]
+    section = section.split("</section>", 1)[0]
+    assert "<summary>+1 more</summary>" in section and section.count("filter=tenant%3D") == 2, section

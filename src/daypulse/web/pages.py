@@ -285,7 +285,7 @@ def metric_page(request: Request, s: Signed, name: Annotated[str, Path(max_lengt
     breakdowns = [(d, views.breakdown(project, store, f, name, d)) for d in dims if d not in f.dims]
     return page(request, "metric.html", s, f=f, m=info, dims=dims, trend=views.charts(project, store, f, [name])[0],
                 hours=views.hour_chart(project, store, f, name),
-                rows=views.table(project, store, f, name), breakdowns=[b for b in breakdowns if b[1]], note=None,
+                rows=views.table(project, store, f, name), breakdowns=[b for _, b in breakdowns if b], note=None,
                 choices=views.dimension_values(store, [name], f))
 
 

@@ -325,16 +325,51 @@ def table(project, store, f: Filters, name: str) -> list[dict]:
     return rows
 
 
-def breakdown(project, store, f: Filters, name: str, dimension: str, top: int = 12) -> list[tuple[str, str, str]]:
-    """The range's last period by one dimension, largest first (within the filter): (value as
-    stored, the number formatted, what is shown: its label, else the value)."""
+BREAKDOWN_TOP = 12  # rows a metric page shows by each dimension before "+K more"
+
+
+@dataclass(frozen=True)
+class BreakdownRow:
+    key: str  # the dimension value as stored (links and filters take it)
+    value: str  # the number formatted
+    label: str  # what is shown: its label, else the value
+    share: str  # of the total ("42%"), "" where a share means nothing (a rate, an average)
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    dimension: str
+    rows: list[BreakdownRow]  # every value, largest first
+    total: str  # the metric's value for the filter, formatted
+    top: int = BREAKDOWN_TOP
+
+    @property
+    def shown(self) -> list[BreakdownRow]:
+        return self.rows[:self.top]
+
+    @property
+    def more(self) -> list[BreakdownRow]:
+        return self.rows[self.top:]
+
+
+def breakdown(project, store, f: Filters, name: str, dimension: str) -> Breakdown | None:
+    """The range's last period by one dimension, largest first (within the filter), every value:
+    the page shows the first ``BREAKDOWN_TOP`` and the others behind "+K more", with each one's
+    share of the total where values add up (counts, sums, money)."""
     cal = project.calendar
     m = project.metrics[name]
     last = window(cal, f)[0][-1]
     got = read.by_dimension(store, [name], f.grain, last, last, dimension, within=f.dims)
-    ranked = sorted(((v, k) for (_, _, k), v in got.items() if is_number(v)), reverse=True)[:top]
+    ranked = sorted(((v, k) for (_, _, k), v in got.items() if is_number(v)), reverse=True)
+    if not ranked:
+        return None
     shown = labels.of(store, dimension, [k for _, k in ranked])
-    return [(k, fmt.value(v, m.format), shown.get(k, k)) for v, k in ranked]
+    total = read.values(store, [name], f.grain, last, last, dims_key(f.dims)).get((name, last))
+    shares = is_number(total) and total > 0 and m.format in ("integer", "number", "currency", "duration") \
+        and getattr(m, "measure", None) in ("count", "count_distinct", "sum")
+    return Breakdown(dimension, [BreakdownRow(k, fmt.value(v, m.format), shown.get(k, k),
+                                              f"{float(v) / float(total):.0%}" if shares else "")
+                                 for v, k in ranked], fmt.value(total, m.format), BREAKDOWN_TOP)
 
 
 @dataclass(frozen=True)
