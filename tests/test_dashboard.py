@@ -217,6 +217,10 @@ def test_export_csv_is_what_the_page_shows_and_is_audited(dash):
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert [(x["metric"], x["period"], x["dimensions"], x["value"]) for x in rows] == [
         ("events", "2026-03-09", "tenant=acme", "2"), ("events", "2026-03-10", "tenant=acme", "3")]
+    assert [(x["unit"], x["display"]) for x in rows] == [("count", "2"), ("count", "3")]
+    # Money: the raw value in cents, as the export contract keeps it, and what the page shows.
+    money = list(csv.DictReader(io.StringIO(b.get("/export.csv?metric=revenue&start=2026-03-10&end=2026-03-10").text)))
+    assert [(x["value"], x["unit"], x["display"]) for x in money] == [("1200", "cents", "$12.00")]
     last = tokens.audit_entries(store, 1)[0]
     assert (last["actor"], last["action"], last["details"]["via"]) == ("board", "export", "dashboard")
 

@@ -24,6 +24,12 @@ MINUS = "−"  # a real minus sign: it lines up with + in proportional fonts
 FORMATS = ("integer", "number", "currency", "percent", "duration")
 
 
+# What a stored value counts in, by format (the export's raw ``value``): money in cents, rates
+# as fractions, durations in seconds.
+UNITS = {"integer": "count", "number": "number", "currency": "cents", "percent": "fraction",
+         "duration": "seconds"}
+
+
 def value(v, fmt: str, currency: str = "$") -> str:
     if v is None:
         return EMPTY

@@ -146,14 +146,15 @@ def fresh_counts(store: Store, hashes: dict[str, str], grain: str, first: date, 
     return out
 
 
-def csv_text(rows: list[dict]) -> str:
-    """Rows of the export contract as CSV (the API's export and the dashboard's button)."""
+def csv_text(rows: list[dict], extra: tuple[str, ...] = ()) -> str:
+    """Rows of the export contract as CSV (the API's export and the dashboard's button), then
+    the ``extra`` columns the rows carry (the dashboard's ``unit`` and ``display``)."""
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["metric", "grain", "period", "dimensions", "value"])
+    w.writerow(["metric", "grain", "period", "dimensions", "value", *extra])
     for r in rows:
         value = exported(r["value"])
         w.writerow([r["metric"], r["grain"], r["period"],
                     ";".join(f"{k}={v}" for k, v in sorted(r["dimensions"].items())),
-                    "" if value is None else value])
+                    "" if value is None else value, *(r[c] for c in extra)])
     return buf.getvalue()

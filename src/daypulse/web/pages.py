@@ -31,6 +31,7 @@ from daypulse.delivery.visible import visible_subscriptions
 from daypulse.describe import metric_rows
 from daypulse.engine.compute import compiled_sql
 from daypulse.errors import UsageError, UserError
+from daypulse.report import format as fmt
 from daypulse.report.definition import load_report
 from daypulse.report.stored import with_templates
 from daypulse.store import read, sessions, tokens
@@ -329,12 +330,17 @@ def export_csv(request: Request, s: Signed, metric: str | None = None):
     names = [m for m in ([metric] if metric is not None else board) if views.shows(project, m, f.dims)]
     periods = project.calendar.periods(f.grain, f.start, f.end)
     got = read.values(store, names, f.grain, periods[0], periods[-1], views.dims_key(f.dims))
-    rows = [{"metric": m, "grain": f.grain, "period": p.isoformat(), "dimensions": f.dims, "value": got.get((m, p))}
+    # The export contract's columns, then what a person reads: the raw value's unit ("cents") and
+    # the value as the page shows it ("$32,976.00").
+    formats = {m: project.metrics[m].format for m in names}
+    rows = [{"metric": m, "grain": f.grain, "period": p.isoformat(), "dimensions": f.dims, "value": got.get((m, p)),
+             "unit": fmt.UNITS.get(formats[m], ""), "display": "" if got.get((m, p)) is None
+             else fmt.value(got[(m, p)], formats[m])}
             for m in names for p in periods]
     tokens.audit(store, s.who.name, "export", ",".join(names),
                  {"format": "csv", "rows": len(rows), "via": "dashboard", "filter": f.dims})
     what = re.sub(r"[^A-Za-z0-9_-]", "_", metric or f.board)  # names are known ones; keep the header plain
-    return Response(csv_text(rows), media_type="text/csv",
+    return Response(csv_text(rows, extra=("unit", "display")), media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="daypulse-{what}-{f.grain}-{f.start}-'
                                                     f'{f.end}.csv"', "Cache-Control": "no-store"})
 
