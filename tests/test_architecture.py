@@ -26,7 +26,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("compile",),
     ("store",),
     ("engine",),
-    ("churn",),
+    ("churn", "cohorts"),
     ("checks",),
     ("alerts",),
     ("report",),

@@ -12,7 +12,8 @@ from daypulse.cli.app import app
 from daypulse.errors import ConfigError, DaypulseError
 
 # Each module adds its commands to the app when imported, so this order is the order of --help.
-COMMAND_MODULES = ("compute", "project", "report", "start", "manual", "delivery", "serve", "thresholds", "churn")
+COMMAND_MODULES = ("compute", "project", "report", "start", "manual", "delivery", "serve", "thresholds", "churn",
+                   "cohorts")
 for _name in COMMAND_MODULES:
     importlib.import_module(f"daypulse.cli.{_name}")
 

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from daypulse.churn.config import check_churn
 from daypulse.churn.metrics import with_churn_metrics
+from daypulse.cohorts.config import check_cohorts
 from daypulse.delivery.schedule import DEFAULT_TICK, error_message, parse_duration
 from daypulse.delivery.subscription import (
     CHANNEL_KINDS,
@@ -194,7 +195,7 @@ def validate_delivery(project: Project, loc: Located) -> list[Issue]:
 # the reports (their metrics and dimensions), then channels, delivery and subscriptions, and the
 # churn section (churn.config). Every entry point loads with them: the CLI, the served app, the
 # scheduler and the demo.
-SECTIONS = (check_reports, validate_delivery, check_churn)
+SECTIONS = (check_reports, validate_delivery, check_churn, check_cohorts)
 # ...and what they add to the project first: the churn metrics of a churn: section, and the
 # breakdowns its filtered reports read (``load_project(path, SECTIONS, DERIVED)``).
 DERIVED = (with_churn_metrics, with_implied_breakdowns)

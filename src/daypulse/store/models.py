@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -109,6 +110,32 @@ class ChurnAlert(Base):
     action: Mapped[str | None] = mapped_column(Text, nullable=True)
     dims: Mapped[dict] = mapped_column(JSON, default=dict)
     snapshot: Mapped[dict] = mapped_column(JSON, default=dict)  # score, level and signal value at opening
+
+
+class CohortCell(Base):
+    """One cell of a cohort grid (DESIGN §9), as computed by one run: every computation is kept,
+    so what a grid said on a day can be read back (``run_id``; the latest run is the current
+    grid)."""
+
+    __tablename__ = "cohort_cells"
+    __table_args__ = (UniqueConstraint("run_id", "by", "measure", "dims_key", "cohort", "period",
+                                       name="uq_cohort_cells_run"),
+                      Index("ix_cohort_cells_latest", "by", "measure", "dims_key", "run_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(Integer)
+    by: Mapped[str] = mapped_column(String(8))
+    measure: Mapped[str] = mapped_column(String(16))
+    dims_key: Mapped[str] = mapped_column(String(2000))
+    dims: Mapped[dict] = mapped_column(JSON, default=dict)
+    cohort: Mapped[date] = mapped_column(Date)
+    period: Mapped[int] = mapped_column(Integer)
+    unit: Mapped[str] = mapped_column(String(8))
+    size: Mapped[int] = mapped_column(BigInteger)
+    retained: Mapped[int] = mapped_column(BigInteger)
+    rate: Mapped[float | None] = mapped_column(Float, nullable=True)
+    as_of: Mapped[date] = mapped_column(Date)  # the last complete day the grid was computed to
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Run(Base):

@@ -1,0 +1,29 @@
+"""A cohort grid computed and kept: recorded as a ``cohorts`` run, its cells written with the
+run's success in one transaction (a failure leaves nothing half-written, the run failed)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from daypulse.cohorts.compute import compute_cohorts
+from daypulse.cohorts.grid import Cell
+from daypulse.compile.rows import Source
+from daypulse.project.model import Project
+from daypulse.store import cohorts as stored
+from daypulse.store import values as sv
+from daypulse.store.db import Store
+from daypulse.values import dims_key
+
+
+def run_cohorts(project: Project, store: Store, by: str, measure: str, last: date, *, cohorts: int = 12,
+                dims: dict[str, str] | None = None, source: Source | None = None) -> tuple[list[Cell], int]:
+    dims = dims or {}
+    run_id = sv.start_run(store, "cohorts", {"by": by, "measure": measure, "cohorts": cohorts, "filter": dims},
+                          None, last)
+    try:
+        cells = compute_cohorts(project, by, measure, last, cohorts=cohorts, dims=dims, source=source)
+        stored.save(store, run_id, cells, dims_key(dims), dims, last)
+    except BaseException as exc:
+        sv.fail_run(store, run_id, f"{type(exc).__name__}: {exc}")
+        raise
+    return cells, run_id
