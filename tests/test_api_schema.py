@@ -43,12 +43,13 @@ def api_app(tmp_path_factory):
 # still name something that does not exist, which is a 422 naming the field by design. So may a
 # run's range (end before start, in the future, longer than a year: what a schema cannot state).
 # So may a grain the schema lists that no metric of this project is computed at (quarter is opted
-# in: compute.grains), a 422 saying how to opt in.
+# in: compute.grains), a 422 saying how to opt in; and cohorts of a project whose source has no
+# signups table, a 422 naming it.
 REFERENCES = """
 [[operations]]
 include-name = ["POST /api/v1/subscriptions", "PUT /api/v1/templates/{name}", "POST /api/v1/runs",
                 "POST /api/v1/config/thresholds", "GET /api/v1/summary", "GET /api/v1/export",
-                "GET /api/v1/metrics/{name}/series", "GET /api/v1/metrics/{name}/latest"]
+                "GET /api/v1/metrics/{name}/series", "GET /api/v1/metrics/{name}/latest", "GET /api/v1/cohorts"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
 """
 

@@ -189,3 +189,45 @@ def test_the_cli_prints_the_triangle_and_keeps_each_computation(loader, tmp_path
     (tmp_path / "daypulse.yml").write_text(text)
     code, _, err = run()
     assert code == 2 and "daypulse.yml:" in err and "cohorts.signups.metrc" in err, err
+
+
+ALL_SEE = {None: 401, "viewer": 200, "admin": 200, "acme": 200, "acme-admin": 200}
+MATRIX = [("GET", "/api/v1/cohorts?by=month&cohorts=4&date=2026-05-31", ALL_SEE)]  # test_api: every operation
+
+
+def test_the_api_serves_the_grid_within_the_tokens_scope(loader, tmp_path):
+    """Every role; a tenant's token counts its tenant's signups only (acme: March has 4, not 5);
+    a scope on a dimension signups do not have is refused; the grid is computed once and then read
+    from the store."""
+    from apikit import call, close, usual_tokens
+    from daypulse.app import ApiSettings, create_app
+    from daypulse.store import cohorts as stored
+    from daypulse.store import tokens
+    from daypulse.store.db import open_store
+
+    p = project_of(loader, "duckdb", tmp_path)
+    store = open_store(p.store)
+    keys = usual_tokens(store, scoped_admin=True)
+    keys["branch"] = tokens.create(store, "north", "viewer", {"branch": "north"})[1]
+    app = create_app(ApiSettings(project=p))
+    try:
+        for method, url, statuses in MATRIX:
+            for who, status in statuses.items():
+                assert call(app, method, url, keys.get(who)).status_code == status, (url, who)
+        body = call(app, "GET", MATRIX[0][1], keys["viewer"]).json()
+        assert body["cells"] == expected_users(USERS_BY_MONTH, "month") and body["as_of"] == "2026-05-31"
+        mine = call(app, "GET", MATRIX[0][1], keys["acme"]).json()
+        assert mine["dimensions"] == {"tenant": "acme"}
+        march = [(c["size"], c["retained"]) for c in mine["cells"] if c["cohort"] == "2026-03-01"]
+        assert march[:2] == [(4, 4), (4, 3)]
+        revenue = call(app, "GET", MATRIX[0][1] + "&measure=revenue", keys["admin"]).json()
+        assert revenue["cells"] == expected_revenue()
+        assert call(app, "GET", MATRIX[0][1] + "&tenant=globex", keys["acme"]).status_code == 403
+        assert call(app, "GET", MATRIX[0][1], keys["branch"]).status_code == 403
+        assert call(app, "GET", MATRIX[0][1] + "&plan=pro", keys["admin"]).status_code == 422
+        assert call(app, "GET", "/api/v1/cohorts?by=quarter", keys["admin"]).status_code == 422
+        runs_before = len(stored.runs(store, "month", "users"))
+        call(app, "GET", MATRIX[0][1], keys["viewer"])  # the same grid again: read, not recomputed
+        assert len(stored.runs(store, "month", "users")) == runs_before
+    finally:
+        close(app, store)

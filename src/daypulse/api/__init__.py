@@ -8,6 +8,7 @@ from daypulse.api import (
     alerts,
     audit,
     churn,
+    cohorts,
     config,
     deliveries,
     health,
@@ -22,7 +23,7 @@ from daypulse.api.problems import document_unreadable_bodies
 
 # In the order the OpenAPI document lists them.
 V1_ROUTERS = (metrics.router, subscriptions.router, deliveries.router, audit.router, runs.router, manual.router,
-              alerts.router, churn.router, config.router, reports.router, templates.router)
+              alerts.router, churn.router, cohorts.router, config.router, reports.router, templates.router)
 HEALTH_ROUTER = health.router
 for _router in V1_ROUTERS:
     document_unreadable_bodies(_router.routes)

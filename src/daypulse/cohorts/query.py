@@ -31,8 +31,14 @@ HISTORY_YEARS = 10  # signups this far before the first cohort are placed on exa
 
 
 def _table(src, project: Project, logical: str, where: dict, label: str):
+    """The table with its ``where`` predicates; a table the source does not have is a setup
+    problem of the project (its mapping, or cohorts: in daypulse.yml), said as such."""
     spec = project.table(logical)
-    t = warehouse.table(src.con, spec.name)
+    try:
+        t = warehouse.table(src.con, spec.name)
+    except SourceError as exc:
+        raise UsageError(f"{label}: {exc} (cohorts read the packs' signups, dau and mrr; see docs/cohorts.md)"
+                         ) from None
     return t, R.where_filter(t, where, label), spec.timestamps == "local"
 
 

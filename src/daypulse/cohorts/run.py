@@ -27,3 +27,17 @@ def run_cohorts(project: Project, store: Store, by: str, measure: str, last: dat
         sv.fail_run(store, run_id, f"{type(exc).__name__}: {exc}")
         raise
     return cells, run_id
+
+
+def current_grid(project: Project, store: Store, by: str, measure: str, last: date, *, cohorts: int = 12,
+                 dims: dict[str, str] | None = None) -> tuple[list[Cell], int]:
+    """The grid complete to ``last``: the latest kept computation when it is of that day and has
+    those cohorts, else computed now and kept (as a report computes what it reads first)."""
+    dims = dims or {}
+    kept = stored.latest(store, by, measure, dims_key(dims))
+    first = project.calendar.shift(by, project.calendar.period_start(by, last), cohorts - 1)
+    if kept and kept[0].as_of == last and min(r.cohort for r in kept) <= first:
+        cells = [Cell(r.cohort, r.by, r.measure, r.size, r.period, r.unit, r.retained, r.rate)
+                 for r in kept if r.cohort >= first]
+        return cells, kept[0].run_id
+    return run_cohorts(project, store, by, measure, last, cohorts=cohorts, dims=dims)
