@@ -231,3 +231,35 @@ def test_the_api_serves_the_grid_within_the_tokens_scope(loader, tmp_path):
         assert len(stored.runs(store, "month", "users")) == runs_before
     finally:
         close(app, store)
+
+
+def test_the_dashboard_heatmap_for_every_role(loader, tmp_path):
+    """The cohort page: the triangle's rates and counts in its cells (W1/W4/W12 marked), a
+    tenant's session its own signups; the demo's other views are links."""
+    import re
+
+    from apikit import close, usual_tokens
+    from daypulse.app import ApiSettings, create_app
+    from daypulse.store import tokens
+    from daypulse.store.db import open_store
+    from test_dashboard import Browser, signed_in
+
+    p = project_of(loader, "duckdb", tmp_path)
+    store = open_store(p.store)
+    keys = usual_tokens(store, scoped_admin=True)
+    keys["branch"] = tokens.create(store, "north", "viewer", {"branch": "north"})[1]
+    app = create_app(ApiSettings(project=p))
+    try:
+        assert Browser(app).get("/cohorts").status_code == 303
+        for who in ("viewer", "admin", "acme", "acme-admin"):
+            html = signed_in(app, keys[who]).get("/cohorts?by=month").text
+            size = re.search(r"<td>Mar 2026</td>\s*<td class=\"num\">(\d+)</td>", html)
+            assert size and size.group(1) == ("4" if who.startswith("acme") else "5"), (who, html[-3000:])
+            assert 'class="num mark">W4</th>' in html and 'title="W1: ' in html
+        html = signed_in(app, keys["viewer"]).get("/cohorts?by=month").text
+        assert 'title="W1: 4 of 5 active">80%<small>4</small>' in html, html[-3000:]
+        revenue = signed_in(app, keys["viewer"]).get("/cohorts?by=month&measure=revenue").text
+        assert ">129%<small>$45</small>" in revenue  # March: $45 of $35 at the end of April
+        assert signed_in(app, keys["branch"]).get("/cohorts").status_code == 403
+    finally:
+        close(app, store)
