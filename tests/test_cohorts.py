@@ -253,7 +253,7 @@ def test_the_dashboard_heatmap_for_every_role(loader, tmp_path):
         assert Browser(app).get("/cohorts").status_code == 303
         for who in ("viewer", "admin", "acme", "acme-admin"):
             html = signed_in(app, keys[who]).get("/cohorts?by=month").text
-            size = re.search(r"<td>Mar 2026</td>\s*<td class=\"num\">(\d+)</td>", html)
+            size = re.search(r"<td class=\"nowrap\">Mar 2026</td>\s*<td class=\"num\">(\d+)</td>", html)
             assert size and size.group(1) == ("4" if who.startswith("acme") else "5"), (who, html[-3000:])
             assert 'class="num mark">W4</th>' in html and 'title="W1: ' in html
         html = signed_in(app, keys["viewer"]).get("/cohorts?by=month").text

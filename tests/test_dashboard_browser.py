@@ -156,7 +156,7 @@ def test_sign_in_overview_range_tenant_metric_export_and_sign_out(server, browse
         page.click("#export")
     rows = list(csv.DictReader(Path(download.value.path()).read_text().splitlines()))
     assert rows[-1] == {"metric": "events", "grain": "day", "period": "2026-03-09", "dimensions": "tenant=acme",
-                        "value": "2"}
+                        "value": "2", "unit": "count", "display": "2"}
 
     # Auto-refresh: the board re-reads itself (every 2 s here) and says when.
     page.goto(base + "/")
