@@ -263,3 +263,28 @@ def test_the_dashboard_heatmap_for_every_role(loader, tmp_path):
         assert signed_in(app, keys["branch"]).get("/cohorts").status_code == 403
     finally:
         close(app, store)
+
+
+def test_a_report_shows_the_latest_cohorts(loader, tmp_path):
+    """``cohorts: {by: month}`` in a report: Feb 2026 (1 customer: W1 100%, W4 0%, W12 100%) and Mar
+    2026 (5: W1 80%, W4 40%, W12 not over yet), together 6 with W1 5/6, W4 2/6, W12 1/1."""
+    from daypulse.project import project_from_dict
+    from daypulse.report.content import build_report
+    from daypulse.report.render import render
+    from daypulse.store.db import open_store
+
+    url, tables = loader.get("duckdb", STORY)
+    report = {"title": "Retention", "period": "month", "sections": [{"title": "Signups", "metrics": ["signups"]}],
+              "cohorts": {"by": "month", "cohorts": 4}}
+    p = project_from_dict({"source": url, "store": f"sqlite:///{tmp_path}/s.db", "timezone": ZONE,
+                           "tables": tables, "metrics": METRICS, "reports": {"retention": report}})
+    store = open_store(p.store)
+    built = build_report(p, store, "retention", on=LAST, as_of=datetime(2026, 6, 1, 16, tzinfo=UTC))
+    [table] = next(s for s in built.sections if s.title == "Cohorts").breakdowns
+    assert table.columns == ["Size", "W1", "W4", "W12"]
+    assert [(r.label, r.values) for r in table.rows] == [("Feb 2026", [1, 1.0, 0.0, 1.0]),
+                                                         ("Mar 2026", [5, 0.8, 0.4, None])]
+    assert table.total == [6, 0.8333, 0.3333, 1.0]
+    text = render(built, "text")
+    assert "Customers active by monthly signup cohort (to 2026-05-31)" in text and "80.0%" in text, text
+    store.engine.dispose()

@@ -42,6 +42,7 @@ def run_demo(directory: Path, *, days: int, info, console, progress) -> None:
     _print_summary(project, outcome.values, last, console, Table)
     _set_thresholds(project, store)
     _score_churn(project, store, max(first, last - timedelta(days=CHURN_DAYS - 1)), last, info)
+    _cohorts(project, store, last, info)
     t2 = time.perf_counter()
     written = _write_reports(project, store, directory / "reports", last)
     info(f"wrote the daily, weekly and churn reports ({len(written)} files, {time.perf_counter() - t2:.1f}s):"
@@ -104,6 +105,18 @@ def _score_churn(project, store, first: date, last: date, info) -> None:
     levels = ", ".join(f"{outcome.levels.get(lv, 0)} {lv}" for lv in ("critical", "high", "medium", "low"))
     info(f"scored churn risk from {first} to {last}: on {last}, {levels}; {outcome.still_open} alerts open"
          f" ({time.perf_counter() - t:.1f}s; daypulse churn list)")
+
+
+def _cohorts(project, store, last: date, info) -> None:
+    """The grids the dashboard's cohort page shows, kept in the store."""
+    from daypulse.cohorts.run import run_cohorts
+
+    t = time.perf_counter()
+    for by in ("month", "week"):
+        for measure in ("users", "revenue"):
+            run_cohorts(project, store, by, measure, last, cohorts=12)
+    info(f"computed the signup cohorts (monthly and weekly, customers and MRR) to {last}"
+         f" ({time.perf_counter() - t:.1f}s; daypulse cohorts --by month)")
 
 
 def _set_thresholds(project, store) -> None:

@@ -17,6 +17,7 @@ from daypulse.engine.run import run_compute
 from daypulse.project.kinds import kind_of
 from daypulse.report import whatchanged
 from daypulse.report.churn import churn_section
+from daypulse.report.cohorts import cohort_section
 from daypulse.report.definition import ReportDefinition, load_report
 from daypulse.report.model import Breakdown, BreakdownRow, Comparison, Line, Report, Section
 from daypulse.store import labels as stored_labels
@@ -77,6 +78,10 @@ def build_report(project, store, name: str, *, on: date | None = None,
     vals = read.values(store, metrics, spec.period, first, period.start, key)
     sections = [_section(project, store, cal, spec, period, s, vals, key) for s in spec.sections]
     sections = [s for s in sections if s.lines or s.breakdowns]
+    if spec.cohorts is not None:
+        block, said = cohort_section(project, store, spec.cohorts, period.end, dict(spec.filter))
+        sections += [block] if block else []
+        notes += said
     if spec.churn is not None:
         at_risk, said = churn_section(project, store, spec.churn, period.start, period.end, dict(spec.filter))
         sections += [at_risk] if at_risk else []

@@ -87,6 +87,15 @@ class ChurnBlock(Strict):
     top: int = Field(10, ge=0, le=50)  # newly critical customers listed (0: only their number)
 
 
+class CohortBlock(Strict):
+    """The latest signup cohorts: W1/W4/W12 (users) or MRR retained after 1, 3 and 6 periods."""
+
+    title: str = "Cohorts"
+    by: Literal["week", "month"] = "month"
+    measure: Literal["users", "revenue"] = "users"
+    cohorts: int = Field(6, ge=1, le=24)
+
+
 class ReportDefinition(Strict):
     title: str
     description: str | None = None
@@ -98,6 +107,7 @@ class ReportDefinition(Strict):
     charts: list[Chart] = Field(default_factory=list, max_length=MAX_CHARTS)
     changes: Changes = Field(default_factory=Changes)
     churn: ChurnBlock | None = None  # churn risk, after the sections (a project with a churn: section)
+    cohorts: CohortBlock | None = None  # the latest signup cohorts, after the sections
     template: str | None = None  # a folder of templates overriding the built-in ones
 
     @model_validator(mode="after")
