@@ -175,7 +175,7 @@ def test_missing_environment_variable(tmp_path):
 
 
 def test_db_upgrade_twice(project):
-    assert "upgraded from empty to 0011" in daypulse("db", "upgrade", cwd=project).stderr
+    assert "upgraded from empty to 0012" in daypulse("db", "upgrade", cwd=project).stderr
     assert "is up to date" in daypulse("db", "upgrade", cwd=project).stderr
 
 

@@ -275,7 +275,7 @@ def test_migrations_0003_0004_add_the_tables_and_are_reversible(store_url):
     old = Store(store_url)
     with old._connect() as conn, conn.begin():
         command.upgrade(old._alembic(conn), "0002")
-    assert old.upgrade() == ("0002", "0011")
+    assert old.upgrade() == ("0002", "0012")
     with old.engine.connect() as conn:
         insp = inspect(conn)
         for model in (DeliveryRecord, SchedulerRun, SubscriptionRecord):

@@ -65,6 +65,8 @@ def compute(
     except (ConfigError, SourceError) as exc:  # a query that failed in the source: at its line
         raise located(exc, config) from exc.__cause__
     _report_compute(project, outcome, dry_run, show_diff)
+    if not dry_run:
+        _alerts(project, store, now)
 
 
 def _report_compute(project, outcome, dry_run: bool, show_diff: bool) -> None:
@@ -89,6 +91,19 @@ def _report_compute(project, outcome, dry_run: bool, show_diff: bool) -> None:
         _info(f"dry run: {n} values computed in {secs:.2f}s; nothing written")
     else:
         _info(f"wrote {n} values in run {outcome.run_id} ({secs:.2f}s computing)")
+
+
+def _alerts(project, store, now) -> None:
+    """The metric alert rules over the periods just closed (docs/alerts.md), when there are any."""
+    from daypulse.alerts.metric_alerts import all_rules, evaluate
+
+    rules = all_rules(project, store)
+    if not rules:
+        return
+    outcomes = evaluate(project, store, now, rules)
+    opened, resolved = sum(o.opened for o in outcomes), sum(o.resolved for o in outcomes)
+    _info(f"alerts: {sum(o.open_now for o in outcomes)} open ({opened} opened, {resolved} resolved by this run;"
+          " daypulse alerts list)")
 
 
 def _fmt(v) -> str:

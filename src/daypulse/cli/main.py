@@ -13,7 +13,7 @@ from daypulse.errors import ConfigError, DaypulseError
 
 # Each module adds its commands to the app when imported, so this order is the order of --help.
 COMMAND_MODULES = ("compute", "project", "report", "start", "manual", "delivery", "serve", "thresholds", "churn",
-                   "cohorts")
+                   "cohorts", "alerts")
 for _name in COMMAND_MODULES:
     importlib.import_module(f"daypulse.cli.{_name}")
 

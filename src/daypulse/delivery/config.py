@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from daypulse.alerts.metric_alerts import check_alerts
 from daypulse.churn.config import check_churn
 from daypulse.churn.metrics import with_churn_metrics
 from daypulse.cohorts.config import check_cohorts
@@ -195,7 +196,7 @@ def validate_delivery(project: Project, loc: Located) -> list[Issue]:
 # the reports (their metrics and dimensions), then channels, delivery and subscriptions, and the
 # churn section (churn.config). Every entry point loads with them: the CLI, the served app, the
 # scheduler and the demo.
-SECTIONS = (check_reports, validate_delivery, check_churn, check_cohorts)
+SECTIONS = (check_reports, validate_delivery, check_churn, check_cohorts, check_alerts)
 # ...and what they add to the project first: the churn metrics of a churn: section, and the
 # breakdowns its filtered reports read (``load_project(path, SECTIONS, DERIVED)``).
 DERIVED = (with_churn_metrics, with_implied_breakdowns)

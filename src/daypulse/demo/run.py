@@ -41,6 +41,7 @@ def run_demo(directory: Path, *, days: int, info, console, progress) -> None:
          f" in {time.perf_counter() - t1:.1f}s, stored in {store_file}")
     _print_summary(project, outcome.values, last, console, Table)
     _set_thresholds(project, store)
+    _evaluate_alerts(project, store, last, info)
     _score_churn(project, store, max(first, last - timedelta(days=CHURN_DAYS - 1)), last, info)
     _cohorts(project, store, last, info)
     t2 = time.perf_counter()
@@ -117,6 +118,19 @@ def _cohorts(project, store, last: date, info) -> None:
             run_cohorts(project, store, by, measure, last, cohorts=12)
     info(f"computed the signup cohorts (monthly and weekly, customers and MRR) to {last}"
          f" ({time.perf_counter() - t:.1f}s; daypulse cohorts --by month)")
+
+
+def _evaluate_alerts(project, store, last: date, info) -> None:
+    """The alert rules (the thresholds just set) over the history, as the nightly compute does."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from daypulse.alerts.metric_alerts import evaluate
+
+    morning = datetime.combine(last + timedelta(days=1), datetime.min.time(), ZoneInfo(project.timezone))
+    outcomes = evaluate(project, store, morning + timedelta(hours=1))
+    info(f"alerts: {sum(o.open_now for o in outcomes)} open, {sum(o.opened for o in outcomes)} raised in the"
+         f" last weeks by {len(outcomes)} rules (daypulse alerts list)")
 
 
 def _set_thresholds(project, store) -> None:

@@ -258,6 +258,7 @@ class Project(BaseModel):
     subscriptions: list[Any] = Field(default_factory=list)
     churn: dict[str, Any] = Field(default_factory=dict)  # churn risk: checked by churn.config.check_churn (a section)
     cohorts: dict[str, Any] = Field(default_factory=dict)  # cohort sources: checked by cohorts.config.check_cohorts
+    alerts: list[Any] = Field(default_factory=list)  # metric alert rules: checked by alerts.metric_alerts.check_alerts
     # Names in ``reports`` that came from the store's report templates, not from the file: errors
     # then name their origin, and a second merge drops templates deleted since. Never read from
     # daypulse.yml (a private attribute), set only through :meth:`with_stored_reports`.

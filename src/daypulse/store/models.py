@@ -138,6 +138,33 @@ class CohortCell(Base):
     computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class AlertEvent(Base):
+    """One event of a metric alert rule (DESIGN §9): opened on a period (the N-th breaching one in a
+    row), resolved on the first that did not breach; acknowledged by a person with a note.
+    Re-evaluating a period never adds a second event: (rule, dimension values, period) is unique."""
+
+    __tablename__ = "alert_events"
+    __table_args__ = (UniqueConstraint("rule", "dims_key", "period", name="uq_alert_events_opening"),
+                      Index("ix_alert_events_open", "resolved_period", "period"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule: Mapped[str] = mapped_column(String(200))
+    metric: Mapped[str] = mapped_column(String(200))
+    grain: Mapped[str] = mapped_column(String(16))
+    dims_key: Mapped[str] = mapped_column(String(2000))
+    dims: Mapped[dict] = mapped_column(JSON, default=dict)
+    period: Mapped[date] = mapped_column(Date)
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    limit: Mapped[float | None] = mapped_column(Float, nullable=True)
+    severity: Mapped[str] = mapped_column(String(16))
+    resolved_period: Mapped[date | None] = mapped_column(Date, nullable=True)
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    acked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    acked_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    ack_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
 class Run(Base):
     """Every compute (later: report, delivery) run, with its state and numbers."""
 

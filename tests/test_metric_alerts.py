@@ -1,0 +1,142 @@
+"""Metric alert rules (DESIGN §9): each kind, the N-periods de-noise, re-arm, a rule per tenant,
+acknowledging, re-evaluation never doubling an event, on SQLite and PostgreSQL stores; and the
+rules' words and refusals.
+
+The storekit data (Asia/Kolkata): day k from 2026-02-01 has k % 5 + 1 events per tenant (acme,
+globex), so the total is 2, 4, 6, 8, 10, 2, ... (k % 5 = 0..4); the store holds 02-01 .. 03-10
+and it is noon on 03-11, so the last day that is over is 03-10 (k = 37, k % 5 = 2: 6 events).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import pytest
+
+from apikit import api_store
+from daypulse.alerts.rules import Rule, Verdict, episodes, judge
+from deliverykit import cli, write
+
+AS_OF = "2026-03-11T06:30:00Z"  # noon in Kolkata
+DAY0 = date(2026, 2, 1)
+
+
+def day(k: int) -> str:
+    return (DAY0 + timedelta(days=k)).isoformat()
+
+
+RULES = [
+    {"name": "busy", "metric": "events", "op": "above", "value": 5, "periods": 2},   # k%5 = 2,3,4 runs: opens on 3
+    {"name": "spike", "metric": "events", "op": "above", "value": 5},                # opens on k%5 = 2
+    {"name": "surge", "metric": "events", "kind": "change", "op": "above", "value": 0.6},  # 2 -> 4 only (+100%)
+    {"name": "acme-spike", "metric": "events", "dims": {"tenant": "acme"}, "op": "above", "value": 2.5,
+     "severity": "critical"},
+    {"name": "weekly-odd", "metric": "events", "grain": "week", "kind": "anomaly", "op": "any"},
+]
+
+
+# -- the rules on a series (pure) ---------------------------------------------------------------
+
+def _verdicts(flags):
+    return [Verdict(DAY0 + timedelta(days=i), 1.0, 0.0, f) for i, f in enumerate(flags)]
+
+
+def test_n_periods_in_a_row_open_an_event_that_stays_while_it_breaches_then_re_arms():
+    rule = Rule("r", "m", periods=2)
+    got = episodes(rule, _verdicts([True, False, True, True, True, False, True, True, None, True, False]))
+    assert [(e.opened.day, e.resolved.day if e.resolved else None) for e in got] == [(4, 6), (8, 11)]
+    # A period without a value breaks a run: True, None, True never makes two in a row.
+    assert episodes(rule, _verdicts([True, None, True, False])) == []
+    assert [e.resolved for e in episodes(Rule("r", "m"), _verdicts([False, True]))] == [None]  # still open
+
+
+def test_each_kind_judges_its_period():
+    p = [DAY0 + timedelta(days=i) for i in range(10)]
+    values = dict(zip(p, [10.0, 10, 11, 9, 10, 10, 30, 10, 0, 5]))
+    base = {x: x - timedelta(days=1) for x in p}
+    hist = {x: [x - timedelta(days=k) for k in range(5, 0, -1)] for x in p}
+    th = judge(Rule("t", "m", op="below", value=9.5), p, values, base, hist)
+    assert [v.breach for v in th] == [False, False, False, True, False, False, False, False, True, True]
+    ch = judge(Rule("c", "m", kind="change", op="above", value=1.0), p, values, base, hist)
+    assert [v.breach for v in ch][1:] == [False, False, False, False, False, True, False, False, None]
+    assert ch[0].why == "nothing to compare with" and ch[9].why == "the base is 0"
+    ab = judge(Rule("a", "m", kind="change", by="absolute", op="below", value=5), p, values, base, hist)
+    assert [v.breach for v in ab][6:] == [False, True, True, False]
+    an = judge(Rule("z", "m", kind="anomaly", op="above", value=3.5), p, values, base, hist)
+    assert [v.why for v in an[:4]] == ["not enough history (0 of 4 earlier values)",
+                                       "not enough history (1 of 4 earlier values)",
+                                       "not enough history (2 of 4 earlier values)",
+                                       "not enough history (3 of 4 earlier values)"]
+    assert an[6].breach is True and an[7].breach is False  # 30 against 10, 11, 9, 10, 10
+
+
+# -- as a user runs them -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("store_kind", ["sqlite", "postgresql"])
+def test_rules_raise_keep_and_acknowledge_events(store_kind, tmp_path, capsys, monkeypatch):
+    with api_store(store_kind, tmp_path) as store_url:
+        write(tmp_path, store=store_url, alerts=RULES)
+        run = lambda *a: cli(capsys, monkeypatch, tmp_path, *a)  # noqa: E731
+        code, _, err = run("compute", "--start", "2026-02-01", "--end", "2026-03-10", "--as-of", AS_OF)
+        assert code == 0, err
+        # busy 7, spike 8, surge 8, acme-spike 8 opened; spike and acme-spike still open on 03-10.
+        assert "alerts: 2 open (31 opened, 29 resolved by this run" in err, err
+        code, out, err = run("alerts", "list", "--format", "jsonl")
+        assert code == 0, err
+        events = [json.loads(x) for x in out.splitlines()]
+        by_rule = {}
+        for e in events:
+            by_rule.setdefault(e["rule"], []).append((e["period"], e["resolved_period"], e["state"]))
+        k = range(38)
+        assert sorted(by_rule["busy"]) == [(day(i), day(i + 2), "resolved") for i in k if i % 5 == 3]
+        assert sorted(by_rule["spike"]) == [(day(i), day(i + 3) if i + 3 <= 37 else None,
+                                             "resolved" if i + 3 <= 37 else "open") for i in k if i % 5 == 2]
+        assert sorted(by_rule["surge"]) == [(day(i), day(i + 1), "resolved") for i in k if i % 5 == 1 and i > 0]
+        assert sorted(by_rule["acme-spike"]) == sorted(by_rule["spike"])
+        assert "weekly-odd" not in by_rule
+        last = next(e for e in events if e["rule"] == "spike" and e["state"] == "open")
+        assert last == {**last, "metric": "events", "grain": "day", "period": day(37), "dimensions": {},
+                        "value": 6, "limit": 5, "resolved_at": None}
+        acme = next(e for e in events if e["rule"] == "acme-spike" and e["state"] == "open")
+        assert acme["dimensions"] == {"tenant": "acme"} and acme["value"] == 3 and acme["severity"] == "critical"
+
+        # Evaluating again, or computing again, never doubles an event; the ids stay.
+        assert run("alerts", "check", "--as-of", AS_OF)[0] == 0
+        assert run("compute", "--start", "2026-03-01", "--end", "2026-03-10", "--as-of", AS_OF)[0] == 0
+        again = [json.loads(x) for x in run("alerts", "list", "--format", "jsonl")[1].splitlines()]
+        assert sorted((e["id"], e["rule"], e["period"]) for e in again) == sorted(
+            (e["id"], e["rule"], e["period"]) for e in events)
+
+        # Acknowledge an open event; it stays acknowledged through a re-evaluation.
+        code, _, err = run("alerts", "ack", str(last["id"]), "--note", "known: a load test")
+        assert code == 0 and "acknowledged: known: a load test" in err, err
+        assert run("alerts", "check", "--as-of", AS_OF)[0] == 0
+        code, out, _ = run("alerts", "list", "--open", "--rule", "spike", "--format", "jsonl")
+        assert [(json.loads(x)["state"], json.loads(x)["ack_note"]) for x in out.splitlines()] == [
+            ("acknowledged", "known: a load test")]
+        code, _, err = run("alerts", "check", "--as-of", AS_OF)
+        assert "weekly-odd: 0 open; not judged:" in err and "not enough history" in err, err
+
+        code, out, _ = run("alerts", "rules", "--format", "json")
+        assert code == 0 and [r["name"] for r in json.loads(out)] == [r["name"] for r in RULES]
+        code, out, _ = run("alerts", "rules")
+        assert "above 5, 2 days in a row" in out and "rises by more than 60%" in out, out
+        for args, said in ((("alerts", "ack", str(last["id"]), "--note", "x"), "is acknowledged already"),
+                           (("alerts", "ack", "99999", "--note", "x"), "no alert event 99999"),
+                           (("alerts", "ack", str(events[-1]["id"]), "--note", " "), "--note: say what is known")):
+            code, _, err = run(*args)
+            assert code == 2 and said in err and len(err.strip().splitlines()) == 1, (args, err)
+
+
+@pytest.mark.parametrize("rule, said", [
+    ({"name": "x", "metric": "evnts"}, "alerts[0] (x): unknown metric 'evnts' (hint: did you mean 'events'?)"),
+    ({"name": "x", "metric": "events", "periods": 0}, "periods: 0 is not 1 or more"),
+    ({"name": "x", "metric": "events", "dims": {"plan": "pro"}}, "metric 'events' has no dimension 'plan'"),
+    ({"name": "x", "metric": "events", "kind": "spike"}, "kind: 'spike' is not one of threshold, change, anomaly"),
+    ({"name": "x", "metric": "events", "op": "any"}, "op: any is for anomaly rules"),
+])
+def test_a_bad_rule_is_refused_at_its_line(rule, said, tmp_path, capsys, monkeypatch):
+    write(tmp_path, alerts=[rule])
+    code, _, err = cli(capsys, monkeypatch, tmp_path, "check", "--offline")
+    assert code == 2 and said in err and "daypulse.yml:" in err, err
