@@ -291,10 +291,12 @@ def test_every_operation_is_in_an_authorization_matrix(api):
     import test_api_reports
     import test_churn_api
     import test_cohorts
+    import test_metric_alerts
 
     app, _, _ = api
     driven = {(m, u) for m, u, _ in ENDPOINTS} | {(m, u) for m, u, *_ in test_api_reports.MATRIX}
     driven |= {(m, u) for m, u, _ in test_churn_api.MATRIX} | {(m, u) for m, u, _ in test_cohorts.MATRIX}
+    driven |= {(m, u) for m, u, _ in test_metric_alerts.MATRIX}
     targets = {"_threshold": "/api/v1/config/thresholds/1", "_manual": "/api/v1/manual-values/burn_rate/2026-01-01"}
     driven |= {(m, t if isinstance(t, str) else targets[t.__name__]) for m, t, *_ in test_api_operations.MATRIX}
     spec = call(app, "GET", "/api/v1/openapi.json").json()

@@ -140,3 +140,55 @@ def test_a_bad_rule_is_refused_at_its_line(rule, said, tmp_path, capsys, monkeyp
     write(tmp_path, alerts=[rule])
     code, _, err = cli(capsys, monkeypatch, tmp_path, "check", "--offline")
     assert code == 2 and said in err and "daypulse.yml:" in err, err
+
+
+ALL_SEE = {None: 401, "viewer": 200, "admin": 200, "acme": 200, "acme-admin": 200}
+MATRIX = [  # every operation for every role (test_api checks each operation is in a matrix)
+    ("GET", "/api/v1/alerts/rules", ALL_SEE),
+    ("GET", "/api/v1/alerts/events?open=true", ALL_SEE),
+    ("POST", "/api/v1/alerts/events/999999/ack", {None: 401, "viewer": 403, "acme": 403, "admin": 404,
+                                                  "acme-admin": 404}),
+]
+
+
+@pytest.mark.parametrize("store_kind", ["sqlite", "postgresql"])
+def test_the_api_for_every_role(store_kind, tmp_path, capsys, monkeypatch):
+    """A tenant's token sees the rules and events on its own tenant (acme-spike), not the totals;
+    an admin acknowledges, a tenant admin its own tenant's events only."""
+    from apikit import call, close, usual_tokens
+    from daypulse.app import ApiSettings, create_app
+    from daypulse.delivery.config import DERIVED, SECTIONS
+    from daypulse.project import load_project
+    from daypulse.store.db import open_store
+
+    with api_store(store_kind, tmp_path) as store_url:
+        write(tmp_path, store=store_url, alerts=RULES)
+        assert cli(capsys, monkeypatch, tmp_path, "compute", "--start", "2026-02-01", "--end", "2026-03-10",
+                   "--as-of", AS_OF)[0] == 0
+        p = load_project(tmp_path / "daypulse.yml", SECTIONS, DERIVED)
+        store = open_store(p.store)
+        keys = usual_tokens(store, scoped_admin=True)
+        app = create_app(ApiSettings(project=p))
+        try:
+            for method, url, statuses in MATRIX:
+                for who, status in statuses.items():
+                    r = call(app, method, url, keys.get(who), {"note": "x"} if method == "POST" else None)
+                    assert r.status_code == status, (method, url, who, r.text)
+            assert [r["name"] for r in call(app, "GET", "/api/v1/alerts/rules", keys["acme"]).json()] == ["acme-spike"]
+            assert len(call(app, "GET", "/api/v1/alerts/rules", keys["viewer"]).json()) == len(RULES)
+            open_ = call(app, "GET", "/api/v1/alerts/events?open=true", keys["admin"]).json()
+            assert sorted(e["rule"] for e in open_) == ["acme-spike", "spike"]
+            mine = call(app, "GET", "/api/v1/alerts/events?open=true", keys["acme"]).json()
+            assert [e["rule"] for e in mine] == ["acme-spike"]
+            spike = next(e["id"] for e in open_ if e["rule"] == "spike")
+            acme = next(e["id"] for e in open_ if e["rule"] == "acme-spike")
+            ack = lambda i, who, note="seen": call(app, "POST", f"/api/v1/alerts/events/{i}/ack", keys[who],  # noqa: E731
+                                                   {"note": note})
+            assert ack(spike, "acme-admin").status_code == 404  # the total is not acme's
+            assert ack(acme, "acme").status_code == 403
+            r = ack(acme, "acme-admin", "a load test")
+            assert r.status_code == 200 and r.json()["state"] == "acknowledged" and r.json()["acked_by"] == "acme admin"
+            assert ack(acme, "admin").status_code == 409
+            assert ack(spike, "admin", "").status_code == 422
+        finally:
+            close(app, store)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from daypulse.alerts import thresholds as rules
+from daypulse.alerts.metric_alerts import all_rules
 from daypulse.api.deps import (
+    Admin,
     CompanyAdmin,
     GrainName,
     Id,
@@ -20,6 +23,7 @@ from daypulse.api.deps import (
     scope_text,
 )
 from daypulse.api.problems import conflict, missing, responses
+from daypulse.store import alert_events as events
 from daypulse.store import tokens
 from daypulse.store.tokens import Principal
 
@@ -104,3 +108,44 @@ def alerts(request: Request, who: Viewer, project: ProjectDep, store: StoreDep,
 def _rule(r) -> dict:
     return {"id": r.id, "metric": r.metric, "grain": r.grain, "op": r.op, "value": r.limit, "dims": r.dims,
             "severity": r.severity, "note": r.note, "created_by": r.created_by, "created_at": r.created_at.isoformat()}
+
+
+# -- metric alert rules and their events (docs/alerts.md) -------------------------------------------
+
+class Ack(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str = Field(min_length=1, max_length=2000, description="What is known: 'card processor outage'.")
+
+
+def _visible(dims: dict, who: Principal) -> bool:
+    """A scoped token sees the rules and events of its own dimension values only (a total spans
+    every tenant)."""
+    return all(str(dims.get(k)) == v for k, v in who.scope.items())
+
+
+@router.get("/alerts/rules", summary="Metric alert rules: daypulse.yml's alerts:, then the stored thresholds",
+            description="A scoped token sees the rules on its own dimension values.")
+def alert_rules(who: Viewer, project: ProjectDep, store: StoreDep) -> list[dict]:
+    return [asdict(r) for r in all_rules(project, store) if _visible(r.dims, who)]
+
+
+@router.get("/alerts/events", summary="The events the rules raised, newest first (the DESIGN §9 records)",
+            description="`state` is open, acknowledged or resolved. A scoped token sees its own dimension"
+            " values' events.")
+def alert_events(who: Viewer, store: StoreDep, open: bool = False,
+                 rule: Annotated[str | None, Query(max_length=200)] = None) -> list[dict]:
+    return [events.record(r) for r in events.events(store, open_only=open, rule=rule) if _visible(r.dims, who)]
+
+
+@router.post("/alerts/events/{id}/ack", summary="Acknowledge an event that is not resolved, with a note (admin)",
+             responses={**missing("no such event (within the token's scope)"),
+                        409: {**responses(409)[409], "description": "the event is resolved or acknowledged"}})
+def acknowledge(who: Admin, store: StoreDep, id: Id, body: Ack) -> dict:
+    found = events.event(store, id)
+    if found is None or not _visible(found.dims, who):
+        raise HTTPException(404, f"no alert event {id} (see /api/v1/alerts/events)")
+    done = events.acknowledge(store, id, who.name, body.note.strip())
+    if done is None:
+        raise HTTPException(409, f"alert event {id} is {events.state(found)} already")
+    tokens.audit(store, who.name, "alert.ack", str(id), {"note": done.ack_note, "rule": done.rule})
+    return events.record(done)
