@@ -243,7 +243,7 @@ def test_a_scoped_viewer_sees_its_tenant_on_every_page_and_nothing_else(dash):
 
 
 PAGES = ["/", "/?board=pulse", "/metrics/events", "/metrics/events/sql", "/metrics/revenue", "/glossary",
-         "/export.csv", "/deliveries", "/runs", "/churn", "/cohorts"]
+         "/export.csv", "/deliveries", "/runs", "/churn", "/cohorts", "/alerts"]
 
 
 @pytest.mark.parametrize("url", PAGES)

@@ -192,3 +192,45 @@ def test_the_api_for_every_role(store_kind, tmp_path, capsys, monkeypatch):
             assert ack(spike, "admin", "").status_code == 422
         finally:
             close(app, store)
+
+
+def test_the_dashboard_page_for_every_role(tmp_path, capsys, monkeypatch):
+    """The alerts page: the events by state with the metric's chart linked around the period; a
+    tenant's session sees acme-spike's events only; an admin acknowledges from the page."""
+    import re
+
+    from apikit import close, usual_tokens
+    from daypulse.app import ApiSettings, create_app
+    from daypulse.delivery.config import DERIVED, SECTIONS
+    from daypulse.project import load_project
+    from daypulse.store.db import open_store
+    from test_dashboard import Browser, signed_in
+
+    write(tmp_path, alerts=RULES)
+    assert cli(capsys, monkeypatch, tmp_path, "compute", "--start", "2026-02-01", "--end", "2026-03-10",
+               "--as-of", AS_OF)[0] == 0
+    p = load_project(tmp_path / "daypulse.yml", SECTIONS, DERIVED)
+    store = open_store(p.store)
+    keys = usual_tokens(store, scoped_admin=True)
+    app = create_app(ApiSettings(project=p, base_dir=tmp_path))
+    try:
+        assert Browser(app).get("/alerts").status_code == 303
+        for who in ("viewer", "admin", "acme", "acme-admin"):
+            html = signed_in(app, keys[who]).get("/alerts?state=open").text
+            rules = re.findall(r"<tr><td>\d+</td><td>([\w-]+)", html)
+            assert sorted(rules) == (["acme-spike"] if who.startswith("acme") else ["acme-spike", "spike"]), who
+        admin = signed_in(app, keys["admin"])
+        html = admin.get("/alerts").text
+        assert "open 2" in html and "resolved 29" in html, html
+        # Three weeks before the event to a week after it.
+        assert 'href="/metrics/events?start=2026-02-17&amp;end=2026-03-17&amp;grain=day"' in html, html
+        spike = re.search(r'action="/alerts/events/(\d+)/ack"', admin.get("/alerts?state=open").text).group(1)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+        viewer = signed_in(app, keys["viewer"])
+        assert "Acknowledge" not in viewer.get("/alerts").text
+        assert viewer.post(f"/alerts/events/{spike}/ack", data={"csrf": csrf, "note": "x"}).status_code == 403
+        r = admin.post(f"/alerts/events/{spike}/ack", data={"csrf": csrf, "note": "load test"})
+        assert r.status_code == 303 and "acknowledged: load test" in admin.get(r.headers["location"]).text
+        assert admin.post(f"/alerts/events/{spike}/ack", data={"csrf": csrf, "note": "again"}).status_code == 409
+    finally:
+        close(app, store)

@@ -24,7 +24,7 @@ from daypulse.project import load_project
 from daypulse.project.loader import config_path
 from daypulse.report.stored import with_templates
 from daypulse.store.db import open_store
-from daypulse.web import churn_pages, cohort_pages
+from daypulse.web import alert_pages, churn_pages, cohort_pages
 from daypulse.web import pages as web
 
 
@@ -87,7 +87,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
         app.include_router(router, prefix="/api/v1")
     web.mount(app)  # the dashboard: pages at /, static files at /static
     app.include_router(churn_pages.router)  # its "At risk" pages
-    app.include_router(cohort_pages.router)  # and its cohorts
+    app.include_router(cohort_pages.router)  # its cohorts
+    app.include_router(alert_pages.router)  # and its alerts
     return app
 
 
@@ -95,7 +96,7 @@ def allowed_methods(path: str) -> list[str]:
     """The methods some route takes at ``path`` (the routers' own routes: FastAPI keeps an
     included router whole rather than copying its routes onto the app)."""
     served = [("", r) for r in (*HEALTH_ROUTER.routes, *web.router.routes, *churn_pages.router.routes,
-                                               *cohort_pages.router.routes)] + [
+                                               *cohort_pages.router.routes, *alert_pages.router.routes)] + [
         ("/api/v1", r) for router in V1_ROUTERS for r in router.routes]
     methods = set()
     for prefix, route in served:
