@@ -234,3 +234,32 @@ def test_the_dashboard_page_for_every_role(tmp_path, capsys, monkeypatch):
         assert admin.post(f"/alerts/events/{spike}/ack", data={"csrf": csrf, "note": "again"}).status_code == 409
     finally:
         close(app, store)
+
+
+def test_a_report_lists_the_alerts_open_in_its_period(tmp_path, capsys, monkeypatch):
+    """``alerts: {}`` in a report: on 03-10 spike and acme-spike opened (6 against 5; acme 3
+    against 2.5), surge resolved that day (not open in it); on 03-07, busy and spike's episode of
+    03-06 were open, spike's of 03-07 opened."""
+    from daypulse.delivery.config import DERIVED, SECTIONS
+    from daypulse.project import load_project
+    from daypulse.report.content import build_report
+    from daypulse.report.render import render
+    from daypulse.store.db import open_store
+
+    report = {"title": "Ops", "period": "day", "sections": [{"title": "Usage", "metrics": ["events"]}],
+              "alerts": {}}
+    write(tmp_path, alerts=RULES, reports={"ops": report})
+    assert cli(capsys, monkeypatch, tmp_path, "compute", "--start", "2026-02-01", "--end", "2026-03-10",
+               "--as-of", AS_OF)[0] == 0
+    p = load_project(tmp_path / "daypulse.yml", SECTIONS, DERIVED)
+    store = open_store(p.store)
+    built = build_report(p, store, "ops", on=date(2026, 3, 10), compute=False)
+    [table] = next(s for s in built.sections if s.title == "Alerts").breakdowns
+    assert sorted(r.label for r in table.rows) == [
+        "acme-spike (critical): events · tenant acme 3 against 2.5, since 2026-03-10 — open",
+        "spike (warning): events 6 against 5, since 2026-03-10 — open"]
+    assert "Alerts open in the period (2)" in render(built, "text")
+    acme = build_report(p, store, "ops", on=date(2026, 3, 10), compute=False, filter={"tenant": "acme"})
+    assert [r.label[:10] for r in next(s for s in acme.sections if s.title == "Alerts").breakdowns[0].rows] == [
+        "acme-spike"]
+    store.engine.dispose()

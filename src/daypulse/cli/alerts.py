@@ -86,7 +86,7 @@ def alerts_list(config: ConfigOpt = None,
         fmt = project.metrics[r.metric].format if r.metric in project.metrics else None
         value = F.value(rec["value"], fmt) if fmt else _num(rec["value"])
         # An anomaly is held against a score (z), not an amount of the metric.
-        limit = F.value(rec["limit"], fmt) if fmt and kinds.get(r.rule) != "anomaly" else _num(rec["limit"])
+        limit = F.limit(rec["limit"], fmt) if fmt and kinds.get(r.rule) != "anomaly" else _num(rec["limit"])
         state = rec["state"] + (f" {rec['resolved_period']}" if rec["resolved_period"] else "") \
             + (f": {r.ack_note}" if r.ack_note else "")
         where = "".join(f" · {k}={v}" for k, v in r.dims.items())

@@ -16,6 +16,7 @@ from daypulse.describe import describe
 from daypulse.engine.run import run_compute
 from daypulse.project.kinds import kind_of
 from daypulse.report import whatchanged
+from daypulse.report.alerts_block import alerts_section
 from daypulse.report.churn import churn_section
 from daypulse.report.cohorts import cohort_section
 from daypulse.report.definition import ReportDefinition, load_report
@@ -78,6 +79,10 @@ def build_report(project, store, name: str, *, on: date | None = None,
     vals = read.values(store, metrics, spec.period, first, period.start, key)
     sections = [_section(project, store, cal, spec, period, s, vals, key) for s in spec.sections]
     sections = [s for s in sections if s.lines or s.breakdowns]
+    if spec.alerts is not None:
+        block, said = alerts_section(project, store, spec.alerts, period.start, period.end, dict(spec.filter))
+        sections += [block] if block else []
+        notes += said
     if spec.cohorts is not None:
         block, said = cohort_section(project, store, spec.cohorts, period.end, dict(spec.filter))
         sections += [block] if block else []

@@ -96,6 +96,14 @@ class CohortBlock(Strict):
     cohorts: int = Field(6, ge=1, le=24)
 
 
+class AlertsBlock(Strict):
+    """The metric alert events open during the period (docs/alerts.md)."""
+
+    title: str = "Alerts"
+    top: int = Field(20, ge=1, le=100)
+    say_none: bool = True  # a note when none was open
+
+
 class ReportDefinition(Strict):
     title: str
     description: str | None = None
@@ -108,6 +116,7 @@ class ReportDefinition(Strict):
     changes: Changes = Field(default_factory=Changes)
     churn: ChurnBlock | None = None  # churn risk, after the sections (a project with a churn: section)
     cohorts: CohortBlock | None = None  # the latest signup cohorts, after the sections
+    alerts: AlertsBlock | None = None  # the metric alert events open in the period, after the sections
     template: str | None = None  # a folder of templates overriding the built-in ones
 
     @model_validator(mode="after")

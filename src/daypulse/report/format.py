@@ -30,6 +30,14 @@ UNITS = {"integer": "count", "number": "number", "currency": "cents", "percent":
          "duration": "seconds"}
 
 
+def limit(v, fmt: str) -> str:
+    """A rule's limit: as the metric's values are shown, but a fractional limit of a count keeps
+    its decimals ("above 2.5", never "above 2")."""
+    if fmt == "integer" and isinstance(v, float) and not v.is_integer():
+        return (MINUS if v < 0 else "") + f"{abs(v):,.6g}"
+    return value(v, fmt)
+
+
 def value(v, fmt: str, currency: str = "$") -> str:
     if v is None:
         return EMPTY

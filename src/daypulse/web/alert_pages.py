@@ -45,7 +45,7 @@ def alerts_page(request: Request, s: Signed, state: str | None = None, acked: in
         q = {"start": start.isoformat(), "end": end.isoformat(), "grain": r.grain}
         link = f"/metrics/{r.metric}?" + urlencode(q) + "".join(f"&filter={k}%3D{v}" for k, v in r.dims.items())
         items.append({"row": r, "state": events.state(r), "value": fmt.value(r.value, f),
-                      "limit": fmt.value(r.limit, f) if not rule or rule.kind != "anomaly" else f"z {r.limit:g}",
+                      "limit": fmt.limit(r.limit, f) if not rule or rule.kind != "anomaly" else f"z {r.limit:g}",
                       "kind": rule.kind if rule else "", "label": (m.label or r.metric) if m else r.metric,
                       "link": link if m else None})
     done = events.event(store, acked) if acked and 0 < acked < 2**31 else None
