@@ -602,3 +602,36 @@ def test_some_customers_go_quiet_before_they_cancel_and_churn_risk_finds_them(tm
     rest = [r["score"] for r in on_end if r["entity"] not in going]
     assert len(mine) >= 3 and statistics.mean(mine) > statistics.mean(rest) + 20, (mine, statistics.mean(rest))
     assert outcome.levels.get("critical", 0) > 0
+
+
+def test_the_demo_incidents_raise_their_alerts_and_a_weekend_does_not(tmp_path):
+    """The demo's alert rules (its daypulse.yml) over the last 130 days, at full scale: the API
+    outage raises error-rate and quiet-day on its day, the OCR worker bug job-failures, the
+    price-change week churn-spike; no weekend is a "quiet day" (the history is the same weekday)."""
+    from datetime import datetime
+
+    from daypulse.alerts.metric_alerts import evaluate
+    from daypulse.delivery.config import DERIVED, SECTIONS
+    from daypulse.engine.run import run_compute
+    from daypulse.store import alert_events
+    from daypulse.store.db import open_store
+
+    summary = generate(tmp_path / DATABASE_FILE, seed=7, end=END, scale=1.0)
+    incident = {k: date.fromisoformat(v) for k, v in summary["incidents"].items()}
+    text = project_yaml().replace("store: sqlite:///daypulse.db", f"store: sqlite:///{tmp_path}/s.db")
+    project = parse_project(text, file="daypulse.yml", base=tmp_path, sections=SECTIONS)
+    for derive in DERIVED:
+        project = derive(project)
+    store = open_store(project.store)
+    run_compute(project, store, END - timedelta(days=130), END, grains=["day", "week"],
+                metrics=["dau", "error_rate", "job_failure_rate", "customer_churn_rate", "payment_failure_rate"])
+    evaluate(project, store, datetime(2026, 4, 1, 6, tzinfo=UTC))
+    raised: dict[str, list[date]] = {}
+    for e in alert_events.events(store):
+        raised.setdefault(e.rule, []).append(e.period)
+    assert raised["error-rate"] == [incident["outage"]]
+    assert incident["outage"] in raised["quiet-day"]
+    assert all(d.weekday() < 5 for d in raised["quiet-day"]), raised["quiet-day"]  # no weekend dip
+    assert incident["job_failures"] in raised["job-failures"]
+    assert incident["churn_wave"] in raised["churn-spike"]  # the week of the price change (from Monday)
+    store.engine.dispose()

@@ -69,6 +69,10 @@ def test_each_kind_judges_its_period():
                                        "not enough history (2 of 4 earlier values)",
                                        "not enough history (3 of 4 earlier values)"]
     assert an[6].breach is True and an[7].breach is False  # 30 against 10, 11, 9, 10, 10
+    low = judge(Rule("z", "m", kind="anomaly", op="below", value=3.5), p, values, base, hist)
+    assert [v.breach for v in low][5:] == [False, False, False, True, True]  # 0 and 5 are low; 30 is high
+    either = judge(Rule("z", "m", kind="anomaly", op="any", value=3.5), p, values, base, hist)
+    assert [v.breach for v in either][5:] == [False, True, False, True, True]
 
 
 # -- as a user runs them -------------------------------------------------------------------------

@@ -102,8 +102,9 @@ def judge(rule: Rule, periods: list[date], values: dict[date, float | None],
             mad = statistics.median(abs(x - med) for x in history)
             spread = 1.4826 * mad or max(abs(med) * 0.05, 1e-9)  # a flat history: 5 % of its level
             z = (v - med) / spread
-            out.append(Verdict(p, v, round(z, 2), _crosses(rule.op, z, rule.value) if rule.op != "any"
-                               else abs(z) > rule.value))
+            hit = z > rule.value if rule.op == "above" else z < -rule.value if rule.op == "below" \
+                else abs(z) > rule.value
+            out.append(Verdict(p, v, round(z, 2), hit))
     return out
 
 
