@@ -115,7 +115,7 @@ def test_bad_previews_are_problems_never_500(api):
     assert call(app, "GET", "/api/v1/reports/nope/preview", keys["viewer"]).status_code == 404
     for url, field in [("/api/v1/reports/pulse/preview?date=2999-01-01", "date"),
                        ("/api/v1/reports/pulse/preview?date=2026-02-30", "date"),
-                       ("/api/v1/reports/pulse/preview?format=pdf", "format"),
+                       ("/api/v1/reports/pulse/preview?format=docx", "format"),
                        ("/api/v1/reports/pulse/preview?date=2026-03-01&region=eu", "region")]:
         r = call(app, "GET", url, keys["viewer"])
         assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json", (url, r.text)

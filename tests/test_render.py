@@ -268,6 +268,18 @@ def test_email_mime_tree_and_content_ids():
     assert related.get_content_type() == "multipart/related" and related.get_param("type") == "text/html"
 
 
+def test_email_with_the_report_attached_as_a_pdf():
+    report = sample_report(charts=charts())
+    msg = build_message(report, sender="p@x.io", to=["a@x.io"], attach_pdf=True)
+    msg = email.message_from_bytes(msg.as_bytes(), policy=email.policy.default)
+    alternative = ["multipart/alternative", ["text/plain", ["multipart/related", ["text/html", "image/png",
+                                                                                  "image/png"]]]]
+    assert tree(msg) == ["multipart/mixed", [alternative, "application/pdf"]]
+    pdf = msg.get_payload()[1]
+    assert pdf.get_filename() == f"{report.name}-{report.start}.pdf"
+    assert pdf.get_content().startswith(b"%PDF-") and msg["Auto-Submitted"] == "auto-generated"
+
+
 def test_email_defaults():
     report = dataclasses.replace(sample_report(), filter={"tenant": "acme"})
     msg = build_message(report, sender="pulse@example.com", to=["a@example.com"])

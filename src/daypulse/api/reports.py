@@ -33,18 +33,19 @@ from daypulse.report import stored
 from daypulse.report.content import build_report
 from daypulse.report.definition import load_report, report_names
 from daypulse.report.output import rendered, template_folder
+from daypulse.report.pdf import pdf_bytes
 from daypulse.store import tokens
 from daypulse.store.tokens import Principal
 
 router = APIRouter(responses=responses(401, 403, 404, 409, 422, 503))
 
 
-Format = Literal["html", "md", "markdown", "text", "json", "slack"]
+Format = Literal["html", "md", "markdown", "text", "json", "slack", "pdf"]
 
 
 MEDIA = {"html": "text/html; charset=utf-8", "md": "text/markdown; charset=utf-8",
          "markdown": "text/markdown; charset=utf-8", "text": "text/plain; charset=utf-8",
-         "json": "application/json", "slack": "application/json"}
+         "json": "application/json", "slack": "application/json", "pdf": "application/pdf"}
 
 
 @router.get("/reports", summary="Every report: built-in, daypulse.yml's and the store's templates")
@@ -104,7 +105,8 @@ def _day(project, on: date | None) -> date | None:
                              "content": {"text/html": {"schema": {"type": "string"}},
                                          "text/markdown": {"schema": {"type": "string"}},
                                          "text/plain": {"schema": {"type": "string"}},
-                                         "application/json": {"schema": {"type": "object"}}}}})
+                                         "application/json": {"schema": {"type": "object"}},
+                                         "application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
 def preview(request: Request, who: Viewer, store: StoreDep, project: Project, name: ReportName, format: Format = "html",
             on: Annotated[Day | None, Query(alias="date")] = None):
     known_report(project, name, who)
@@ -117,7 +119,15 @@ def preview(request: Request, who: Viewer, store: StoreDep, project: Project, na
         if isinstance(err, StoreError):
             raise
         return unavailable(err)
-    text = rendered(rep, format, template_folder(project, name, request.app.state.base_dir))
+    folder = template_folder(project, name, request.app.state.base_dir)
+    if format == "pdf":
+        try:
+            document = pdf_bytes(rep, folder)
+        except UsageError as err:  # no Pango on the server
+            raise HTTPException(503, str(err)) from None
+        return Response(document, media_type=MEDIA["pdf"],
+                        headers={"Content-Disposition": f'inline; filename="{name}-{rep.start}.pdf"'})
+    text = rendered(rep, format, folder)
     if format == "html":  # a browser cannot follow an email's cid: references
         for c in rep.charts:
             text = text.replace(f"cid:{c.id}", "data:image/png;base64," + base64.b64encode(c.png).decode("ascii"))

@@ -8,7 +8,8 @@ The MIME tree (the standard library's recipe, see ../shared/notes/DELIVERY.md)::
         ├── text/html              the HTML rendering; charts as <img src="cid:<id>@<domain>">
         └── image/png ×N           one per chart, Content-ID <<id>@<domain>>
 
-Charts travel as related parts, never as data: URIs (Gmail and Outlook drop those).
+Charts travel as related parts, never as data: URIs (Gmail and Outlook drop those). With
+``attach_pdf`` the tree is wrapped in multipart/mixed with the report as a PDF attachment.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ AUTO_SUBMITTED = "auto-generated"
 
 def build_message(report: Report, *, sender: str, to: list[str], subject: str | None = None,
                   template_dir: Path | None = None, message_id_domain: str = "daypulse.local",
-                  message_id: str | None = None) -> EmailMessage:
+                  message_id: str | None = None, attach_pdf: bool = False) -> EmailMessage:
     """The report as a multipart email from ``sender`` to ``to``. ``message_id``, when given,
     is used as is (angle brackets added if missing) so a re-sent delivery keeps its identity;
     otherwise a fresh one is made under ``message_id_domain``, which also names the charts'
@@ -55,6 +56,11 @@ def build_message(report: Report, *, sender: str, to: list[str], subject: str | 
                               filename=f"{chart.id}.png", disposition="inline")
     if report.charts:  # RFC 2387: multipart/related names its root part's type
         html_part.set_param("type", "text/html")
+    if attach_pdf:  # the whole becomes multipart/mixed: the message, then the report as a PDF
+        from daypulse.report.pdf import pdf_bytes
+
+        msg.add_attachment(pdf_bytes(report, template_dir), maintype="application", subtype="pdf",
+                           filename=f"{re.sub(r'[^A-Za-z0-9_-]+', '-', report.name)}-{report.start}.pdf")
     return msg
 
 

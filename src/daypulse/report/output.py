@@ -12,13 +12,15 @@ from daypulse.report.definition import load_report
 from daypulse.report.render import render
 from daypulse.report.slack import render_slack
 
-FORMATS = ("text", "markdown", "md", "html", "slack", "json")
+FORMATS = ("text", "markdown", "md", "html", "slack", "json", "pdf")
 
 
 def rendered(report, fmt: str, template_dir: Path | None = None) -> str:
     """The report in one format, as a string (HTML keeps ``cid:`` chart references)."""
     if fmt not in FORMATS:
         raise UsageError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
+    if fmt == "pdf":
+        raise UsageError("--format pdf writes a file: give --out report.pdf")
     if fmt == "slack":
         msg = render_slack(report)
         return json.dumps({**msg.payload(), "thread": msg.thread}, indent=2, ensure_ascii=False)
@@ -43,7 +45,12 @@ def template_folder(project, name: str, base_dir: Path) -> Path | None:
 def write(report, fmt: str, out: Path, template_dir: Path | None = None) -> list[Path]:
     """Write the report to ``out``; HTML and Markdown get their charts as PNG files in a
     folder beside it (``weekly.html`` -> ``weekly_charts/chart-1-mrr.png``), referenced by
-    relative paths so the file opens in a browser. Each file is written whole (temp + rename)."""
+    relative paths so the file opens in a browser; a PDF holds its charts. Each file is written
+    whole (temp + rename)."""
+    if fmt == "pdf":
+        from daypulse.report.pdf import pdf_bytes
+
+        return [_atomic(out, pdf_bytes(report, template_dir))]
     text = rendered(report, fmt, template_dir)
     written = []
     if fmt in ("html", "markdown", "md") and report.charts:

@@ -49,6 +49,7 @@ class EmailSettings(BaseModel):
     cafile: str | None = Field(None, description="CA bundle to verify the server (a private CA)")
     message_id_domain: str | None = Field(None, description="right side of Message-IDs (default: the sender's)")
     helo: str | None = Field(None, description="name sent in EHLO (default: this machine's FQDN)")
+    attach_pdf: bool = Field(False, description="also attach the report as a PDF")
 
     @model_validator(mode="after")
     def _login_needs_both(self):
@@ -112,7 +113,7 @@ class EmailChannel:
         msg = build_message(outgoing.report, sender=self.settings.sender,
                             to=[shown] if isinstance(shown, str) else list(shown), subject=self.settings.subject,
                             template_dir=outgoing.template_dir, message_id_domain=self.domain,
-                            message_id=self.message_id(outgoing.key))
+                            message_id=self.message_id(outgoing.key), attach_pdf=self.settings.attach_pdf)
         return {"message": msg.as_string(), "message_id": msg["Message-ID"], "to": recipients}
 
     def send(self, outgoing: Outgoing) -> SendResult:
