@@ -19,7 +19,7 @@ DOCS = Path(__file__).parent.parent / "docs" / "architecture.md"
 # Bottom to top. A module may import its own package and any package of a lower layer; packages
 # sharing a layer are peers and do not import each other.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "values", "calendar", "packs"),
+    ("errors", "values", "calendar", "packs", "scopes"),
     ("project", "judgement"),
     ("describe",),
     ("warehouse",),

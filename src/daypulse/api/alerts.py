@@ -23,6 +23,7 @@ from daypulse.api.deps import (
     scope_text,
 )
 from daypulse.api.problems import conflict, missing, responses
+from daypulse.scopes import within
 from daypulse.store import alert_events as events
 from daypulse.store import tokens
 from daypulse.store.tokens import Principal
@@ -117,16 +118,10 @@ class Ack(BaseModel):
     note: str = Field(min_length=1, max_length=2000, description="What is known: 'card processor outage'.")
 
 
-def _visible(dims: dict, who: Principal) -> bool:
-    """A scoped token sees the rules and events of its own dimension values only (a total spans
-    every tenant)."""
-    return all(str(dims.get(k)) == v for k, v in who.scope.items())
-
-
 @router.get("/alerts/rules", summary="Metric alert rules: daypulse.yml's alerts:, then the stored thresholds",
             description="A scoped token sees the rules on its own dimension values.")
 def alert_rules(who: Viewer, project: ProjectDep, store: StoreDep) -> list[dict]:
-    return [asdict(r) for r in all_rules(project, store) if _visible(r.dims, who)]
+    return [asdict(r) for r in all_rules(project, store) if within(r.dims, who.scope)]
 
 
 @router.get("/alerts/events", summary="The events the rules raised, newest first (the DESIGN §9 records)",
@@ -134,7 +129,7 @@ def alert_rules(who: Viewer, project: ProjectDep, store: StoreDep) -> list[dict]
             " values' events.")
 def alert_events(who: Viewer, store: StoreDep, open: bool = False,
                  rule: Annotated[str | None, Query(max_length=200)] = None) -> list[dict]:
-    return [events.record(r) for r in events.events(store, open_only=open, rule=rule) if _visible(r.dims, who)]
+    return [events.record(r) for r in events.events(store, open_only=open, rule=rule) if within(r.dims, who.scope)]
 
 
 @router.post("/alerts/events/{id}/ack", summary="Acknowledge an event that is not resolved, with a note (admin)",
@@ -142,7 +137,7 @@ def alert_events(who: Viewer, store: StoreDep, open: bool = False,
                         409: {**responses(409)[409], "description": "the event is resolved or acknowledged"}})
 def acknowledge(who: Admin, store: StoreDep, id: Id, body: Ack) -> dict:
     found = events.event(store, id)
-    if found is None or not _visible(found.dims, who):
+    if found is None or not within(found.dims, who.scope):
         raise HTTPException(404, f"no alert event {id} (see /api/v1/alerts/events)")
     done = events.acknowledge(store, id, who.name, body.note.strip())
     if done is None:

@@ -15,9 +15,10 @@ from daypulse.api.deps import Admin, Day, ProjectDep, StoreDep, Viewer, asked_di
 from daypulse.api.problems import missing, responses
 from daypulse.churn.alerts import ALERT_TYPES
 from daypulse.churn.config import churn_config
-from daypulse.churn.listing import FilterRefused, alert_record, reasons, record, visible_filter, within
+from daypulse.churn.listing import alert_record, reasons, record
 from daypulse.churn.population import scored_population
 from daypulse.project.model import Project
+from daypulse.scopes import FilterRefused, visible_filter, within
 from daypulse.store import churn as stored
 from daypulse.store import tokens
 from daypulse.store.tokens import Principal
@@ -42,7 +43,8 @@ def _dims(request: Request, project: Project, who: Principal) -> dict[str, str]:
     if cfg is None:
         raise HTTPException(404, "the project has no churn: section in daypulse.yml (see docs/churn.md)")
     try:
-        return visible_filter(scored_population(project, cfg).dimensions, who.scope, asked_dims(request))
+        return visible_filter("churn scores", scored_population(project, cfg).dimensions, who.scope,
+                              asked_dims(request))
     except FilterRefused as exc:
         raise HTTPException(403 if exc.forbidden else 422, str(exc)) from None
 

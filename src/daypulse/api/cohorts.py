@@ -10,11 +10,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from daypulse.api.deps import Day, ProjectDep, StoreDep, Viewer, asked_dims, scope_text
+from daypulse.api.deps import Day, ProjectDep, StoreDep, Viewer, asked_dims
 from daypulse.api.problems import responses
 from daypulse.cohorts.config import sources
 from daypulse.cohorts.run import current_grid
 from daypulse.errors import UserError
+from daypulse.scopes import FilterRefused, visible_filter
 
 router = APIRouter(responses=responses(401, 403, 422, 503))
 
@@ -31,22 +32,15 @@ def cohorts(request: Request, who: Viewer, project: ProjectDep, store: StoreDep,
         have = set(sources(project).signups.dimensions)
     except UserError as exc:
         raise HTTPException(422, str(exc)) from None
-    asked = asked_dims(request)
-    for dim in asked:
-        if dim not in have:
-            raise HTTPException(422, f"{dim}: signups have no dimension {dim!r}"
-                                     f" (dimensions: {', '.join(sorted(have)) or 'none'})")
-    for dim, value in who.scope.items():
-        if dim in asked and asked[dim] != value:
-            raise HTTPException(403, f"this token sees {scope_text(who)} only")
-        if dim not in have:
-            raise HTTPException(403, f"signups are not kept by {dim}: the cohorts would count every {dim},"
-                                     f" and this token sees {scope_text(who)} only")
+    try:
+        dims = visible_filter("signups", have, who.scope, asked_dims(request))
+    except FilterRefused as exc:
+        raise HTTPException(403 if exc.forbidden else 422, str(exc)) from None
     yesterday = project.calendar.today() - timedelta(days=1)
     last = min(date, yesterday) if date else yesterday
     try:
-        cells, run_id = current_grid(project, store, by, measure, last, cohorts=n, dims={**asked, **who.scope})
+        cells, run_id = current_grid(project, store, by, measure, last, cohorts=n, dims=dims)
     except UserError as exc:
         raise HTTPException(422, str(exc)) from None
     return {"by": by, "measure": measure, "as_of": last.isoformat(), "run_id": run_id,
-            "dimensions": {**asked, **who.scope}, "cells": [c.record() for c in cells]}
+            "dimensions": dims, "cells": [c.record() for c in cells]}

@@ -3,36 +3,7 @@ DESIGN §8 export record, an alert as JSON, and a score's top reasons in words."
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
-
-
-class FilterRefused(Exception):
-    """A filter or a token's scope the scores cannot answer: ``forbidden`` when the scope forbids
-    it (another tenant's customers, or a scope on a dimension churn does not keep)."""
-
-    def __init__(self, message: str, forbidden: bool):
-        super().__init__(message)
-        self.forbidden = forbidden
-
-
-def visible_filter(dimensions: Iterable[str], scope: dict[str, str], asked: dict[str, str]) -> dict[str, str]:
-    """The dimension values a read of the scores covers: what was asked, within the token's
-    scope. A scope on a dimension the scores do not keep is refused: any customer could be
-    another tenant's."""
-    have = set(dimensions)
-    scope_text = ", ".join(f"{k} {v!r}" for k, v in sorted(scope.items()))
-    for dim in asked:
-        if dim not in have:
-            raise FilterRefused(f"{dim}: churn scores have no dimension {dim!r}"
-                                f" (dimensions: {', '.join(sorted(have)) or 'none'})", forbidden=False)
-    for dim, value in scope.items():
-        if dim in asked and asked[dim] != value:
-            raise FilterRefused(f"this token sees {scope_text} only", forbidden=True)
-        if dim not in have:
-            raise FilterRefused(f"churn scores are not kept by {dim}: any customer could be another {dim}'s,"
-                                f" and this token sees {scope_text} only", forbidden=True)
-    return {**asked, **scope}
 
 
 def record(r) -> dict:
@@ -85,8 +56,3 @@ def value_text(v: Any) -> str:
     if isinstance(v, bool):
         return "yes" if v else "no"
     return "—" if v is None else str(v)
-
-
-def within(dims: dict | None, want: dict[str, str]) -> bool:
-    """Whether stored dimension values hold every wanted one (a scope, a filter)."""
-    return all(str((dims or {}).get(k)) == v for k, v in want.items())

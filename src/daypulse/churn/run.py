@@ -10,12 +10,12 @@ from datetime import date
 from daypulse.churn.alerts import Alert
 from daypulse.churn.batch import score_range
 from daypulse.churn.config import ChurnConfig, churn_config
-from daypulse.churn.listing import within
 from daypulse.churn.population import scored_population
 from daypulse.compile.rows import Source
 from daypulse.engine.run import run_compute
 from daypulse.errors import UsageError
 from daypulse.project.model import Project
+from daypulse.scopes import within
 from daypulse.store import churn as stored
 from daypulse.store import values as sv
 from daypulse.store.db import Store

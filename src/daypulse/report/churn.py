@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from daypulse.churn.config import churn_config
-from daypulse.churn.listing import reason, within
+from daypulse.churn.listing import reason
 from daypulse.churn.population import scored_population
 from daypulse.report.model import Breakdown, BreakdownRow, Section
+from daypulse.scopes import within
 from daypulse.store import churn as stored
 
 LEVELS = ("critical", "high", "medium", "low")

@@ -13,10 +13,10 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
 
 from sqlalchemy import Text, and_, cast, delete, func, insert, or_, select, update
 
+from daypulse.scopes import within
 from daypulse.store.db import Store
 from daypulse.store.models import ChurnAlert, ChurnScore, Run
 
@@ -117,7 +117,7 @@ def scores_on(store: Store, day: date, levels: list[str] | None = None,
     if levels:
         q = q.where(ChurnScore.level.in_(levels))
     rows = _rows(store, q.order_by(ChurnScore.score.desc(), ChurnScore.entity))
-    return [r for r in rows if _within(r.dims, dims)]
+    return [r for r in rows if within(r.dims, dims or {})]
 
 
 def history(store: Store, entity: str, first: date | None = None) -> list:
@@ -137,7 +137,7 @@ def alerts(store: Store, *, open_only: bool = False, types: list[str] | None = N
     if entity is not None:
         q = q.where(ChurnAlert.entity == entity)
     rows = _rows(store, q.order_by(ChurnAlert.opened.desc(), ChurnAlert.id.desc()))
-    return [r for r in rows if _within(r.dims, dims)]
+    return [r for r in rows if within(r.dims, dims or {})]
 
 
 def alert(store: Store, alert_id: int):
@@ -165,9 +165,6 @@ def _rows(store: Store, q) -> list:
     with store.engine.connect() as conn:
         return list(conn.execute(q))
 
-
-def _within(have: dict[str, Any] | None, want: dict[str, str] | None) -> bool:
-    return not want or all(str((have or {}).get(k)) == v for k, v in want.items())
 
 
 # -- what the churn metrics count (``kind: churn``, computed by the engine) -----------------------

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from daypulse.alerts.metric_alerts import all_rules
 from daypulse.report import format as fmt
+from daypulse.scopes import within
 from daypulse.store import alert_events as events
 from daypulse.store import tokens
 from daypulse.web.pages import Changing, Forbidden, Signed, page, problem_page
@@ -21,15 +22,11 @@ router = APIRouter(include_in_schema=False)
 AROUND = {"day": 21, "week": 12, "month": 6, "quarter": 4, "year": 3}  # periods shown before the event's
 
 
-def _visible(dims: dict, who) -> bool:
-    return all(str(dims.get(k)) == v for k, v in who.scope.items())
-
-
 @router.get("/alerts", response_class=HTMLResponse)
 def alerts_page(request: Request, s: Signed, state: str | None = None, acked: int | None = None):
     project, store = request.app.state.project, request.app.state.store
     kinds = {r.name: r for r in all_rules(project, store)}
-    rows = [r for r in events.events(store) if _visible(r.dims, s.who)]
+    rows = [r for r in events.events(store) if within(r.dims, s.who.scope)]
     state = state if state in ("open", "acknowledged", "resolved") else None
     counts = {k: sum(events.state(r) == k for r in rows) for k in ("open", "acknowledged", "resolved")}
     shown = [r for r in rows if state is None or events.state(r) == state][:300]
@@ -50,7 +47,7 @@ def alerts_page(request: Request, s: Signed, state: str | None = None, acked: in
                       "link": link if m else None})
     done = events.event(store, acked) if acked and 0 < acked < 2**31 else None
     return page(request, "alerts.html", s, items=items, counts=counts, state=state, total=len(rows),
-                done=done if done is not None and _visible(done.dims, s.who) else None, rules=len(kinds))
+                done=done if done is not None and within(done.dims, s.who.scope) else None, rules=len(kinds))
 
 
 @router.post("/alerts/events/{id}/ack")
@@ -58,7 +55,7 @@ def ack(request: Request, s: Changing, id: Annotated[int, Path(ge=1, le=2**31 - 
         note: Annotated[str, Form(max_length=2000)] = ""):
     store = request.app.state.store
     found = events.event(store, id)
-    if found is None or not _visible(found.dims, s.who):
+    if found is None or not within(found.dims, s.who.scope):
         raise Forbidden(f"no alert event {id} that you can acknowledge")
     if not note.strip():
         return problem_page(request, 422, "Say what is known", "Acknowledging an alert needs a note,"

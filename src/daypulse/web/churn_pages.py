@@ -12,8 +12,9 @@ from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from daypulse.churn.config import churn_config
-from daypulse.churn.listing import FilterRefused, alert_record, reason, reasons, visible_filter, within
+from daypulse.churn.listing import alert_record, reason, reasons
 from daypulse.churn.population import scored_population
+from daypulse.scopes import FilterRefused, visible_filter, within
 from daypulse.store import churn as stored
 from daypulse.store import tokens
 from daypulse.web.pages import Changing, Forbidden, Signed, page, problem_page
@@ -33,7 +34,7 @@ def _dims(request: Request, s, asked: dict[str, str]) -> tuple[dict[str, str] | 
     if cfg is None:
         return None, page(request, "churn.html", s, configured=False)
     try:
-        return visible_filter(scored_population(project, cfg).dimensions, s.who.scope, asked), None
+        return visible_filter("churn scores", scored_population(project, cfg).dimensions, s.who.scope, asked), None
     except FilterRefused as exc:
         if exc.forbidden:
             raise Forbidden(str(exc)) from None

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from daypulse.cohorts.config import sources
 from daypulse.cohorts.run import current_grid
 from daypulse.errors import UserError
+from daypulse.scopes import FilterRefused, visible_filter
 from daypulse.web.pages import Forbidden, Signed, page
 
 router = APIRouter(include_in_schema=False)
@@ -30,12 +31,13 @@ def cohort_page(request: Request, s: Signed, by: str = "month", measure: str = "
         have = set(sources(project).signups.dimensions)
     except UserError as exc:
         return page(request, "cohorts.html", s, problem=str(exc), by=by, measure=measure)
-    for dim in s.who.scope:
-        if dim not in have:
-            raise Forbidden(f"signups are not kept by {dim}: the cohorts would count every {dim}")
+    try:
+        dims = visible_filter("signups", have, s.who.scope, {})
+    except FilterRefused as exc:
+        raise Forbidden(str(exc)) from None
     last = project.calendar.today() - timedelta(days=1)
     try:
-        cells, run_id = current_grid(project, store, by, measure, last, cohorts=COHORTS[by], dims=dict(s.who.scope))
+        cells, run_id = current_grid(project, store, by, measure, last, cohorts=COHORTS[by], dims=dims)
     except UserError as exc:  # the project's source has no signups table, say
         return page(request, "cohorts.html", s, problem=str(exc), by=by, measure=measure)
     periods = sorted({c.period for c in cells})
