@@ -236,6 +236,15 @@ def test_the_dashboard_page_for_every_role(tmp_path, capsys, monkeypatch):
         r = admin.post(f"/alerts/events/{spike}/ack", data={"csrf": csrf, "note": "load test"})
         assert r.status_code == 303 and "acknowledged: load test" in admin.get(r.headers["location"]).text
         assert admin.post(f"/alerts/events/{spike}/ack", data={"csrf": csrf, "note": "again"}).status_code == 409
+        # The metric's chart marks the events that opened on it, in words under it too (no hover).
+        page = viewer.get("/metrics/events?start=2026-03-01&end=2026-03-10&grain=day").text
+        data = json.loads(re.search(r'<script type="application/json">(\{[^<]*"marks"[^<]*)</script>', page).group(1))
+        assert [(m["label"], m["rule"]) for m in data["marks"]] == [  # k = 28 .. 37: busy 3, spike 2, surge 1 (mod 5)
+            ("2026-03-01", "busy"), ("2026-03-04", "surge"), ("2026-03-05", "spike"), ("2026-03-06", "busy"),
+            ("2026-03-09", "surge"), ("2026-03-10", "spike")], data["marks"]
+        assert "⚑ spike: 6 against 5 on 2026-03-10 (" in page and "⚑ surge: 4 against 3.2 on 2026-03-04" in page
+        acme_page = signed_in(app, keys["acme"]).get("/metrics/events?start=2026-03-01&end=2026-03-10").text
+        assert "⚑ acme-spike: 3 against 2.5 on 2026-03-10 (" in acme_page and "⚑ spike" not in acme_page
     finally:
         close(app, store)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Annotated
@@ -284,7 +285,9 @@ def metric_page(request: Request, s: Signed, name: Annotated[str, Path(max_lengt
                     note=f"{info['label']} is not broken down by {', '.join(sorted(set(f.dims) - set(dims)))}:"
                          " its numbers span every value, so there is nothing to show for this filter.")
     breakdowns = [(d, views.breakdown(project, store, f, name, d)) for d in dims if d not in f.dims]
-    return page(request, "metric.html", s, f=f, m=info, dims=dims, trend=views.charts(project, store, f, [name])[0],
+    trend = views.charts(project, store, f, [name])[0]
+    trend = replace(trend, marks=views.alert_marks(project, store, f, name, trend.labels))
+    return page(request, "metric.html", s, f=f, m=info, dims=dims, trend=trend,
                 hours=views.hour_chart(project, store, f, name),
                 rows=views.table(project, store, f, name), breakdowns=[b for _, b in breakdowns if b], note=None,
                 choices=views.dimension_values(store, [name], f))

@@ -19,7 +19,7 @@ from daypulse.describe import describe
 from daypulse.errors import UserError
 from daypulse.report import format as fmt
 from daypulse.report.definition import load_report, report_names
-from daypulse.store import labels, read
+from daypulse.store import alert_events, labels, read
 from daypulse.values import dims_key, is_number
 
 GRAINS = ("day", "week", "month", "quarter")  # quarter when a metric is computed by it (opted in)
@@ -195,6 +195,23 @@ class Chart:
     compare: list
     compare_label: str
     grain: str = "day"
+    marks: list = field(default_factory=list)  # alert events on the chart: {"label": period, "text": ...}
+
+
+def alert_marks(project, store, f: Filters, name: str, labels: list[str]) -> list[dict]:
+    """The metric alert events of this metric, grain and dimension values whose opening period
+    is on the chart, in words ("spike: 6 against 5, open")."""
+    shown = set(labels)
+    m = project.metrics[name]
+    out = []
+    for e in alert_events.events(store):
+        if e.metric != name or e.grain != f.grain or e.dims != f.dims or e.period.isoformat() not in shown:
+            continue
+        state = alert_events.state(e)
+        out.append({"label": e.period.isoformat(), "rule": e.rule, "severity": e.severity,
+                    "text": f"{e.rule}: {fmt.value(e.value, m.format)} against {fmt.limit(e.limit, m.format)}"
+                            f" on {e.period} ({state}{' ' + str(e.resolved_period) if e.resolved_period else ''})"})
+    return sorted(out, key=lambda x: x["label"])
 
 
 def shows(project, metric: str, dims: dict[str, str]) -> bool:

@@ -56,7 +56,15 @@
         { label: "Previous", stroke: "#98a2b3", width: 1.5, dash: [5, 4], value: (u, v) => f.value(v) },
       ],
     };
-    const chart = new uPlot(opts, [xs, data.values, data.compare], plot);
+    const series = [xs, data.values, data.compare];
+    if (data.marks && data.marks.length) {  // alert events: a red point on the period they opened
+      const at = new Set(data.marks.map((m) => m.label));
+      opts.series.push({ label: "Alert", stroke: "#b42318", width: 0, paths: () => null,
+                         points: { show: true, size: 10, fill: "#b42318", stroke: "#b42318" },
+                         value: (u, v) => (v == null ? "—" : "⚑") });
+      series.push(data.labels.map((l, i) => (at.has(l) ? data.values[i] : null)));
+    }
+    const chart = new uPlot(opts, series, plot);
     figure.dataset.drawn = "1";
     new ResizeObserver(() => chart.setSize({ width: width(), height: opts.height })).observe(plot);
   }
@@ -81,7 +89,15 @@
         { label: "Day before", stroke: "#98a2b3", width: 1.5, dash: [5, 4], value: (u, v) => f.value(v) },
       ],
     };
-    const chart = new uPlot(opts, [xs, data.values, data.compare], plot);
+    const series = [xs, data.values, data.compare];
+    if (data.marks && data.marks.length) {  // alert events: a red point on the period they opened
+      const at = new Set(data.marks.map((m) => m.label));
+      opts.series.push({ label: "Alert", stroke: "#b42318", width: 0, paths: () => null,
+                         points: { show: true, size: 10, fill: "#b42318", stroke: "#b42318" },
+                         value: (u, v) => (v == null ? "—" : "⚑") });
+      series.push(data.labels.map((l, i) => (at.has(l) ? data.values[i] : null)));
+    }
+    const chart = new uPlot(opts, series, plot);
     figure.dataset.drawn = "1";
     new ResizeObserver(() => chart.setSize({ width: width(), height: opts.height })).observe(plot);
   }
