@@ -117,6 +117,10 @@ def test_sign_in_overview_range_tenant_metric_export_and_sign_out(server, browse
     assert page.locator('.tile[data-metric="events"] .vs').inner_text() == "vs the day before"
     until(page, "document.querySelectorAll('figure.chart canvas').length >= 1")  # uPlot drew
     page.screenshot(path=str(ARTIFACTS / "overview-laptop.png"), full_page=True)
+    # At rest the legend holds the latest period's values, not dashes.
+    legend = page.evaluate("[...document.querySelector('figure.chart .u-legend').querySelectorAll('.u-value')]"
+                           ".map((e) => e.textContent)")
+    assert legend[0] != "—" and legend[1] != "—", legend
 
     # The range: the "7 days" preset, then a date typed in (HTMX swaps the board, the URL follows).
     page.click("text=7 days")

@@ -22,6 +22,10 @@
     };
   }
 
+  // Whole steps for counts: an axis of people or events never reads 2.5.
+  const WHOLE = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1e3, 2e3, 2.5e3, 5e3, 1e4, 2e4, 2.5e4, 5e4,
+                 1e5, 2e5, 2.5e5, 5e5, 1e6, 2e6, 5e6, 1e7];
+
   function draw(figure) {
     if (figure.dataset.drawn || typeof uPlot === "undefined") return;
     const data = JSON.parse(figure.querySelector("script[type='application/json']").textContent);
@@ -36,6 +40,8 @@
     const quarterText = (d) => "Q" + (Math.floor(d.getUTCMonth() / 3) + 1) + " " + d.getUTCFullYear();
     const periodText = (ts) => (ts == null ? "—" : data.grain === "quarter" ? quarterText(new Date(ts * 1e3))
       : (data.grain === "week" ? "week of " : "") + dateText.format(new Date(ts * 1e3)));
+    const tickText = (ts) => (ts == null ? "" : data.grain === "quarter" ? quarterText(new Date(ts * 1e3))
+      : dateText.format(new Date(ts * 1e3)));
     // Ticks fall on whole periods: days, weeks, months or quarters, never hours.
     const incrs = data.grain === "quarter" ? [91 * DAY, 182 * DAY, 365 * DAY]
       : data.grain === "month" ? [30 * DAY, 91 * DAY, 182 * DAY, 365 * DAY]
@@ -47,8 +53,10 @@
       legend: { live: true },
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true } },
-      axes: [{ incrs, space: 50, values: (u, vals) => vals.map(periodText) },
-             { values: (u, vals) => vals.map(f.tick), size: 60 }],
+      // Ticks say the period short ("Nov 23", "Nov 2026", "Q4 2026"); the legend says it whole.
+      axes: [{ incrs, space: 56, values: (u, vals) => vals.map(tickText) },
+             { values: (u, vals) => vals.map(f.tick), size: 60,
+               incrs: data.format === "integer" ? WHOLE : undefined }],
       series: [
         { label: data.grain === "month" ? "Month" : data.grain === "quarter" ? "Quarter" : "Period",
           value: (u, ts) => periodText(ts) },
@@ -64,7 +72,11 @@
                          value: (u, v) => (v == null ? "—" : "⚑") });
       series.push(data.labels.map((l, i) => (at.has(l) ? data.values[i] : null)));
     }
+    // At rest the legend shows the latest period's values (not "—"); hovering shows the hovered.
+    const last = data.values.reduce((at, v, i) => (v == null ? at : i), data.values.length - 1);
+    opts.hooks = { setCursor: [(u) => { if (u.cursor.idx == null) u.setLegend({ idx: last }); }] };
     const chart = new uPlot(opts, series, plot);
+    chart.setLegend({ idx: last });
     figure.dataset.drawn = "1";
     new ResizeObserver(() => chart.setSize({ width: width(), height: opts.height })).observe(plot);
   }
@@ -89,15 +101,7 @@
         { label: "Day before", stroke: "#98a2b3", width: 1.5, dash: [5, 4], value: (u, v) => f.value(v) },
       ],
     };
-    const series = [xs, data.values, data.compare];
-    if (data.marks && data.marks.length) {  // alert events: a red point on the period they opened
-      const at = new Set(data.marks.map((m) => m.label));
-      opts.series.push({ label: "Alert", stroke: "#b42318", width: 0, paths: () => null,
-                         points: { show: true, size: 10, fill: "#b42318", stroke: "#b42318" },
-                         value: (u, v) => (v == null ? "—" : "⚑") });
-      series.push(data.labels.map((l, i) => (at.has(l) ? data.values[i] : null)));
-    }
-    const chart = new uPlot(opts, series, plot);
+    const chart = new uPlot(opts, [xs, data.values, data.compare], plot);
     figure.dataset.drawn = "1";
     new ResizeObserver(() => chart.setSize({ width: width(), height: opts.height })).observe(plot);
   }
