@@ -207,6 +207,9 @@ def test_the_metric_page_has_chart_table_definition_and_sql(dash):
     assert b.get("/export.csv?metric=%E2%9C%93").status_code == 404
     glossary = b.get("/glossary").text
     assert 'id="m-events"' in glossary and "sum of amount_cents" in glossary
+    # Money is named as the pages show it (dollars), not as the store keeps it.
+    revenue = glossary.split('id="m-revenue"', 1)[1].split("</tr>", 1)[0]
+    assert "money ($)" in revenue and "cents)" not in revenue, revenue
 
 
 def test_export_csv_is_what_the_page_shows_and_is_audited(dash):

@@ -317,7 +317,10 @@ def metric_sql(request: Request, s: Signed, name: Annotated[str, Path(max_length
 @router.get("/glossary", response_class=HTMLResponse)
 def glossary(request: Request, s: Signed):
     project = request.app.state.project
-    rows = [{**r, "dimensions": sorted(project.dimensions_of(r["metric"]))} for r in metric_rows(project)]
+    # Shown as the pages show the numbers: money in dollars (the store's cents are the export's).
+    shown = {"money (cents)": "money ($)", "seconds": "duration"}
+    rows = [{**r, "format": shown.get(r["format"], r["format"]),
+             "dimensions": sorted(project.dimensions_of(r["metric"]))} for r in metric_rows(project)]
     return page(request, "glossary.html", s, rows=rows)
 
 
