@@ -423,3 +423,13 @@ def test_a_breakdown_shows_every_value_with_its_share_and_the_total(dash, monkey
     section = b.get("/metrics/events?start=2026-03-01&end=2026-03-10").text.split('id="by-tenant"', 1)[1]
     section = section.split("</section>", 1)[0]
     assert "<summary>+1 more</summary>" in section and section.count("filter=tenant%3D") == 2, section
+
+
+def test_runs_and_deliveries_tell_time_in_the_projects_zone(dash):
+    """Every page's times in one zone, the project's, with its abbreviation (not UTC here and
+    Asia/Kolkata on the overview)."""
+    app, keys, _, _ = dash
+    b = signed_in(app, keys["admin"])
+    runs = b.get("/runs").text
+    assert "Started (Asia/Kolkata)" in runs and re.search(r"<td>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d IST</td>", runs), runs
+    assert "Sent (Asia/Kolkata)" in b.get("/deliveries").text

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Annotated
 from urllib.parse import urlencode, urlsplit
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -74,6 +75,7 @@ def mount(app: FastAPI) -> None:
     folder = resources.files("daypulse.web")
     app.state.pages = Jinja2Templates(directory=str(folder / "templates"))
     app.state.pages.env.globals["refresh_seconds"] = _refresh_seconds()
+    app.state.pages.env.filters["local"] = local_time
     app.mount("/static", StaticFiles(directory=str(folder / "static")), name="static")
 
     @app.middleware("http")
@@ -95,6 +97,15 @@ def mount(app: FastAPI) -> None:
         return problem_page(request, 403, "Forbidden", str(exc))
 
     app.include_router(router)
+
+
+def local_time(at: datetime | None, zone: str, with_seconds: bool = False) -> str:
+    """An instant in the project's zone, with the zone's abbreviation ("2026-03-10 07:00 IST"):
+    every page's times read in one zone (the store keeps UTC; SQLite hands it back naive)."""
+    if at is None:
+        return ""
+    local = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(ZoneInfo(zone))
+    return local.strftime("%Y-%m-%d %H:%M:%S %Z" if with_seconds else "%Y-%m-%d %H:%M %Z")
 
 
 def is_page(request: Request) -> bool:
