@@ -187,15 +187,7 @@ def _print_summary(project, values, end, console, Table) -> None:
 
 
 def _fmt(m, v) -> str:
-    if v is None:
-        return "-"
-    if m.format == "currency":
-        sign = "-" if v < 0 else ""
-        return f"{sign}${abs(float(v)) / 100:,.2f}"
-    if m.format == "percent":
-        return f"{float(v) * 100:.1f}%"
-    if m.format == "duration":
-        return f"{float(v):,.0f}s" if float(v) < 600 else f"{float(v) / 60:,.1f}min"
-    if isinstance(v, float) and not v.is_integer():
-        return f"{v:,.2f}"
-    return f"{int(v):,}"
+    """As every report and page shows it (one formatter: $1,234.56, 12.5%, 4m 35s)."""
+    from daypulse.report import format as F
+
+    return F.value(v, m.format)
