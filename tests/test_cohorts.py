@@ -229,6 +229,12 @@ def test_the_api_serves_the_grid_within_the_tokens_scope(loader, tmp_path):
         runs_before = len(stored.runs(store, "month", "users"))
         call(app, "GET", MATRIX[0][1], keys["viewer"])  # the same grid again: read, not recomputed
         assert len(stored.runs(store, "month", "users")) == runs_before
+        # 12 cohorts of a company whose signups began 3 months ago: computed once, then read.
+        twelve = "/api/v1/cohorts?by=month&cohorts=12&date=2026-05-31"
+        assert call(app, "GET", twelve, keys["viewer"]).json()["cells"] == expected_users(USERS_BY_MONTH, "month")
+        kept = len(stored.runs(store, "month", "users"))
+        call(app, "GET", twelve, keys["viewer"])
+        assert len(stored.runs(store, "month", "users")) == kept
     finally:
         close(app, store)
 

@@ -139,6 +139,7 @@ def test_rules_raise_keep_and_acknowledge_events(store_kind, tmp_path, capsys, m
     ({"name": "x", "metric": "events", "dims": {"plan": "pro"}}, "metric 'events' has no dimension 'plan'"),
     ({"name": "x", "metric": "events", "kind": "spike"}, "kind: 'spike' is not one of threshold, change, anomaly"),
     ({"name": "x", "metric": "events", "op": "any"}, "op: any is for anomaly rules"),
+    ({"name": "threshold-3", "metric": "events"}, "'threshold-3' is how stored thresholds are named"),
 ])
 def test_a_bad_rule_is_refused_at_its_line(rule, said, tmp_path, capsys, monkeypatch):
     write(tmp_path, alerts=[rule])
@@ -275,4 +276,31 @@ def test_a_report_lists_the_alerts_open_in_its_period(tmp_path, capsys, monkeypa
     acme = build_report(p, store, "ops", on=date(2026, 3, 10), compute=False, filter={"tenant": "acme"})
     assert [r.label[:10] for r in next(s for s in acme.sections if s.title == "Alerts").breakdowns[0].rows] == [
         "acme-spike"]
+    store.engine.dispose()
+
+
+def test_a_long_breach_stays_one_event_across_windows(tmp_path, capsys, monkeypatch):
+    """A rule breaching every day (events above 1: every day has 2 or more) evaluated with a
+    10-day window, then 5 days later: the event opened in the first window goes on (one event,
+    open), never a second one at the new window's start."""
+    from daypulse.alerts import metric_alerts
+    from daypulse.delivery.config import DERIVED, SECTIONS
+    from daypulse.project import load_project
+    from daypulse.store import alert_events
+    from daypulse.store.db import open_store
+
+    always = [{"name": "always", "metric": "events", "op": "above", "value": 1}]
+    write(tmp_path, alerts=always)
+    assert cli(capsys, monkeypatch, tmp_path, "compute", "--start", "2026-02-01", "--end", "2026-03-10",
+               "--as-of", AS_OF)[0] == 0
+    p = load_project(tmp_path / "daypulse.yml", SECTIONS, DERIVED)
+    store = open_store(p.store)
+    monkeypatch.setattr(metric_alerts, "WINDOW", {**metric_alerts.WINDOW, "day": 10})
+    from datetime import UTC, datetime
+
+    metric_alerts.evaluate(p, store, datetime(2026, 3, 6, 6, tzinfo=UTC))
+    first = [(e.period, e.resolved_period) for e in alert_events.events(store, rule="always")]
+    metric_alerts.evaluate(p, store, datetime(2026, 3, 11, 6, tzinfo=UTC))
+    after = [(e.period, e.resolved_period) for e in alert_events.events(store, rule="always")]
+    assert len(first) == 1 and after == first and after[0][1] is None, (first, after)
     store.engine.dispose()

@@ -11,11 +11,13 @@ before the window are left as they are.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from daypulse import judgement
 from daypulse.alerts.rules import HISTORY, KINDS, OPS, SEVERITIES, Rule, episodes, judge
 from daypulse.errors import Issue
 from daypulse.project.located import Located
@@ -113,6 +115,10 @@ def rule_problem(project, spec: RuleSpec) -> tuple[str, str, str] | None:
         return "op", "op: any is for anomaly rules (a threshold or a change is above or below)", f"see {DOCS}"
     if spec.compare == "same_weekday" and spec.grain != "day":
         return "compare", "compare: same_weekday is for daily rules", "use previous"
+    if spec.grain == "hour":
+        return "grain", "alert rules judge days or longer periods, not hours", "use grain: day"
+    if re.fullmatch(r"threshold-\d+", spec.name):
+        return "name", f"name: {spec.name!r} is how stored thresholds are named", "choose another name"
     if spec.periods < 1:
         return "periods", f"periods: {spec.periods} is not 1 or more (the breaching periods in a row that" \
                           " open an event)", "1 opens on the first breach"
@@ -123,6 +129,8 @@ def rule_problem(project, spec: RuleSpec) -> tuple[str, str, str] | None:
         if dim not in have:
             return "dims", f"metric {spec.metric!r} has no dimension {dim!r} (its dimensions:" \
                            f" {', '.join(sorted(have)) or 'none'})", "see `daypulse metrics`"
+    if spec.dims and (problem := project.not_stored(spec.metric, spec.dims)):
+        return "dims", problem, "a rule reads values stored by exactly its dimensions"
     if spec.kind == "anomaly" and spec.value <= 0:
         return "value", "value: an anomaly's z must be above 0 (3.5 by default)", "3.5 is what reports use"
     return None
@@ -136,19 +144,26 @@ def evaluate(project, store: Store, now: datetime | None = None, rules: list[Rul
     for rule in rules if rules is not None else all_rules(project, store):
         outcome = Outcome(rule)
         out.append(outcome)
+        if rule.grain not in WINDOW:
+            outcome.unjudged.append(f"{rule.grain}: alert rules judge days or longer periods")
+            continue
         if rule.metric not in project.metrics or not project.grains_of(rule.metric, [rule.grain]):
             outcome.unjudged.append(f"{rule.metric} is not computed by {rule.grain}")
             continue
-        last = cal.shift(rule.grain, cal.period_start(rule.grain, today), 1)  # the last period that is over
-        periods = [cal.shift(rule.grain, last, n) for n in range(WINDOW[rule.grain] - 1, -1, -1)]
-        base_of = {p: _base(cal, rule, p) for p in periods}
-        history_of = {p: _history(cal, rule.grain, p) if rule.kind == "anomaly" else [] for p in periods}
-        needed = [p for ps in history_of.values() for p in ps] + [b for b in base_of.values() if b]
-        first = min([periods[0], *needed])
         key = dims_key(rule.dims)
-        got = read.values(store, [rule.metric], rule.grain, first, last, key)
+        last = cal.shift(rule.grain, cal.period_start(rule.grain, today), 1)  # the last period that is over
+        first = cal.shift(rule.grain, last, WINDOW[rule.grain] - 1)
+        # An event still open from before the window: evaluate from its opening, so a long breach
+        # stays one event (and resolves) instead of opening again at each window's start.
+        first = min([first, *stored.open_before(store, rule.name, key, first)])
+        periods = cal.periods(rule.grain, first, last)
+        reset = judgement.to_date_reset(project.metrics[rule.metric], rule.grain)
+        base_of = {p: _base(cal, rule, p, reset) for p in periods}
+        history_of = {p: _history(cal, rule.grain, p, reset) if rule.kind == "anomaly" else [] for p in periods}
+        needed = [p for ps in history_of.values() for p in ps] + [b for b in base_of.values() if b]
+        got = read.values(store, [rule.metric], rule.grain, min([periods[0], *needed]), last, key)
         values = {p: (float(v) if v is not None else None) for (_, p), v in got.items()}
-        verdicts = judge(rule, periods, values, base_of, history_of)
+        verdicts = judge(rule, periods, values, base_of, history_of, project.metrics[rule.metric].format)
         found = episodes(rule, verdicts)
         outcome.opened, outcome.resolved = stored.reconcile(store, rule.name, rule.metric, rule.grain, key,
                                                             dict(rule.dims), rule.severity, periods[0], found)
@@ -157,15 +172,16 @@ def evaluate(project, store: Store, now: datetime | None = None, rules: list[Rul
     return out
 
 
-def _base(cal, rule: Rule, p: date) -> date | None:
+def _base(cal, rule: Rule, p: date, reset: str | None) -> date | None:
+    """The period a change compares with: as reports compare (a month-to-date value with the
+    same day of the month before)."""
     if rule.kind != "change":
         return None
-    return p - timedelta(days=7) if rule.compare == "same_weekday" else cal.shift(rule.grain, p, 1)
+    return judgement.base_start(cal, rule.compare, rule.grain, p, reset)
 
 
-def _history(cal, grain: str, p: date) -> list[date]:
-    """The earlier periods an anomaly is judged against: the same weekday for days, else the
-    periods before, oldest first."""
-    if grain == "day":
-        return [p - timedelta(days=7 * k) for k in range(HISTORY, 0, -1)]
-    return [cal.shift(grain, p, k) for k in range(HISTORY, 0, -1)]
+def _history(cal, grain: str, p: date, reset: str | None) -> list[date]:
+    """The earlier periods an anomaly is judged against, oldest first, as reports judge it: the
+    same weekday for days, the same point of earlier resets for a period-to-date value, else the
+    periods before."""
+    return list(reversed(judgement.history_starts(cal, grain, p, HISTORY, reset)))

@@ -23,6 +23,8 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import date
 
+from daypulse.judgement import scale
+
 KINDS = ("threshold", "change", "anomaly")
 OPS = ("above", "below", "any")
 SEVERITIES = ("warning", "critical")
@@ -65,9 +67,10 @@ class Episode:
 
 
 def judge(rule: Rule, periods: list[date], values: dict[date, float | None],
-          base_of: dict[date, date | None], history_of: dict[date, list[date]]) -> list[Verdict]:
+          base_of: dict[date, date | None], history_of: dict[date, list[date]], fmt: str = "number") -> list[Verdict]:
     """Each period's verdict. ``base_of``: the period a change compares with; ``history_of``: the
-    periods an anomaly is judged against (oldest first)."""
+    periods an anomaly is judged against (oldest first); ``fmt`` the metric's format, whose
+    floor keeps the anomaly's noise from being 0 (as reports judge it: ``judgement.scale``)."""
     out = []
     for p in periods:
         v = values.get(p)
@@ -99,9 +102,7 @@ def judge(rule: Rule, periods: list[date], values: dict[date, float | None],
                                                      " earlier values)"))
                 continue
             med = statistics.median(history)
-            mad = statistics.median(abs(x - med) for x in history)
-            spread = 1.4826 * mad or max(abs(med) * 0.05, 1e-9)  # a flat history: 5 % of its level
-            z = (v - med) / spread
+            z = (v - med) / scale(history, fmt)  # the reports' noise: 1.4826 x MAD, at least one unit
             hit = z > rule.value if rule.op == "above" else z < -rule.value if rule.op == "below" \
                 else abs(z) > rule.value
             out.append(Verdict(p, v, round(z, 2), hit))

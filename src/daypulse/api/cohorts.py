@@ -10,11 +10,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from daypulse.api.deps import Day, ProjectDep, StoreDep, Viewer, asked_dims
+from daypulse.api.deps import Day, ProjectDep, StoreDep, Viewer, asked_dims, unavailable
 from daypulse.api.problems import responses
 from daypulse.cohorts.config import sources
 from daypulse.cohorts.run import current_grid
-from daypulse.errors import UserError
+from daypulse.errors import RuntimeFailure, StoreError, UserError
 from daypulse.scopes import FilterRefused, visible_filter
 
 router = APIRouter(responses=responses(401, 403, 422, 503))
@@ -42,5 +42,9 @@ def cohorts(request: Request, who: Viewer, project: ProjectDep, store: StoreDep,
         cells, run_id = current_grid(project, store, by, measure, last, cohorts=n, dims=dims)
     except UserError as exc:
         raise HTTPException(422, str(exc)) from None
+    except RuntimeFailure as exc:  # the source cannot answer now: a 503 a client may retry
+        if isinstance(exc, StoreError):
+            raise
+        return unavailable(exc)
     return {"by": by, "measure": measure, "as_of": last.isoformat(), "run_id": run_id,
             "dimensions": dims, "cells": [c.record() for c in cells]}

@@ -10,6 +10,7 @@ from daypulse.cohorts.grid import Cell
 from daypulse.compile.rows import Source
 from daypulse.project.model import Project
 from daypulse.store import cohorts as stored
+from daypulse.store import runs
 from daypulse.store import values as sv
 from daypulse.store.db import Store
 from daypulse.values import dims_key
@@ -34,10 +35,13 @@ def current_grid(project: Project, store: Store, by: str, measure: str, last: da
     """The grid complete to ``last``: the latest kept computation when it is of that day and has
     those cohorts, else computed now and kept (as a report computes what it reads first)."""
     dims = dims or {}
-    kept = stored.latest(store, by, measure, dims_key(dims))
     first = project.calendar.shift(by, project.calendar.period_start(by, last), cohorts - 1)
-    if kept and kept[0].as_of == last and min(r.cohort for r in kept) <= first:
-        cells = [Cell(r.cohort, r.by, r.measure, r.size, r.period, r.unit, r.retained, r.rate)
-                 for r in kept if r.cohort >= first]
-        return cells, kept[0].run_id
+    for run_id, as_of, _ in stored.runs(store, by, measure, dims_key(dims))[:1]:
+        asked = (runs.get(store, run_id).params or {}).get("cohorts", 0)
+        # The latest computation of that day covering at least these cohorts (an empty cohort
+        # keeps no cell: the run's own parameters say how far back it looked).
+        if as_of == last and asked >= cohorts:
+            cells = [Cell(r.cohort, r.by, r.measure, r.size, r.period, r.unit, r.retained, r.rate)
+                     for r in stored.latest(store, by, measure, dims_key(dims), run_id) if r.cohort >= first]
+            return cells, run_id
     return run_cohorts(project, store, by, measure, last, cohorts=cohorts, dims=dims)

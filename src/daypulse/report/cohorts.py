@@ -5,15 +5,21 @@ model's breakdown table, so every renderer shows it as it shows any."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from daypulse.cohorts.config import sources
 from daypulse.cohorts.run import current_grid
-from daypulse.errors import UserError
+from daypulse.errors import SourceError, UserError
 from daypulse.report.model import Breakdown, BreakdownRow, Section
 
 COLUMNS = {"users": (1, 4, 12), "revenue": (1, 3, 6)}
 
 
-def cohort_section(project, store, block, end, filter: dict[str, str]) -> tuple[Section | None, list[str]]:
+def cohort_section(project, store, block, end, filter: dict[str, str], today=None) -> tuple[Section | None, list[str]]:
+    """``end``: the report's last day; the grid is complete to it, or to yesterday when the
+    period is not over (a running week is never shown as complete)."""
+    if today is not None and end >= today:
+        end = today - timedelta(days=1)
     try:
         have = set(sources(project).signups.dimensions)
     except UserError as exc:
@@ -22,7 +28,7 @@ def cohort_section(project, store, block, end, filter: dict[str, str]) -> tuple[
         return None, [f"Cohorts are not kept by {', '.join(other)}, left out."]
     try:
         cells, _ = current_grid(project, store, block.by, block.measure, end, cohorts=block.cohorts, dims=filter)
-    except UserError as exc:
+    except (UserError, SourceError) as exc:
         return None, [f"Cohorts left out: {exc}"]
     if not cells:
         return None, [f"Cohorts: no signups in the last {block.cohorts} {block.by}s."]

@@ -84,7 +84,7 @@ def build_report(project, store, name: str, *, on: date | None = None,
         sections += [block] if block else []
         notes += said
     if spec.cohorts is not None:
-        block, said = cohort_section(project, store, spec.cohorts, period.end, dict(spec.filter))
+        block, said = cohort_section(project, store, spec.cohorts, period.end, dict(spec.filter), today)
         sections += [block] if block else []
         notes += said
     if spec.churn is not None:

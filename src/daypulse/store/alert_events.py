@@ -40,6 +40,14 @@ def reconcile(store: Store, rule: str, metric: str, grain: str, dims_key: str, d
     return opened, resolved
 
 
+def open_before(store: Store, rule: str, dims_key: str, day: date) -> list[date]:
+    """The opening period of the rule's event still open that opened before ``day`` (at most one)."""
+    q = select(AlertEvent.period).where(AlertEvent.rule == rule, AlertEvent.dims_key == dims_key,
+                                        AlertEvent.period < day, AlertEvent.resolved_period.is_(None))
+    with store.engine.connect() as conn:
+        return [r[0] for r in conn.execute(q)]
+
+
 def events(store: Store, *, open_only: bool = False, rule: str | None = None) -> list:
     q = select(*AlertEvent.__table__.c)
     if open_only:

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 
 from daypulse.cohorts.config import sources
 from daypulse.cohorts.run import current_grid
-from daypulse.errors import UserError
+from daypulse.errors import SourceError, UserError
 from daypulse.scopes import FilterRefused, visible_filter
 from daypulse.web.pages import Forbidden, Signed, page
 
@@ -38,7 +38,7 @@ def cohort_page(request: Request, s: Signed, by: str = "month", measure: str = "
     last = project.calendar.today() - timedelta(days=1)
     try:
         cells, run_id = current_grid(project, store, by, measure, last, cohorts=COHORTS[by], dims=dims)
-    except UserError as exc:  # the project's source has no signups table, say
+    except (UserError, SourceError) as exc:  # no signups table, or the source cannot answer now
         return page(request, "cohorts.html", s, problem=str(exc), by=by, measure=measure)
     periods = sorted({c.period for c in cells})
     rows: dict = {}
