@@ -164,8 +164,10 @@ def test_cli_report_json_and_errors(tmp_path):
     assert text.returncode == 0, text.stderr
     described = text.stdout.split("CHARTS (images in the HTML version)")[1].strip().splitlines()[0]
     assert described.startswith("* ") and "60" in described, described
-    bad = run("pulse", "--format", "pdf")
-    assert bad.returncode == 2 and "--format: 'pdf' is not one of" in bad.stderr
+    bad = run("pulse", "--format", "docx")
+    assert bad.returncode == 2 and "--format: 'docx' is not one of" in bad.stderr
+    bad = run("pulse", "--format", "pdf")  # said before anything is computed
+    assert bad.returncode == 2 and bad.stderr.strip() == "error: --format pdf writes a file: give --out report.pdf"
     assert run("pulse", "--date", "06/03/2026").returncode == 2
 
 

@@ -58,6 +58,8 @@ def report(
 
     if fmt not in FORMATS:
         raise UsageError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
+    if fmt == "pdf" and out_path is None and not send:
+        raise UsageError("--format pdf writes a file: give --out report.pdf")
     day = _date("--date", on)
     if (subscription is not None or dry_run) and not send:
         raise UsageError("--subscription and --dry-run go with --send")
