@@ -70,7 +70,8 @@ def alerts_list(config: ConfigOpt = None,
     if fmt not in ("table", "jsonl"):
         raise UsageError(f"--format: {fmt!r} is not table or jsonl")
     project = _project(config)
-    rows = stored.events(_store(project), open_only=open_only, rule=rule)
+    store = _store(project)
+    rows = stored.events(store, open_only=open_only, rule=rule)
     if fmt == "jsonl":
         for r in rows:
             sys.stdout.write(json.dumps(stored.record(r)) + "\n")
@@ -78,7 +79,7 @@ def alerts_list(config: ConfigOpt = None,
     from daypulse.alerts.metric_alerts import all_rules
     from daypulse.report import format as F
 
-    kinds = {r.name: r.kind for r in all_rules(project, _store(project))}
+    kinds = {r.name: r.kind for r in all_rules(project, store)}
     t = Table("id", "rule", "period", "value", "limit", "state", title=f"{len(rows)} alert events"
               + (" (not resolved)" if open_only else ""), title_justify="left")
     for r in rows:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from daypulse.alerts.metric_alerts import all_rules
 from daypulse.report import format as F
 from daypulse.report.model import Breakdown, BreakdownRow, Section
+from daypulse.scopes import within
 from daypulse.store import alert_events as events
 
 
@@ -15,10 +16,8 @@ def alerts_section(project, store, block, start, end, filter: dict[str, str]) ->
     rules = {r.name: r for r in all_rules(project, store)}
     rows = []
     cal = project.calendar
-    for r in events.events(store):
-        if r.period > end or (r.resolved_period is not None and r.resolved_period <= start):
-            continue
-        if not all(str(r.dims.get(k)) == v for k, v in filter.items()):
+    for r in events.events(store, open_during=(start, end)):
+        if not within(r.dims, filter):
             continue
         m = project.metrics.get(r.metric)
         fmt = m.format if m else "number"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, delete, insert, or_, select, update
 
 from daypulse.store.db import Store
 from daypulse.store.models import AlertEvent
@@ -48,12 +48,22 @@ def open_before(store: Store, rule: str, dims_key: str, day: date) -> list[date]
         return [r[0] for r in conn.execute(q)]
 
 
-def events(store: Store, *, open_only: bool = False, rule: str | None = None) -> list:
+def events(store: Store, *, open_only: bool = False, rule: str | None = None, metric: str | None = None,
+           grain: str | None = None, dims_key: str | None = None, open_during: tuple[date, date] | None = None
+           ) -> list:
+    """Events newest first; ``open_during=(first, last)``: those opened by ``last`` and not
+    resolved by ``first`` (open on some day of it)."""
     q = select(*AlertEvent.__table__.c)
     if open_only:
         q = q.where(AlertEvent.resolved_period.is_(None))
-    if rule is not None:
-        q = q.where(AlertEvent.rule == rule)
+    for column, value in ((AlertEvent.rule, rule), (AlertEvent.metric, metric), (AlertEvent.grain, grain),
+                          (AlertEvent.dims_key, dims_key)):
+        if value is not None:
+            q = q.where(column == value)
+    if open_during is not None:
+        first, last = open_during
+        q = q.where(AlertEvent.period <= last,
+                    or_(AlertEvent.resolved_period.is_(None), AlertEvent.resolved_period > first))
     with store.engine.connect() as conn:
         return list(conn.execute(q.order_by(AlertEvent.period.desc(), AlertEvent.id.desc())))
 

@@ -16,7 +16,6 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import Text, and_, cast, delete, func, insert, or_, select, update
 
-from daypulse.scopes import within
 from daypulse.store.db import Store
 from daypulse.store.models import ChurnAlert, ChurnScore, Run
 
@@ -101,7 +100,8 @@ def replace_range(store: Store, first: date, last: date, scores: Iterable[dict],
 
 
 def _only(model, only: dict[str, str] | None) -> list:
-    """Conditions keeping the rows whose dimension values include ``only``'s (JSON, read in SQL)."""
+    """Conditions keeping the rows whose dimension values include ``only``'s (JSON, read in SQL:
+    the replace of one tenant and the reads of one tenant's customers filter alike)."""
     return [model.dims[k].as_string() == v for k, v in (only or {}).items()]
 
 
@@ -113,11 +113,10 @@ def latest_day(store: Store) -> date | None:
 def scores_on(store: Store, day: date, levels: list[str] | None = None,
               dims: dict[str, str] | None = None) -> list:
     """The scores of one day, riskiest first; ``dims`` keeps only customers with those values."""
-    q = _all(ChurnScore).where(ChurnScore.day == day)
+    q = _all(ChurnScore).where(ChurnScore.day == day, *_only(ChurnScore, dims))
     if levels:
         q = q.where(ChurnScore.level.in_(levels))
-    rows = _rows(store, q.order_by(ChurnScore.score.desc(), ChurnScore.entity))
-    return [r for r in rows if within(r.dims, dims or {})]
+    return _rows(store, q.order_by(ChurnScore.score.desc(), ChurnScore.entity))
 
 
 def history(store: Store, entity: str, first: date | None = None) -> list:
@@ -129,15 +128,14 @@ def history(store: Store, entity: str, first: date | None = None) -> list:
 
 def alerts(store: Store, *, open_only: bool = False, types: list[str] | None = None,
            entity: str | None = None, dims: dict[str, str] | None = None) -> list:
-    q = _all(ChurnAlert)
+    q = _all(ChurnAlert).where(*_only(ChurnAlert, dims))
     if open_only:
         q = q.where(ChurnAlert.cleared.is_(None), ChurnAlert.resolved_at.is_(None))
     if types:
         q = q.where(ChurnAlert.type.in_(types))
     if entity is not None:
         q = q.where(ChurnAlert.entity == entity)
-    rows = _rows(store, q.order_by(ChurnAlert.opened.desc(), ChurnAlert.id.desc()))
-    return [r for r in rows if within(r.dims, dims or {})]
+    return _rows(store, q.order_by(ChurnAlert.opened.desc(), ChurnAlert.id.desc()))
 
 
 def alert(store: Store, alert_id: int):

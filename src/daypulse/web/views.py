@@ -204,8 +204,8 @@ def alert_marks(project, store, f: Filters, name: str, labels: list[str]) -> lis
     shown = set(labels)
     m = project.metrics[name]
     out = []
-    for e in alert_events.events(store):
-        if e.metric != name or e.grain != f.grain or e.dims != f.dims or e.period.isoformat() not in shown:
+    for e in alert_events.events(store, metric=name, grain=f.grain, dims_key=dims_key(f.dims)):
+        if e.period.isoformat() not in shown:
             continue
         state = alert_events.state(e)
         out.append({"label": e.period.isoformat(), "rule": e.rule, "severity": e.severity,
